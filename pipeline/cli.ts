@@ -1,0 +1,58 @@
+/**
+ * The pipeline CLI: the root command and its lazily loaded subcommands, and the one place that
+ * turns errors into exit codes. Heavy commands (training) never load for light ones (`--help`).
+ */
+import { defineCommand, renderUsage, runCommand, type CommandDef } from 'citty';
+import { CLIError } from './errors.ts';
+
+type Loader = () => Promise<CommandDef<any>>;
+const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Loader => () => load().then((m) => m.default);
+
+/** Every subcommand, loaded only when named. */
+export const COMMANDS: Record<string, Loader> = {
+  data: lazy(() => import('./commands/data.ts')),
+  distill: lazy(() => import('./commands/distill.ts')),
+  export: lazy(() => import('./commands/export.ts')),
+  eval: lazy(() => import('./commands/eval.ts')),
+};
+
+const root = defineCommand({
+  meta: {
+    name: 'edgeguard',
+    description: 'Build, evaluate and ship EdgeGuard student models (HarmAug distillation).',
+  },
+  subCommands: COMMANDS,
+});
+
+async function usageOf(rawArgs: string[]): Promise<string> {
+  const name = rawArgs.find((a) => !a.startsWith('-'));
+  const load = name ? COMMANDS[name] : undefined;
+  return load ? renderUsage(await load(), root) : renderUsage(root);
+}
+
+/**
+ * Runs the CLI with explicit argv (as tests do) and resolves to the exit code. User errors print
+ * one line on stderr; anything else is a bug and prints its stack.
+ * @example process.exitCode = await runCli(['eval', '--model', 'model/'])
+ */
+export async function runCli(rawArgs: string[]): Promise<number> {
+  try {
+    if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
+      console.log(await usageOf(rawArgs));
+      return rawArgs.length === 0 ? 1 : 0;
+    }
+    const name = rawArgs[0]!;
+    if (!(name in COMMANDS)) throw new CLIError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    await runCommand(root, { rawArgs });
+    return 0;
+  } catch (error) {
+    // citty's own argument errors carry an E_* code; ours are CLIError. Both are the user's.
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof CLIError || (typeof code === 'string' && code.startsWith('E_'))) {
+      console.error(`edgeguard: ${(error as Error).message}`);
+      return 1;
+    }
+    console.error(error);
+    return 1;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The student's maths in plain TypeScript: a fastText-style embedding bag for the prompt and one
+ * for the response, concatenated with a has-response flag, then a one-hidden-layer MLP with one
+ * sigmoid output per label. Forward and backward for one feature window; the ONNX export
+ * (pipeline/onnx/student-graph.ts) computes exactly this forward pass.
+ */
+import type { FeatureWindow } from '../../src/guard/featurize.ts';
+import type { Rng } from './rng.ts';
+
+export interface StudentShape {
+  buckets: number;
+  dim: number;
+  hidden: number;
+  outputs: number;
+}
+
+export interface StudentWeights extends StudentShape {
+  embedding: Float32Array; // [buckets, dim]; row 0 stays zero (padding)
+  w1: Float32Array; // [2 * dim + 1, hidden]
+  b1: Float32Array; // [hidden]
+  w2: Float32Array; // [hidden, outputs]
+  b2: Float32Array; // [outputs]
+}
+
+/** Everything the backward pass needs from the forward pass of one window. */
+export interface Activations {
+  x: Float32Array; // [2 * dim + 1]: prompt mean, response mean, has-response flag
+  hidden: Float32Array; // after ReLU
+  logits: Float32Array;
+  scores: Float32Array;
+}
+
+/** Gradients of the dense layers (the embedding's are applied sparsely, row by row). */
+export interface DenseGrads {
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** Random initial weights: small uniform embeddings (as fastText), He-scaled MLP. */
+export function initStudent(shape: StudentShape, rng: Rng): StudentWeights {
+  const { buckets, dim, hidden, outputs } = shape;
+  const input = 2 * dim + 1;
+  const uniform = (n: number, limit: number) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * limit);
+  const embedding = uniform(buckets * dim, 1 / dim);
+  embedding.fill(0, 0, dim);
+  return {
+    ...shape,
+    embedding,
+    w1: uniform(input * hidden, Math.sqrt(6 / input)),
+    b1: new Float32Array(hidden),
+    w2: uniform(hidden * outputs, Math.sqrt(6 / (hidden + outputs))),
+    b2: new Float32Array(outputs),
+  };
+}
+
+export function zeroGrads(w: StudentShape): DenseGrads {
+  return {
+    w1: new Float32Array((2 * w.dim + 1) * w.hidden),
+    b1: new Float32Array(w.hidden),
+    w2: new Float32Array(w.hidden * w.outputs),
+    b2: new Float32Array(w.outputs),
+  };
+}
+
+function bagMean(w: StudentWeights, ids: Int32Array, out: Float32Array, offset: number): void {
+  const { dim, embedding } = w;
+  for (const id of ids) {
+    const row = id * dim;
+    for (let d = 0; d < dim; d++) out[offset + d]! += embedding[row + d]!;
+  }
+  const inv = 1 / Math.max(1, ids.length);
+  for (let d = 0; d < dim; d++) out[offset + d]! *= inv;
+}
+
+/** Forward pass of one window. */
+export function forward(w: StudentWeights, window: FeatureWindow): Activations {
+  const { dim, hidden, outputs } = w;
+  const input = 2 * dim + 1;
+  const x = new Float32Array(input);
+  bagMean(w, window.prompt, x, 0);
+  if (window.response) {
+    bagMean(w, window.response, x, dim);
+    x[2 * dim] = 1;
+  }
+  const h = new Float32Array(hidden);
+  h.set(w.b1);
+  for (let i = 0; i < input; i++) {
+    const xi = x[i]!;
+    if (xi === 0) continue;
+    const row = i * hidden;
+    for (let j = 0; j < hidden; j++) h[j]! += xi * w.w1[row + j]!;
+  }
+  for (let j = 0; j < hidden; j++) if (h[j]! < 0) h[j] = 0;
+  const logits = new Float32Array(outputs);
+  logits.set(w.b2);
+  for (let j = 0; j < hidden; j++) {
+    const hj = h[j]!;
+    if (hj === 0) continue;
+    const row = j * outputs;
+    for (let k = 0; k < outputs; k++) logits[k]! += hj * w.w2[row + k]!;
+  }
+  return { x, hidden: h, logits, scores: logits.map(sigmoid) };
+}
+
+/**
+ * Backward pass of one window, given dLoss/dLogits. Adds the dense gradients into `grads` and
+ * returns dLoss/dx, from which the caller derives the embedding rows' gradients
+ * (`embeddingGrad`).
+ */
+export function backward(w: StudentWeights, act: Activations, dLogits: Float32Array, grads: DenseGrads): Float32Array {
+  const { dim, hidden, outputs } = w;
+  const input = 2 * dim + 1;
+  const dh = new Float32Array(hidden);
+  for (let k = 0; k < outputs; k++) grads.b2[k]! += dLogits[k]!;
+  for (let j = 0; j < hidden; j++) {
+    const hj = act.hidden[j]!;
+    if (hj === 0) continue; // ReLU was off: no gradient flows through j
+    const row = j * outputs;
+    let s = 0;
+    for (let k = 0; k < outputs; k++) {
+      grads.w2[row + k]! += hj * dLogits[k]!;
+      s += w.w2[row + k]! * dLogits[k]!;
+    }
+    dh[j] = s;
+  }
+  const dx = new Float32Array(input);
+  for (let j = 0; j < hidden; j++) grads.b1[j]! += dh[j]!;
+  for (let i = 0; i < input; i++) {
+    const xi = act.x[i]!;
+    const row = i * hidden;
+    let s = 0;
+    for (let j = 0; j < hidden; j++) {
+      const g = dh[j]!;
+      if (g === 0) continue;
+      if (xi !== 0) grads.w1[row + j]! += xi * g;
+      s += w.w1[row + j]! * g;
+    }
+    dx[i] = s;
+  }
+  return dx;
+}
+
+/**
+ * Calls `visit(id, gradRow, scale)` for every feature id of the window: each id's embedding row
+ * receives `scale * gradRow` (the mean's gradient is split evenly over its ids).
+ */
+export function embeddingGrad(
+  w: StudentShape,
+  window: FeatureWindow,
+  dx: Float32Array,
+  visit: (id: number, grad: Float32Array, scale: number) => void,
+): void {
+  const promptGrad = dx.subarray(0, w.dim);
+  const promptScale = 1 / Math.max(1, window.prompt.length);
+  for (const id of window.prompt) visit(id, promptGrad, promptScale);
+  if (window.response) {
+    const responseGrad = dx.subarray(w.dim, 2 * w.dim);
+    const responseScale = 1 / Math.max(1, window.response.length);
+    for (const id of window.response) visit(id, responseGrad, responseScale);
+  }
+}

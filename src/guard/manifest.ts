@@ -1,0 +1,82 @@
+/**
+ * The model manifest: the one hand-off format between training and serving. It travels next to
+ * `model.onnx` (in `model/`, in R2 under `models/<version>/`) and tells the worker everything it
+ * must not hard-code: featurizer settings, labels, thresholds, file hashes, provenance, metrics.
+ */
+import { z } from 'zod';
+
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
+
+/** Settings of `featurize.ts`; a manifest with another `kind` is refused. */
+export const FeaturizerConfigSchema = z.object({
+  kind: z.literal('hashed-ngrams-v1'),
+  /** Rows of the embedding table; row 0 is padding and never produced by a feature. */
+  buckets: z.number().int().min(2),
+  /** Character n-gram lengths, inclusive, over `<word>`. */
+  charNgramMin: z.number().int().min(1),
+  charNgramMax: z.number().int().min(1),
+  /** Whether adjacent word pairs are features. */
+  wordBigrams: z.boolean(),
+  /** Tokens per window, and how far the next window starts. */
+  windowTokens: z.number().int().min(1),
+  windowStride: z.number().int().min(1),
+});
+export type FeaturizerConfig = z.infer<typeof FeaturizerConfigSchema>;
+
+/** OpenAI moderation category keys (the `omni-moderation` set). */
+export const OPENAI_CATEGORIES = [
+  'harassment',
+  'harassment/threatening',
+  'hate',
+  'hate/threatening',
+  'illicit',
+  'illicit/violent',
+  'self-harm',
+  'self-harm/intent',
+  'self-harm/instructions',
+  'sexual',
+  'sexual/minors',
+  'violence',
+  'violence/graphic',
+] as const;
+export type OpenAICategory = (typeof OPENAI_CATEGORIES)[number];
+
+export const DataSourceSchema = z.object({
+  name: z.string(),
+  license: z.string(),
+  rows: z.number().int().min(0),
+  use: z.enum(['train', 'eval-only']),
+});
+
+export const ManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64'),
+  createdAt: z.string(),
+  files: z.object({
+    model: z.object({ path: z.string(), sha256: Sha256, bytes: z.number().int().positive() }),
+  }),
+  featurizer: FeaturizerConfigSchema,
+  model: z.object({
+    architecture: z.literal('hashed-bag-mlp'),
+    dim: z.number().int().positive(),
+    hidden: z.number().int().positive(),
+    quantization: z.enum(['int8-rows', 'float32']),
+    parameters: z.number().int().positive(),
+  }),
+  /** Output columns of the model, in order. The first is the overall P(harmful). */
+  labels: z.array(z.string()).min(1),
+  /** Which OpenAI moderation keys each label stands for; keys no label maps to are not reported. */
+  openaiCategories: z.record(z.string(), z.array(z.enum(OPENAI_CATEGORIES))),
+  /** Decision threshold on the first label, chosen by `pipeline eval` and recorded here. */
+  threshold: z.number().min(0).max(1),
+  /** Per-label thresholds for the category flags (defaults to `threshold`). */
+  categoryThresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
+  dataSources: z.array(DataSourceSchema).default([]),
+  training: z.record(z.string(), z.unknown()).default({}),
+  metrics: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type DataSource = z.infer<typeof DataSourceSchema>;
