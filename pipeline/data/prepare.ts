@@ -1,0 +1,157 @@
+/**
+ * From data files to one deduplicated, labelled, grouped set of examples.
+ *
+ * 1. Read every file (the schema of ../shared/data), drop rows its source policy excludes, and
+ *    attach our category labels.
+ * 2. Dedupe across files, exact and near-duplicate. Eval-only sets are read first, so a training
+ *    row that repeats one of them is dropped and those sets stay unseen.
+ * 3. Give each row a split group (the request, or the behaviour/question for pair sets where few
+ *    requests recur), so a split never puts the same request on both sides.
+ * 4. Add synthetic "harmful request + refusal" pairs (label 0) from our refusal texts, so the
+ *    student learns that a refusal makes a harmful request's exchange benign.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CLIError } from '../errors.ts';
+import { DuplicateIndex, textKey } from './dedupe.ts';
+import { readJsonl } from './jsonl.ts';
+import { ExampleSchema, type Example } from './schema.ts';
+import { policyFor, type SourceKind } from './sources.ts';
+import { createRng } from '../train/rng.ts';
+
+/** An example ready for splitting and training. */
+export interface PreparedExample extends Example {
+  group: string;
+  kind: SourceKind;
+  use: 'train' | 'eval-only';
+}
+
+export interface PrepareOptions {
+  /** Data files (.jsonl) or folders of them. */
+  inputs: string[];
+  /** Near-duplicate threshold (estimated Jaccard of word 3-shingles); 1 disables near-dedupe. */
+  nearDuplicate: number;
+  /** Share of harmful requests that also get a synthetic refusal pair. */
+  refusalPairs: number;
+  seed: number;
+  /** Sources read first, right after eval-only ones: those held out, so their copy of a duplicate is kept. */
+  first?: string[];
+}
+
+export interface PrepareReport {
+  read: number;
+  kept: number;
+  droppedByPolicy: number;
+  exactDuplicates: number;
+  nearDuplicates: number;
+  refusalPairs: number;
+  perSource: Record<string, { rows: number; harmful: number; benign: number; license: string; use: string }>;
+}
+
+const SEED_DIR = new URL('./seed/', import.meta.url);
+
+/** Lists .jsonl files of the inputs, sorted for determinism. */
+export async function listDataFiles(inputs: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    if (input.endsWith('.jsonl')) {
+      files.push(input);
+      continue;
+    }
+    let names: string[];
+    try {
+      names = await readdir(input);
+    } catch {
+      throw new CLIError(`cannot read data folder ${input}`);
+    }
+    files.push(...names.filter((n) => n.endsWith('.jsonl')).sort().map((n) => join(input, n)));
+  }
+  if (files.length === 0) throw new CLIError(`no .jsonl files in ${inputs.join(', ')}`);
+  return files;
+}
+
+/** Our hand-written refusal texts (pipeline/data/seed/refusals.txt). */
+async function refusals(): Promise<string[]> {
+  const text = await readFile(new URL('refusals.txt', SEED_DIR), 'utf8').catch(() => '');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.length ? lines : ["I'm sorry, but I can't help with that."];
+}
+
+/** Reads, filters, categorises, dedupes and groups the examples of `inputs`. */
+export async function prepare(options: PrepareOptions): Promise<{ examples: PreparedExample[]; report: PrepareReport }> {
+  const files = await listDataFiles(options.inputs);
+  const loaded = await Promise.all(
+    files.map(async (file) => ({ policy: policyFor(basename(file, '.jsonl')), rows: await readJsonl(file, ExampleSchema) })),
+  );
+  // Eval-only and held-out sets first: their copy of a duplicate is the one kept, so they stay
+  // unseen by training.
+  const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.first?.includes(name) ? 1 : 2);
+  loaded.sort((a, b) => rank(a.policy.name, a.policy.use) - rank(b.policy.name, b.policy.use));
+
+  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, perSource: {} };
+  const prompts = new DuplicateIndex(options.nearDuplicate);
+  const pairKeys = new Set<string>();
+  const examples: PreparedExample[] = [];
+
+  for (const { policy, rows } of loaded) {
+    for (const row of rows) {
+      report.read++;
+      if (row.label === null && row.score === null) throw new CLIError(`${row.id}: neither label nor score`);
+      if (policy.keep && !policy.keep(row)) {
+        report.droppedByPolicy++;
+        continue;
+      }
+      if (row.response === null) {
+        const hit = prompts.find(row.prompt);
+        if (hit !== null) {
+          if (textKey(row.prompt) === textKey(hit)) report.exactDuplicates++;
+          else report.nearDuplicates++;
+          continue;
+        }
+        prompts.add(row.prompt, row.prompt);
+      } else {
+        const key = `${textKey(row.prompt)}\u0000${textKey(row.response)}`;
+        if (pairKeys.has(key)) {
+          report.exactDuplicates++;
+          continue;
+        }
+        pairKeys.add(key);
+      }
+      const harmful = (row.label ?? (row.score! >= 0.5 ? 1 : 0)) === 1;
+      const categories = harmful ? (row.categories ?? policy.categories?.(row) ?? null) : [];
+      examples.push({
+        ...row,
+        source: policy.name,
+        categories,
+        group: policy.group?.(row) ?? `p:${textKey(row.prompt)}`,
+        kind: policy.kind,
+        use: policy.use,
+      });
+      const stats = (report.perSource[policy.name] ??= { rows: 0, harmful: 0, benign: 0, license: policy.license, use: policy.use });
+      stats.rows++;
+      harmful ? stats.harmful++ : stats.benign++;
+    }
+  }
+
+  const refusalTexts = await refusals();
+  const rng = createRng(options.seed);
+  const synthetic: PreparedExample[] = [];
+  for (const ex of examples) {
+    if (ex.response !== null || ex.label !== 1 || ex.use !== 'train') continue;
+    if (ex.kind !== 'request' && ex.kind !== 'jailbreak') continue;
+    if (rng() >= options.refusalPairs) continue;
+    synthetic.push({
+      ...ex,
+      id: `${ex.id}:refusal`,
+      response: refusalTexts[Math.floor(rng() * refusalTexts.length)]!,
+      label: 0,
+      score: null,
+      categories: [],
+      category: 'synthetic refusal of a harmful request',
+    });
+  }
+  report.refusalPairs = synthetic.length;
+  examples.push(...synthetic);
+  report.kept = examples.length;
+  return { examples, report };
+}
