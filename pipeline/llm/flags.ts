@@ -1,0 +1,59 @@
+/**
+ * The flags every LLM stage shares (server, key, model, concurrency, timeout, retries, cache), as
+ * citty argument definitions and one zod schema, and how they become client options. The key is
+ * read from the environment (or --api-key) and never written to a run folder.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { intFlag, numberFlag } from '../args.ts';
+import { CLIError } from '../errors.ts';
+import type { LlmClientOptions } from './client.ts';
+
+/** citty definitions of the shared LLM flags; spread into a command's `args`. */
+export const LLM_ARGS = {
+  'base-url': { type: 'string', description: 'OpenAI-compatible base URL with its /v1 (default: $OPENAI_BASE_URL)' },
+  'api-key': { type: 'string', description: 'API key (default: the variable named by --api-key-env); never saved' },
+  'api-key-env': { type: 'string', description: 'environment variable holding the API key (default OPENAI_API_KEY)' },
+  model: { type: 'string', description: 'model name as the server knows it' },
+  concurrency: { type: 'string', description: 'requests in flight at once (default 8)' },
+  timeout: { type: 'string', description: 'seconds to wait for one answer before retrying (default 120)' },
+  retries: { type: 'string', description: 'retries of a request on 429, 5xx, timeouts and network errors (default 5)' },
+  cache: { type: 'string', description: "answer cache folder, or 'off' (default <out>/cache)" },
+} as const;
+
+/** The shared LLM flags, validated. */
+export const LlmFlagsSchema = z.object({
+  baseUrl: z.url().optional(),
+  apiKey: z.string().min(1).optional(),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY'),
+  model: z.string().min(1, 'is required'),
+  concurrency: intFlag(1, 1024).default(8),
+  timeout: numberFlag(0.01, 3600).default(120),
+  retries: intFlag(0, 20).default(5),
+  cache: z.string().min(1).optional(),
+});
+export type LlmFlags = z.infer<typeof LlmFlagsSchema>;
+
+/**
+ * Client options from validated flags, the environment and the stage's output folder.
+ * @throws CLIError when no base URL is given by flag or OPENAI_BASE_URL
+ */
+export function clientOptions(flags: LlmFlags, out: string, env: NodeJS.ProcessEnv = process.env): LlmClientOptions {
+  const baseUrl = flags.baseUrl ?? env.OPENAI_BASE_URL;
+  if (!baseUrl) throw new CLIError('--base-url: required (or set OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1');
+  if (!URL.canParse(baseUrl)) throw new CLIError(`OPENAI_BASE_URL: not a URL: ${baseUrl}`);
+  return {
+    baseUrl,
+    apiKey: flags.apiKey ?? env[flags.apiKeyEnv] ?? null,
+    concurrency: flags.concurrency,
+    timeoutMs: Math.round(flags.timeout * 1000),
+    maxRetries: flags.retries,
+    cacheDir: flags.cache === 'off' ? null : (flags.cache ?? join(out, 'cache')),
+  };
+}
+
+/** The flags as saved in a run folder's config.json: everything but the key itself. */
+export function savedLlmFlags(flags: LlmFlags, options: LlmClientOptions): Record<string, unknown> {
+  const { apiKey: _secret, ...rest } = flags;
+  return { ...rest, baseUrl: options.baseUrl, cache: options.cacheDir ?? 'off' };
+}
