@@ -77,6 +77,7 @@ export interface AugmentSummary {
   diversity: ReturnType<typeof diversity>;
 }
 
+/** Lines of a JSONL file, or none if it does not exist yet. */
 async function readIfExists<T>(path: string, read: () => AsyncGenerator<T>): Promise<T[]> {
   const rows: T[] = [];
   try {

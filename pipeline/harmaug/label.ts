@@ -1,0 +1,139 @@
+/**
+ * The `label` stage: the teacher scores every prompt and prompt+response pair. Each row gets
+ * `score` (teacher P(unsafe), the soft label), `label` (the teacher's verdict at the teacher's
+ * threshold, unless the row already had a human label and --overwrite-labels is off) and
+ * `categories` (the teacher's hazard codes mapped to our labels). Rows are appended to
+ * `labeled.jsonl` as they are scored, with the teacher's raw verdicts in `verdicts.jsonl`; a rerun
+ * skips the ids already there.
+ */
+import { z } from 'zod';
+import { intFlag, numberFlag } from '../args.ts';
+import { createAppender } from '../data/appender.ts';
+import { streamJsonl } from '../data/jsonl.ts';
+import { type Example, ExampleSchema } from '../data/schema.ts';
+import { CLIError } from '../errors.ts';
+import { createLlmClient, type LlmStats } from '../llm/client.ts';
+import { createFailurePolicy } from '../llm/failures.ts';
+import { LlmFlagsSchema, clientOptions, savedLlmFlags } from '../llm/flags.ts';
+import { runPool } from '../llm/pool.ts';
+import { labelsOf } from '../llm/teachers/categories.ts';
+import { createLlamaGuardTeacher } from '../llm/teachers/llama-guard.ts';
+import type { Teacher } from '../llm/teachers/teacher.ts';
+import { WORKERS_AI_LLAMA_GUARD, createWorkersAiTeacher } from '../llm/teachers/workers-ai.ts';
+import { createProgress } from '../progress.ts';
+import { openStageFolder } from '../run-folder.ts';
+import { readRowsIfExist } from './rows.ts';
+
+export const TEACHERS = ['llama-guard', 'workers-ai'] as const;
+
+const fileList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+
+/** Options of `label`, from flags or a run config section. */
+export const LabelOptionsSchema = LlmFlagsSchema.extend({
+  out: z.string().min(1, 'is required'),
+  in: fileList.pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')),
+  teacher: z.enum(TEACHERS).default('llama-guard'),
+  /** Required for llama-guard; workers-ai defaults to @cf/meta/llama-guard-3-8b. */
+  model: z.string().min(1).optional(),
+  /** The teacher's threshold on P(unsafe); the student's is chosen separately by eval. */
+  threshold: numberFlag(0, 1).default(0.5),
+  /** workers-ai: score of an unsafe verdict (1 - it for safe), or 'none' for label-only rows. */
+  hardScore: z.union([z.literal('none').transform(() => null), numberFlag(0.5, 1)]).default(0.95),
+  /** Cloudflare account id for workers-ai (base URL default). */
+  account: z.string().regex(/^[0-9a-f]{32}$/i, 'must be a 32-hex Cloudflare account id').optional(),
+  topLogprobs: intFlag(2, 20).default(5),
+  bos: z.coerce.boolean().default(false),
+  overwriteLabels: z.coerce.boolean().default(false),
+  quiet: z.coerce.boolean().default(false),
+});
+export type LabelOptions = z.infer<typeof LabelOptionsSchema>;
+
+export interface LabelSummary {
+  rows: number;
+  scored: number;
+  unsafe: number;
+  failed: number;
+  meanScore: number | null;
+  seconds: number;
+  llm: LlmStats;
+}
+
+function teacherOf(options: LabelOptions, client: ReturnType<typeof createLlmClient>): Teacher {
+  if (options.teacher === 'workers-ai') {
+    return createWorkersAiTeacher(client, { model: options.model ?? WORKERS_AI_LLAMA_GUARD, hardScore: options.hardScore });
+  }
+  if (!options.model) throw new CLIError('--model: required for --teacher llama-guard, e.g. meta-llama/Llama-Guard-3-8B');
+  return createLlamaGuardTeacher(client, { model: options.model, threshold: options.threshold, topLogprobs: options.topLogprobs, bos: options.bos });
+}
+
+/** Runs (or resumes) teacher labelling into `options.out`/labeled.jsonl. */
+export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
+  const started = performance.now();
+  const flags = { ...options, model: options.model ?? WORKERS_AI_LLAMA_GUARD };
+  if (options.teacher === 'workers-ai') {
+    if (!options.baseUrl && !options.account) throw new CLIError('--account: required for --teacher workers-ai (or give --base-url)');
+    flags.baseUrl ??= `https://api.cloudflare.com/client/v4/accounts/${options.account}/ai/run`;
+    if (options.apiKeyEnv === 'OPENAI_API_KEY') flags.apiKeyEnv = 'CLOUDFLARE_API_TOKEN';
+  }
+  const llmOptions = clientOptions(flags, options.out);
+  const client = createLlmClient(llmOptions);
+  const teacher = teacherOf(options, client);
+  const folder = await openStageFolder(options.out, 'label', { ...options, ...savedLlmFlags(flags, llmOptions) }, { quiet: options.quiet });
+
+  const rows: Example[] = [];
+  const seen = new Set<string>();
+  for (const path of options.in) {
+    for await (const row of streamJsonl(path, ExampleSchema)) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      rows.push(row);
+    }
+  }
+  const outPath = folder.path('labeled.jsonl');
+  const done = new Set((await readRowsIfExist(outPath)).map((r) => r.id));
+  const todo = rows.filter((r) => !done.has(r.id));
+  await folder.log(`${rows.length} rows, ${done.size} already scored, ${todo.length} to score with ${teacher.name} (teacher threshold ${options.threshold})`);
+
+  const out = createAppender(outPath);
+  const verdicts = createAppender(folder.path('verdicts.jsonl'));
+  const failures = createFailurePolicy(folder.path('errors.jsonl'));
+  const progress = createProgress('label', todo.length, { quiet: options.quiet });
+  let finished = 0;
+  let scored = 0;
+  await runPool(() => todo.shift(), options.concurrency, async (row) => {
+    let verdict;
+    try {
+      verdict = await teacher.judge(row);
+      failures.succeeded();
+    } catch (error) {
+      await failures.failed(row.id, error);
+      return;
+    }
+    const keepHuman = row.label !== null && !options.overwriteLabels;
+    const labeled: Example = {
+      ...row,
+      score: verdict.score,
+      label: keepHuman ? row.label : verdict.label,
+      categories: keepHuman && row.categories ? row.categories : labelsOf(verdict.codes),
+    };
+    await verdicts.append({ id: row.id, teacher: teacher.name, score: verdict.score, label: verdict.label, codes: verdict.codes, raw: verdict.raw });
+    await out.append(labeled);
+    scored++;
+    progress.update(++finished);
+  });
+  progress.finish();
+  const all = await readRowsIfExist(outPath);
+  const scores = all.map((r) => r.score).filter((s): s is number => s !== null);
+  const summary: LabelSummary = {
+    rows: all.length,
+    scored,
+    unsafe: all.filter((r) => r.label === 1).length,
+    failed: failures.count(),
+    meanScore: scores.length ? Math.round((scores.reduce((a, b) => a + b, 0) / scores.length) * 1e4) / 1e4 : null,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    llm: client.stats(),
+  };
+  await folder.writeSummary(summary);
+  await folder.log(`${summary.rows} rows labelled (${scored} new, ${summary.unsafe} unsafe, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached`);
+  return summary;
+}
