@@ -80,3 +80,16 @@ export const ManifestSchema = z.object({
 
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type DataSource = z.infer<typeof DataSourceSchema>;
+
+/** The R2 pointer `models/current.json`: the version the worker serves. Extra keys are ignored. */
+export const PointerSchema = z.object({
+  version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64'),
+});
+export type Pointer = z.infer<typeof PointerSchema>;
+
+/** R2 keys of the model registry, shared by the worker (reads) and the pipeline (writes). */
+export const MODEL_KEYS = {
+  pointer: 'models/current.json',
+  manifest: (version: string) => `models/${version}/manifest.json`,
+  model: (version: string) => `models/${version}/model.onnx`,
+} as const;
