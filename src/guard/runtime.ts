@@ -1,0 +1,174 @@
+/**
+ * The one door to onnxruntime-web. Everything that knows ORT lives here: the `.wasm` imported as a
+ * precompiled module, the shim that hands it to ORT, single-threaded sessions, runs serialised
+ * through one promise chain, and the size of the WASM memory.
+ *
+ * Why a shim: Workers forbid compiling WebAssembly from bytes at runtime, but ORT only accepts the
+ * binary as bytes (`env.wasm.wasmBinary`) and then calls `WebAssembly.instantiate(bytes, imports)`.
+ * We give ORT a marker instead of bytes; when its glue instantiates the marker, the shim
+ * instantiates the module that wrangler compiled at upload time. Every other call passes through.
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import ORT_WASM from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import type { PackedBatch } from './featurize.ts';
+
+/** The student's input names, in the order `packBatch()` produces them (the model contract). */
+export const MODEL_INPUTS = ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'] as const;
+/** The student's output: sigmoid scores, `[batch, labels]`. */
+export const MODEL_OUTPUT = 'scores';
+
+/** A model the runtime cannot use: bytes ORT rejects, or inputs and outputs off the contract. */
+export class ModelRuntimeError extends Error {
+  override name = 'ModelRuntimeError';
+}
+
+type Instantiate = typeof WebAssembly.instantiate;
+
+/** Bytes ORT receives as its "binary"; never valid WebAssembly, so a mix-up fails loudly. */
+export const PRECOMPILED_MARKER = new TextEncoder().encode('edgeguard:precompiled-ort-wasm');
+
+function isMarker(source: unknown, marker: Uint8Array): boolean {
+  let view: Uint8Array;
+  if (source instanceof Uint8Array) view = source;
+  else if (source instanceof ArrayBuffer) view = new Uint8Array(source);
+  else if (ArrayBuffer.isView(source)) view = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  else return false;
+  return view.byteLength === marker.byteLength && view.every((byte, i) => byte === marker[i]);
+}
+
+function findMemory(instance: WebAssembly.Instance, imports: WebAssembly.Imports | undefined): WebAssembly.Memory | null {
+  for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) return value;
+  for (const namespace of Object.values(imports ?? {})) {
+    for (const value of Object.values(namespace)) if (value instanceof WebAssembly.Memory) return value;
+  }
+  return null;
+}
+
+/**
+ * Wraps `WebAssembly.instantiate` so that instantiating `marker` instantiates the precompiled
+ * `module` instead, resolving to `{ instance, module }` as instantiating bytes would. Any other
+ * source (bytes or a Module) goes to `original` unchanged.
+ * @param onInstance called with the new instance and its memory (imported or exported), if any
+ * @example WebAssembly.instantiate = createPrecompiledInstantiate(WebAssembly.instantiate, wasm, marker)
+ */
+export function createPrecompiledInstantiate(
+  original: Instantiate,
+  module: WebAssembly.Module,
+  marker: Uint8Array,
+  onInstance: (instance: WebAssembly.Instance, memory: WebAssembly.Memory | null) => void = () => {},
+): Instantiate {
+  const instantiate = async (source: unknown, imports?: WebAssembly.Imports) => {
+    if (!isMarker(source, marker)) return (original as (s: unknown, i?: WebAssembly.Imports) => Promise<unknown>)(source, imports);
+    const instance = await original(module, imports);
+    onInstance(instance, findMemory(instance, imports));
+    return { instance, module };
+  };
+  return instantiate as Instantiate;
+}
+
+let ortMemory: WebAssembly.Memory | null = null;
+let configured = false;
+
+function configureOrt(): void {
+  if (configured) return;
+  WebAssembly.instantiate = createPrecompiledInstantiate(
+    WebAssembly.instantiate.bind(WebAssembly),
+    ORT_WASM,
+    PRECOMPILED_MARKER,
+    (_instance, memory) => {
+      ortMemory = memory;
+    },
+  );
+  // One thread: Workers have no Web Workers to run ORT's pthreads on.
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmBinary = PRECOMPILED_MARKER;
+  ort.env.logLevel = 'error';
+  configured = true;
+}
+
+/** Bytes of WebAssembly memory ORT holds (it only grows), or `null` before the first session. */
+export function wasmMemoryBytes(): number | null {
+  return ortMemory ? ortMemory.buffer.byteLength : null;
+}
+
+// ORT's WASM backend runs one call at a time; concurrent requests queue here instead of racing
+// inside the same WebAssembly instance.
+let tail: Promise<unknown> = Promise.resolve();
+
+function serialised<T>(task: () => Promise<T>): Promise<T> {
+  const result = tail.then(task, task);
+  tail = result.catch(() => undefined);
+  return result;
+}
+
+/** A loaded student: one ORT session, reused for every request of the isolate. */
+export interface ModelSession {
+  /**
+   * Scores a packed batch; resolves to `batch.size` rows of `width` sigmoid scores, row-major.
+   * @throws ModelRuntimeError when the output is not `[batch.size, width]`
+   */
+  run(batch: PackedBatch): Promise<{ scores: Float32Array; width: number }>;
+  /** Frees the session's WASM memory for reuse by the next model. */
+  release(): Promise<void>;
+}
+
+function feeds(batch: PackedBatch): Record<(typeof MODEL_INPUTS)[number], ort.Tensor> {
+  const n = batch.size;
+  return {
+    prompt_ids: new ort.Tensor('int32', batch.promptIds, [n, batch.promptLength]),
+    prompt_count: new ort.Tensor('float32', batch.promptCount, [n, 1]),
+    response_ids: new ort.Tensor('int32', batch.responseIds, [n, batch.responseLength]),
+    response_count: new ort.Tensor('float32', batch.responseCount, [n, 1]),
+    has_response: new ort.Tensor('float32', batch.hasResponse, [n, 1]),
+  };
+}
+
+/**
+ * Creates the ORT session of a student model (the `.onnx` bytes) on the WASM backend.
+ * The first call also instantiates ORT itself (~0.4 s locally).
+ * @throws ModelRuntimeError when ORT cannot load the bytes or the graph is off the contract
+ * @example const session = await createSession(new Uint8Array(await object.arrayBuffer()))
+ */
+export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
+  configureOrt();
+  const session = await serialised(async () => {
+    try {
+      return await ort.InferenceSession.create(bytes, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+      });
+    } catch (error) {
+      throw new ModelRuntimeError(`onnxruntime could not load the model: ${(error as Error).message ?? error}`, { cause: error });
+    }
+  });
+  const missing = MODEL_INPUTS.filter((name) => !session.inputNames.includes(name));
+  if (missing.length > 0 || !session.outputNames.includes(MODEL_OUTPUT)) {
+    await session.release();
+    throw new ModelRuntimeError(
+      `model is off the contract: inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`,
+    );
+  }
+  return {
+    run: (batch) =>
+      serialised(async () => {
+        let results: ort.InferenceSession.ReturnType;
+        try {
+          results = await session.run(feeds(batch), [MODEL_OUTPUT]);
+        } catch (error) {
+          throw new ModelRuntimeError(`onnxruntime run failed: ${(error as Error).message ?? error}`, { cause: error });
+        }
+        const output = results[MODEL_OUTPUT]!;
+        try {
+          const [rows, width] = output.dims;
+          if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.size || width === undefined) {
+            throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.size}, labels]`);
+          }
+          return { scores: Float32Array.from(output.data as Float32Array), width };
+        } finally {
+          output.dispose();
+        }
+      }),
+    release: () => serialised(() => session.release()),
+  };
+}
