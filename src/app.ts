@@ -1,0 +1,71 @@
+/**
+ * createApp(): the worker's routes and middleware, and the one place errors become responses.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { timing } from 'hono/timing';
+import { GuardError, errorBody } from './errors.ts';
+import { sharedRegistry, type ModelRegistry } from './guard/registry.ts';
+import type { AppEnv } from './http/app-env.ts';
+import { limitBody } from './http/read-json.ts';
+import { MODEL_HEADER } from './http/serve-model.ts';
+import { createChatRoute } from './routes/chat.ts';
+import { createClassifyRoute } from './routes/classify.ts';
+import { createHealthRoute } from './routes/health.ts';
+import { createModelsRoute } from './routes/models.ts';
+import { createModerationsRoute } from './routes/moderations.ts';
+
+export interface AppOptions {
+  /** Where models come from. Default: the isolate's shared registry (one per isolate). */
+  registry?: ModelRegistry;
+}
+
+const ROUTES: Record<string, string> = {
+  '/': 'GET',
+  '/healthz': 'GET',
+  '/v1/models': 'GET',
+  '/v1/moderations': 'POST',
+  '/v1/classify': 'POST',
+  '/v1/chat/completions': 'POST',
+};
+
+/**
+ * Builds the EdgeGuard API.
+ * @example
+ * const app = createApp({ registry: createRegistry({ refreshMs: 0 }) });
+ * const res = await app.request('/healthz', {}, env);
+ */
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const registry = options.registry ?? sharedRegistry();
+  const app = new Hono<AppEnv>();
+
+  app.use(timing({ total: true }));
+  app.use(async (c, next) => {
+    await next();
+    const model = registry.peek();
+    if (model && !c.res.headers.has(MODEL_HEADER)) c.res.headers.set(MODEL_HEADER, model.manifest.version);
+  });
+  app.use('/v1/*', limitBody());
+
+  for (const route of [createHealthRoute, createModelsRoute, createModerationsRoute, createClassifyRoute, createChatRoute]) {
+    app.route('/', route(registry));
+  }
+  for (const [path, method] of Object.entries(ROUTES)) {
+    app.all(path, (c) => {
+      throw new GuardError(405, 'method_not_allowed', `${c.req.method} ${path} is not supported; use ${method}`);
+    });
+  }
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((error, c) => {
+    if (error instanceof GuardError || error instanceof HTTPException) {
+      const response = error.getResponse();
+      if (error instanceof GuardError) return response;
+      // Hono's own exceptions (none expected) still answer in our JSON shape.
+      return c.json(errorBody('invalid_request', error.message || response.statusText), response.status as 400);
+    }
+    console.error('edgeguard: unhandled error', error);
+    return c.json(errorBody('internal_error', 'internal error; the request was not scored'), 500);
+  });
+  return app;
+}

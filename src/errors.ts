@@ -1,0 +1,46 @@
+/**
+ * The worker's one HTTP error: a status, a stable machine-readable `code` and a message, sent as
+ * OpenAI-style JSON `{ "error": { "code", "message" } }`. It extends Hono's HTTPException, so any
+ * Hono app (not only ours) answers it with the right status and body.
+ */
+import { HTTPException } from 'hono/http-exception';
+import type { ClientErrorStatusCode, ServerErrorStatusCode } from 'hono/utils/http-status';
+
+/** Every code the API can answer with; clients may switch on these. */
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'text_too_long'
+  | 'too_many_items'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'content_blocked'
+  | 'model_unavailable'
+  | 'upstream_not_configured'
+  | 'upstream_error'
+  | 'internal_error';
+
+/** The JSON body of every error response. */
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+/**
+ * An error the caller sees as-is. 4xx for the caller's mistakes, 5xx for ours.
+ * @example throw new GuardError(415, 'unsupported_media_type', 'send content-type: application/json')
+ */
+export class GuardError extends HTTPException {
+  override name = 'GuardError';
+  readonly code: ErrorCode;
+
+  constructor(status: ClientErrorStatusCode | ServerErrorStatusCode, code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(status, { message, cause: options?.cause });
+    this.code = code;
+  }
+
+  override getResponse(): Response {
+    return Response.json(errorBody(this.code, this.message), { status: this.status });
+  }
+}

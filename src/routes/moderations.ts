@@ -1,0 +1,90 @@
+/**
+ * POST /v1/moderations in OpenAI's shape, so the official `openai` client works unchanged.
+ *
+ * Mapping: the manifest's `openaiCategories` says which OpenAI keys each label stands for. A key
+ * gets the highest score of the labels mapped to it, and is `true` when one of them reaches its
+ * threshold. Keys no label maps to are left out of `categories`, `category_scores` and
+ * `category_applied_input_types`: the model has no signal for them and must not pretend to.
+ * `flagged` is EdgeGuard's overall verdict (the first label against the manifest's threshold).
+ * The request's `model` is accepted and ignored; the response names the model that scored.
+ */
+import { Hono } from 'hono';
+import { setMetric } from 'hono/timing';
+import { z } from 'zod';
+import { GuardError } from '../errors.ts';
+import { scoreInputs, verdictOf } from '../guard/classifier.ts';
+import type { Manifest } from '../guard/manifest.ts';
+import type { ModelRegistry } from '../guard/registry.ts';
+import type { AppEnv } from '../http/app-env.ts';
+import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
+import { readJson, validate } from '../http/read-json.ts';
+import { serveModel } from '../http/serve-model.ts';
+
+const RequestSchema = z.looseObject({
+  input: z.union([z.string(), z.array(z.unknown())], { error: 'must be a string or an array of strings' }),
+  model: z.string().max(256).optional(),
+});
+const StringsSchema = z.array(TextSchema).min(1, 'must hold at least one text').max(MAX_ITEMS);
+const PartsSchema = z
+  .array(
+    z.discriminatedUnion('type', [
+      z.looseObject({ type: z.literal('text'), text: TextSchema }),
+      z.looseObject({ type: z.literal('image_url') }),
+    ]),
+  )
+  .min(1, 'must hold at least one part')
+  .max(MAX_ITEMS);
+
+/**
+ * OpenAI's three input forms: a string (one result), an array of strings (one result each), or
+ * an array of content parts (one result for all of them; text only). An array with any string in
+ * it is taken for strings, so a stray non-string is named as such.
+ */
+function textsOf(input: string | unknown[]): string[] {
+  if (typeof input === 'string') return [validate(TextSchema, input, ['input'])];
+  if (input.some((item) => typeof item === 'string')) return validate(StringsSchema, input, ['input']);
+  const parts = validate(PartsSchema, input, ['input']);
+  if (parts.some((part) => part.type !== 'text')) {
+    throw new GuardError(400, 'invalid_request', 'input: image inputs are not supported; EdgeGuard moderates text');
+  }
+  return [parts.map((part) => (part as { text: string }).text).join('\n')];
+}
+
+/** One OpenAI moderation result from one input's label scores. */
+export function moderationResult(manifest: Manifest, scores: Record<string, number>) {
+  const verdict = verdictOf(manifest, scores);
+  const overall = manifest.labels[0]!;
+  const categories: Record<string, boolean> = {};
+  const categoryScores: Record<string, number> = {};
+  const appliedTypes: Record<string, string[]> = {};
+  for (const [label, keys] of Object.entries(manifest.openaiCategories)) {
+    const score = scores[label] ?? 0;
+    const flagged = label === overall ? verdict.flagged : (verdict.categories[label]?.flagged ?? false);
+    for (const key of keys) {
+      categoryScores[key] = Math.max(categoryScores[key] ?? 0, score);
+      categories[key] = (categories[key] ?? false) || flagged;
+      appliedTypes[key] = ['text'];
+    }
+  }
+  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes };
+}
+
+/** @param registry where the serving model comes from */
+export function createModerationsRoute(registry: ModelRegistry) {
+  return new Hono<AppEnv>().post('/v1/moderations', async (c) => {
+    const body = validate(RequestSchema, await readJson(c));
+    const texts = textsOf(body.input);
+    const model = await serveModel(c, registry);
+    const { items, timing } = await scoreInputs(
+      model,
+      texts.map((prompt) => ({ prompt, response: null })),
+    );
+    setMetric(c, 'featurize', timing.featurizeMs);
+    setMetric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+    return c.json({
+      id: `modr-${crypto.randomUUID()}`,
+      model: model.manifest.version,
+      results: items.map(({ scores }) => moderationResult(model.manifest, scores)),
+    });
+  });
+}
