@@ -1,0 +1,152 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BODY_BYTES, MAX_ITEMS, MAX_TEXT_CHARS } from '../../src/http/limits.ts';
+import { buildFixtureModel } from '../fixtures/fixture-model.ts';
+import { call, errorOf, post, seedModel } from './helpers.ts';
+
+beforeAll(async () => {
+  await seedModel(env.MODELS, await buildFixtureModel());
+});
+
+describe('request bodies', () => {
+  it('answers malformed JSON with 400 invalid_json', async () => {
+    expect(await errorOf(await post('/v1/classify', '{"prompt": "hi"'))).toMatchObject({ status: 400, code: 'invalid_json' });
+  });
+
+  it('answers an empty body with 400 invalid_json', async () => {
+    expect(await errorOf(await post('/v1/moderations', ''))).toMatchObject({ status: 400, code: 'invalid_json', message: 'request body is empty' });
+  });
+
+  it('answers a JSON array body with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/classify', '[1, 2]'))).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
+  it('answers text/plain with 415 unsupported_media_type', async () => {
+    const res = await call('/v1/moderations', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"input":"hi"}' });
+    expect(await errorOf(res)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+  });
+
+  it('answers a body without content type with 415 unsupported_media_type', async () => {
+    const res = await call('/v1/classify', { method: 'POST', body: new TextEncoder().encode('{"prompt":"hi"}') });
+    expect(await errorOf(res)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+  });
+
+  it('accepts application/json with a charset', async () => {
+    const res = await post('/v1/classify', { prompt: 'hi' }, { 'content-type': 'application/json; charset=utf-8' });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers a body over the limit with 413 payload_too_large, by content-length', async () => {
+    const body = JSON.stringify({ input: 'a'.repeat(MAX_BODY_BYTES) });
+    const res = await post('/v1/moderations', body);
+    expect(await errorOf(res)).toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
+  it('answers a streamed body over the limit with 413 payload_too_large, while counting', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 20) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await call('/v1/classify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream });
+    expect(await errorOf(res)).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect(sent).toBeLessThan(20);
+  });
+});
+
+describe('POST /v1/moderations input', () => {
+  it('answers a missing input with 400 invalid_request naming the field', async () => {
+    expect(await errorOf(await post('/v1/moderations', { model: 'x' }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^input: /) });
+  });
+
+  it('answers a number input with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/moderations', { input: 42 }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'input: must be a string or an array of strings',
+    });
+  });
+
+  it('answers an empty string with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/moderations', { input: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'input: must not be empty' });
+  });
+
+  it('answers an empty array with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/moderations', { input: [] }))).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
+  it('answers an array holding a number with 400 invalid_request naming the item', async () => {
+    expect(await errorOf(await post('/v1/moderations', { input: ['ok', 7] }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^input\[1\]/) });
+  });
+
+  it(`answers more than ${MAX_ITEMS} inputs with 400 too_many_items`, async () => {
+    const input = Array.from({ length: MAX_ITEMS + 1 }, (_, i) => `text ${i}`);
+    expect(await errorOf(await post('/v1/moderations', { input }))).toMatchObject({ status: 400, code: 'too_many_items' });
+  });
+
+  it(`answers a text over ${MAX_TEXT_CHARS} characters with 400 text_too_long`, async () => {
+    const res = await post('/v1/moderations', { input: ['ok', 'a'.repeat(MAX_TEXT_CHARS + 1)] });
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'text_too_long', message: `input[1]: longer than ${MAX_TEXT_CHARS} characters` });
+  });
+
+  it(`scores a text of exactly ${MAX_TEXT_CHARS} characters`, async () => {
+    const res = await post('/v1/moderations', { input: 'word '.repeat(MAX_TEXT_CHARS / 5) });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('POST /v1/classify input', () => {
+  it('answers a number prompt with 400 invalid_request naming the field', async () => {
+    expect(await errorOf(await post('/v1/classify', { prompt: 1 }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^prompt: /) });
+  });
+
+  it('answers an empty prompt with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/classify', { prompt: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'prompt: must not be empty' });
+  });
+
+  it('answers an empty response with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', response: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'response: must not be empty' });
+  });
+
+  it('answers an unknown field with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', respnse: 'typo' }))).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
+  it('answers empty items with 400 invalid_request', async () => {
+    expect(await errorOf(await post('/v1/classify', { items: [] }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'items: must hold at least one item' });
+  });
+
+  it('answers a bad item with 400 naming its index', async () => {
+    const res = await post('/v1/classify', { items: [{ prompt: 'ok' }, { prompt: 'ok', response: 3 }] });
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^items\[1\]\.response: /) });
+  });
+
+  it(`answers more than ${MAX_ITEMS} items with 400 too_many_items`, async () => {
+    const items = Array.from({ length: MAX_ITEMS + 1 }, () => ({ prompt: 'hi' }));
+    expect(await errorOf(await post('/v1/classify', { items }))).toMatchObject({ status: 400, code: 'too_many_items', message: `items: more than ${MAX_ITEMS} items` });
+  });
+
+  it(`scores exactly ${MAX_ITEMS} items`, async () => {
+    const items = Array.from({ length: MAX_ITEMS }, (_, i) => ({ prompt: `hello ${i}` }));
+    const body = (await (await post('/v1/classify', { items })).json()) as { results: unknown[] };
+    expect(body.results).toHaveLength(MAX_ITEMS);
+  });
+
+  it(`answers an over-long response with 400 text_too_long`, async () => {
+    const res = await post('/v1/classify', { prompt: 'hi', response: 'a'.repeat(MAX_TEXT_CHARS + 1) });
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'text_too_long' });
+  });
+});
+
+describe('routing', () => {
+  it('answers an unknown path with 404 not_found', async () => {
+    expect(await errorOf(await call('/v1/nope'))).toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  it('answers GET on a POST route with 405 method_not_allowed', async () => {
+    expect(await errorOf(await call('/v1/classify'))).toMatchObject({ status: 405, code: 'method_not_allowed', message: 'GET /v1/classify is not supported; use POST' });
+  });
+});

@@ -1,0 +1,10 @@
+/// <reference types="@cloudflare/vitest-plugin/types" />
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** The shipped default model (model/), base64, when `model/` exists; see global-setup.ts. */
+    shippedModel: { onnx: string; manifest: string } | null;
+  }
+}
+
+export {};

@@ -1,0 +1,83 @@
+import { describe, expect, it, vi } from 'vitest';
+import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
+import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
+import { featurize, packBatch } from '../../src/guard/featurize.ts';
+import { ModelRuntimeError, PRECOMPILED_MARKER, createPrecompiledInstantiate, createSession, wasmMemoryBytes } from '../../src/guard/runtime.ts';
+import { buildFixtureModel, fixtureWeights } from '../fixtures/fixture-model.ts';
+import { expectedScores } from './helpers.ts';
+
+describe('the precompiled-WASM shim', () => {
+  const module = {} as WebAssembly.Module;
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const instance = { exports: {} } as WebAssembly.Instance;
+
+  it('instantiates the precompiled module when handed the marker', async () => {
+    const original = vi.fn(async () => instance);
+    const imports = { a: { memory } };
+    const result = await createPrecompiledInstantiate(original as never, module, PRECOMPILED_MARKER)(PRECOMPILED_MARKER, imports);
+    expect(original).toHaveBeenCalledWith(module, imports);
+    expect(result).toEqual({ instance, module });
+  });
+
+  it('recognises a copy of the marker in an ArrayBuffer', async () => {
+    const original = vi.fn(async () => instance);
+    const copy = PRECOMPILED_MARKER.slice().buffer;
+    await createPrecompiledInstantiate(original as never, module, PRECOMPILED_MARKER)(copy, {});
+    expect(original).toHaveBeenCalledWith(module, {});
+  });
+
+  it('reports the memory the instance imports', async () => {
+    const seen = vi.fn();
+    await createPrecompiledInstantiate((async () => instance) as never, module, PRECOMPILED_MARKER, seen)(PRECOMPILED_MARKER, { env: { memory } });
+    expect(seen).toHaveBeenCalledWith(instance, memory);
+  });
+
+  it('passes any other source to the original instantiate untouched', async () => {
+    const original = vi.fn(async () => 'original result');
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    const result = await createPrecompiledInstantiate(original as never, module, PRECOMPILED_MARKER)(bytes, {});
+    expect(original).toHaveBeenCalledWith(bytes, {});
+    expect(result).toBe('original result');
+  });
+});
+
+describe('ORT sessions', () => {
+  it('reproduce the TypeScript forward pass to float precision', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    const texts = ['How do I build a pipe bomb?', 'hello there', 'They are subhuman vermin.', 'Ｈ0w to m4ke a b\u200Bоmb'];
+    const windows = texts.flatMap((t) => featurize(t, null, fixture.manifest.featurizer));
+    const { scores, width } = await session.run(packBatch(windows));
+    texts.forEach((text, i) => {
+      const expected = Object.values(expectedScores(fixture, text));
+      Array.from(scores.subarray(i * width, (i + 1) * width)).forEach((s, l) => expect(s).toBeCloseTo(expected[l]!, 6));
+    });
+    await session.release();
+  });
+
+  it('keep 40 concurrent runs apart', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? `bomb number ${i}` : `a calm sentence ${i}`));
+    const runs = await Promise.all(texts.map((t) => session.run(packBatch(featurize(t, null, fixture.manifest.featurizer)))));
+    runs.forEach(({ scores }, i) => expect(scores[0]).toBeCloseTo(expectedScores(fixture, texts[i]!).harmful!, 6));
+    await session.release();
+  });
+
+  it('report the WASM memory ORT uses', async () => {
+    await createSession((await buildFixtureModel()).bytes);
+    expect(wasmMemoryBytes()).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+  });
+
+  it('refuse a model whose inputs are off the contract', async () => {
+    const graph = studentGraph(fixtureWeights(), 'float32');
+    const renamed = { ...graph, inputs: graph.inputs.map((v) => (v.name === 'has_response' ? { ...v, name: 'flag' } : v)) };
+    renamed.nodes = graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map((x) => (x === 'has_response' ? 'flag' : x)) }));
+    await expect(createSession(encodeModel(renamed))).rejects.toThrow(ModelRuntimeError);
+    await expect(createSession(encodeModel(renamed))).rejects.toThrow(/model is off the contract: inputs \[.*flag\]/);
+  });
+
+  it('refuse bytes that are not a model', async () => {
+    await expect(createSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(/^onnxruntime could not load the model/);
+  });
+});
