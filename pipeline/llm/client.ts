@@ -133,7 +133,7 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   }
 
   async function post<S extends z.ZodType>(path: string, body: object, schema: S): Promise<z.infer<S>> {
-    const key = requestKey(path, body);
+    const key = cache ? requestKey(path, body) : '';
     if (cache) {
       const hit = await cache.get(key);
       if (hit !== undefined) {

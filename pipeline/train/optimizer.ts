@@ -47,12 +47,18 @@ export class SparseAdam {
   private t = 0;
   private dim: number;
   private config: AdamConfig;
-  /** Gradient accumulated for the current batch, per touched row. */
-  private pending = new Map<number, Float32Array>();
+  /** Gradient accumulated for the current batch, in a scratch table, and the rows it touched. */
+  private grad: Float32Array;
+  private touched: Int32Array;
+  private touchedCount = 0;
+  private isTouched: Uint8Array;
 
   constructor(rows: number, dim: number, config: AdamConfig) {
     this.m = new Float32Array(rows * dim);
     this.v = new Float32Array(rows * dim);
+    this.grad = new Float32Array(rows * dim);
+    this.touched = new Int32Array(rows);
+    this.isTouched = new Uint8Array(rows);
     this.dim = dim;
     this.config = config;
   }
@@ -60,28 +66,34 @@ export class SparseAdam {
   /** Adds `scale * grad` to row `id`'s gradient for this batch. */
   accumulate(id: number, grad: Float32Array, scale: number): void {
     if (id === 0) return;
-    let acc = this.pending.get(id);
-    if (!acc) this.pending.set(id, (acc = new Float32Array(this.dim)));
-    for (let d = 0; d < this.dim; d++) acc[d]! += scale * grad[d]!;
+    if (!this.isTouched[id]) {
+      this.isTouched[id] = 1;
+      this.touched[this.touchedCount++] = id;
+    }
+    const base = id * this.dim;
+    for (let d = 0; d < this.dim; d++) this.grad[base + d]! += scale * grad[d]!;
   }
 
   /** Applies the accumulated gradient, divided by `batchSize`, to the touched rows of `table`. */
   step(table: Float32Array, batchSize: number): void {
     const { lr, beta1, beta2, eps } = this.config;
+    const { m, v, grad, dim } = this;
     this.t++;
-    const c1 = 1 - beta1 ** this.t;
+    const step = lr / (1 - beta1 ** this.t);
     const c2 = 1 - beta2 ** this.t;
     const inv = 1 / batchSize;
-    for (const [id, acc] of this.pending) {
-      const base = id * this.dim;
-      for (let d = 0; d < this.dim; d++) {
-        const i = base + d;
-        const g = acc[d]! * inv;
-        const m = (this.m[i] = beta1 * this.m[i]! + (1 - beta1) * g);
-        const v = (this.v[i] = beta2 * this.v[i]! + (1 - beta2) * g * g);
-        table[i]! -= (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+    for (let k = 0; k < this.touchedCount; k++) {
+      const id = this.touched[k]!;
+      this.isTouched[id] = 0;
+      const base = id * dim;
+      for (let i = base; i < base + dim; i++) {
+        const g = grad[i]! * inv;
+        grad[i] = 0;
+        const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * g);
+        const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * g * g);
+        table[i]! -= (step * mi) / (Math.sqrt(vi / c2) + eps);
       }
     }
-    this.pending.clear();
+    this.touchedCount = 0;
   }
 }
