@@ -34,6 +34,7 @@ export interface AnswerCache {
  */
 export function createAnswerCache(dir: string): AnswerCache {
   const file = (key: string) => join(dir, key.slice(0, 2), `${key}.json`);
+  const made = new Set<string>(); // shard folders known to exist: one mkdir each, not one per write
   return {
     async get(key) {
       let text: string;
@@ -50,7 +51,11 @@ export function createAnswerCache(dir: string): AnswerCache {
     },
     async set(key, entry) {
       const target = file(key);
-      await mkdir(join(dir, key.slice(0, 2)), { recursive: true });
+      const shard = join(dir, key.slice(0, 2));
+      if (!made.has(shard)) {
+        await mkdir(shard, { recursive: true });
+        made.add(shard);
+      }
       const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(tmp, JSON.stringify({ key, ...entry, at: new Date().toISOString() }));
       await rename(tmp, target);
