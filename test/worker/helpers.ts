@@ -26,12 +26,9 @@ export async function emptyBucket(bucket: R2Bucket): Promise<void> {
   await Promise.all(listed.objects.map((o) => bucket.delete(o.key)));
 }
 
-// The worker under test (src/index.ts), called through its own fetch handler.
-const worker = (exports as unknown as { default: Fetcher }).default;
-
-/** A request to the worker under test. */
+/** A request to the worker under test (src/index.ts), through its own fetch handler. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
-  return worker.fetch(`http://edgeguard.test${path}`, init);
+  return exports.default.fetch(`http://edgeguard.test${path}`, init);
 }
 
 /** A JSON POST to the worker under test. */
