@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: latency and footprint of the worker, measured against a local `wrangler dev`.
+ * By default it starts its own (`npm start` on a free port, so the first request really is the
+ * first), or measures a running one with `--url http://127.0.0.1:8787` (loopback only).
+ *
+ * Reports: the first request after start (module load, then ORT start-up + model load), p50/p99
+ * of one classification of a 500-character prompt (inside the worker from `server-timing`, and
+ * the loopback round trip), the WASM memory in use (/healthz), and the upload size from
+ * `wrangler deploy --dry-run`. `--model <dir>` seeds another model folder (default model/).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, dryRun } from '../../pipeline/dev/wrangler.ts';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    model: { type: 'string', default: 'model' },
+    requests: { type: 'string', default: '300' },
+  },
+});
+const REQUESTS = Math.min(Math.max(Number(values.requests) || 300, 10), 5000);
+const WARM_UP = 20;
+const READY_TIMEOUT_MS = 120_000;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+// 500 characters of ordinary support-chat text.
+const PROMPT = (
+  'Hi, I run a small bakery and I am trying to move our order tracking from paper notebooks to a ' +
+  'spreadsheet. Every morning we get about forty orders by phone and email, some for the same day ' +
+  'and some for the weekend. Could you suggest a simple layout with columns for the customer, the ' +
+  'items, pickup time and whether it has been paid, and explain how to highlight orders that are ' +
+  'due within two hours? I would also like a weekly summary of best sellers. Thanks a lot for any ' +
+  'tips you can share with a beginner.'
+).slice(0, 500);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(base: string, server: ChildProcess | null): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (server && server.exitCode !== null) throw new Error(`the worker exited with code ${server.exitCode}`);
+    try {
+      // GET / answers without touching the model
+      if ((await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the worker at ${base} was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+/** Sum of the server-timing durations named `names`, in ms. */
+function serverMs(response: Response, names: string[]): number {
+  const header = response.headers.get('server-timing') ?? '';
+  let total = 0;
+  for (const entry of header.split(',')) {
+    const [name, ...params] = entry.trim().split(';');
+    const dur = params.find((p) => p.startsWith('dur='));
+    if (name && names.includes(name) && dur) total += Number(dur.slice(4));
+  }
+  return total;
+}
+
+async function classify(base: string): Promise<{ clientMs: number; response: Response }> {
+  const started = performance.now();
+  const response = await fetch(`${base}/v1/classify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: PROMPT }),
+  });
+  await response.arrayBuffer();
+  if (!response.ok) throw new Error(`POST /v1/classify answered ${response.status}`);
+  return { clientMs: performance.now() - started, response };
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+
+async function main(): Promise<void> {
+  let base = values.url;
+  let server: ChildProcess | null = null;
+  if (base) {
+    if (!LOOPBACK.has(new URL(base).hostname)) throw new Error(`--url must be a loopback address, got ${base}`);
+    base = base.replace(/\/+$/, '');
+  } else {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, [join(ROOT, 'pipeline/dev/start.ts'), '--model', values.model], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    });
+  }
+  try {
+    const startedAt = performance.now();
+    await waitReady(base, server);
+    const readyMs = performance.now() - startedAt;
+    const first = await classify(base);
+    const firstLoadMs = serverMs(first.response, ['load']);
+    for (let i = 0; i < WARM_UP; i++) await classify(base);
+    const inside: number[] = [];
+    const roundTrip: number[] = [];
+    for (let i = 0; i < REQUESTS; i++) {
+      const { clientMs, response } = await classify(base);
+      inside.push(serverMs(response, ['featurize', 'inference']));
+      roundTrip.push(clientMs);
+    }
+    inside.sort((a, b) => a - b);
+    roundTrip.sort((a, b) => a - b);
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { model: { version: string }; wasmMemoryBytes: number };
+    const bundle = dryRun();
+
+    const rows: [string, string][] = [
+      ['model', health.model.version],
+      ['prompt', `${PROMPT.length} characters, ${REQUESTS} sequential requests after ${WARM_UP} warm-up`],
+      ['classification inside the worker p50 / p99', `${quantile(inside, 0.5).toFixed(1)} / ${quantile(inside, 0.99).toFixed(1)} ms (server-timing featurize + inference, 1 ms resolution)`],
+      ['loopback round trip p50 / p99', `${quantile(roundTrip, 0.5).toFixed(2)} / ${quantile(roundTrip, 0.99).toFixed(2)} ms`],
+      ['first classification after start', `${first.clientMs.toFixed(0)} ms (ORT start-up + model load: ${firstLoadMs.toFixed(0)} ms)`],
+      ...(server ? ([['start to ready (seed R2 + wrangler dev + first GET /)', `${(readyMs / 1000).toFixed(1)} s`]] as [string, string][]) : []),
+      ['WASM memory in use', `${(health.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
+      ['upload (wrangler deploy --dry-run)', `${(bundle.totalKiB / 1024).toFixed(2)} MiB, gzip ${(bundle.gzipKiB / 1024).toFixed(2)} MiB`],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`\nEdgeGuard bench (${base})\n`);
+    for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
+    console.log();
+  } finally {
+    // The server runs in its own process group (wrangler dev + workerd); end that group only.
+    if (server?.pid) process.kill(-server.pid, 'SIGTERM');
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench: ${error.message}`);
+  process.exitCode = 1;
+});
