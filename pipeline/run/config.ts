@@ -3,6 +3,8 @@
  * settings every LLM stage shares (server, key variable, concurrency, timeout, retries), each
  * stage's section holds its own options (the same names as its CLI flags, in camelCase) and may
  * override the shared ones. `stages` optionally lists which stages to run, in chain order.
+ * Sections of the stages after label (distill, export, eval) are those commands' flags; in any
+ * string value `${run}` stands for the run folder.
  * API keys never go in the file: name the environment variable that holds one (`apiKeyEnv`).
  *
  * @example
@@ -17,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CLIError } from '../errors.ts';
-import { STAGES, type Stage } from './stages.ts';
+import { STAGES, type Stage, expandRun } from './stages.ts';
 
 const noKey = { apiKey: z.never({ error: 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it' }).optional() };
 
@@ -82,9 +84,10 @@ export function planRun(config: RunConfig, runDir: string, options: { quiet: boo
   if (names.length === 0) throw new CLIError(`config: no stage configured (stages: ${STAGES.map((s) => s.name).join(', ')})`);
   const ordered = STAGES.filter((s) => names.includes(s.name));
   return ordered.map((stage) => {
-    const own = (config[stage.name] ?? {}) as Record<string, unknown>;
+    const own = Object.fromEntries(Object.entries((config[stage.name] ?? {}) as Record<string, unknown>).map(([k, v]) => [k, expandRun(v, runDir)]));
     const { defaults, fixed } = stage.wire(runDir);
-    const merged = { ...(stage.usesLlm ? config.llm : {}), ...defaults, ...own, ...fixed, ...(stage.usesLlm ? { quiet: options.quiet } : {}) };
+    const quiet = stage.acceptsQuiet && options.quiet ? { quiet: true } : {};
+    const merged = { ...(stage.usesLlm ? config.llm : {}), ...defaults, ...own, ...fixed, ...quiet };
     const result = stage.schema.safeParse(merged);
     if (!result.success) {
       const issue = result.error.issues[0]!;

@@ -15,6 +15,8 @@ export interface Stage {
   name: string;
   /** Whether the config's shared `llm` section applies to this stage. */
   usesLlm: boolean;
+  /** Whether the stage takes a `quiet` option (passed on from `run --quiet`). */
+  acceptsQuiet: boolean;
   /** Validates a stage's merged options; throws a zod error naming the bad key. */
   schema: z.ZodType;
   /**
@@ -43,21 +45,31 @@ export function toArgv(options: Record<string, unknown>): string[] {
   return argv;
 }
 
+/** Replaces `${run}` in a config value (or in the items of a list) with the run folder. */
+export function expandRun(value: unknown, runDir: string): unknown {
+  if (typeof value === 'string') return value.replaceAll('${run}', runDir);
+  if (Array.isArray(value)) return value.map((v) => expandRun(v, runDir));
+  return value;
+}
+
 /**
  * A stage that is a CLI command of its own (e.g. `distill`): its config section is a map of its
- * flags, passed on as argv, and the command checks them itself when its turn comes.
+ * flags (camelCase; `${run}` stands for the run folder), passed on as argv, and the command checks
+ * them itself when its turn comes.
+ * @param options.quiet whether the command takes --quiet (set when `run --quiet`)
  * @example commandStage('distill', (dir) => ({ defaults: { data: [join(dir, 'label', 'labeled.jsonl')] }, fixed: { out: join(dir, 'distill') } }))
  */
-export function commandStage(name: string, wire: Stage['wire']): Stage {
+export function commandStage(name: string, wire: Stage['wire'], options: { quiet: boolean }): Stage {
   return {
     name,
     usesLlm: false,
+    acceptsQuiet: options.quiet,
     schema: z.record(z.string(), FlagValue),
     wire,
-    async run(options: Record<string, unknown>) {
+    async run(flags: Record<string, unknown>) {
       const { COMMANDS } = await import('../cli.ts');
       const command = await COMMANDS[name]!();
-      await runCommand(command, { rawArgs: toArgv(options) });
+      await runCommand(command, { rawArgs: toArgv(flags) });
       return null;
     },
   };
@@ -68,6 +80,7 @@ export const STAGES: Stage[] = [
   {
     name: 'augment',
     usesLlm: true,
+    acceptsQuiet: true,
     schema: AugmentOptionsSchema,
     wire: (dir) => ({ defaults: {}, fixed: { out: stageDir(dir, 'augment') } }),
     run: runAugment,
@@ -75,6 +88,7 @@ export const STAGES: Stage[] = [
   {
     name: 'respond',
     usesLlm: true,
+    acceptsQuiet: true,
     schema: RespondOptionsSchema,
     wire: (dir) => ({ defaults: { in: [join(stageDir(dir, 'augment'), 'prompts.jsonl')] }, fixed: { out: stageDir(dir, 'respond') } }),
     run: runRespond,
@@ -82,6 +96,7 @@ export const STAGES: Stage[] = [
   {
     name: 'label',
     usesLlm: true,
+    acceptsQuiet: true,
     schema: LabelOptionsSchema,
     wire: (dir) => ({
       defaults: { in: [join(stageDir(dir, 'augment'), 'prompts.jsonl'), join(stageDir(dir, 'respond'), 'responses.jsonl')] },
@@ -89,6 +104,9 @@ export const STAGES: Stage[] = [
     }),
     run: runLabel,
   },
-  // distill -> export -> eval come here, e.g.
-  // commandStage('distill', (dir) => ({ defaults: { data: [join(stageDir(dir, 'label'), 'labeled.jsonl')] }, fixed: { out: stageDir(dir, 'distill') } })),
+  // The student: trained on the teacher-labelled rows (add more with `"data": ["${run}/label/labeled.jsonl", "../shared/data"]`),
+  // exported to <run>/model, evaluated into <run>/eval.
+  commandStage('distill', (dir) => ({ defaults: { data: [join(stageDir(dir, 'label'), 'labeled.jsonl')] }, fixed: { out: stageDir(dir, 'distill') } }), { quiet: true }),
+  commandStage('export', (dir) => ({ defaults: { checkpoint: join(stageDir(dir, 'distill'), 'checkpoint') }, fixed: { out: join(dir, 'model') } }), { quiet: false }),
+  commandStage('eval', (dir) => ({ defaults: { model: join(dir, 'model') }, fixed: { out: stageDir(dir, 'eval') } }), { quiet: true }),
 ];
