@@ -1,2 +1,56 @@
+/**
+ * `data`: read, filter, dedupe (exact and near) and split data sets the way `distill` does, and
+ * write the result for inspection or other tools: train/val/test JSONL and a report.
+ */
 import { defineCommand } from 'citty';
-export default defineCommand({ meta: { name: 'data', description: 'TODO' }, run() {} });
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { intFlag, numberFlag, parseArgs } from '../args.ts';
+import { writeJsonl } from '../data/jsonl.ts';
+import { prepare } from '../data/prepare.ts';
+import { split } from '../data/split.ts';
+import { parseColumnMap } from '../data/user-files.ts';
+
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const Flags = z.object({
+  data: list.default(['../shared/data', 'pipeline/data/seed']),
+  out: z.string().min(1),
+  holdout: list.default([]),
+  map: z.string().optional(),
+  valFraction: numberFlag(0.01, 0.5).default(0.1),
+  nearDuplicate: numberFlag(0.5, 1).default(0.85),
+  refusalPairs: numberFlag(0, 1).default(0.5),
+  seed: intFlag(0, 2 ** 31).default(13),
+});
+
+export default defineCommand({
+  meta: { name: 'data', description: 'Normalise, dedupe (exact + near) and split data sets; writes train/val/test JSONL.' },
+  args: {
+    data: { type: 'string', description: 'comma-separated .jsonl/.csv files or folders (default ../shared/data,pipeline/data/seed)' },
+    out: { type: 'string', required: true, description: 'folder to write train.jsonl, val.jsonl, test.jsonl, report.json' },
+    holdout: { type: 'string', description: 'comma-separated sources held out whole into test (leave-one-dataset-out)' },
+    map: { type: 'string', description: 'column mapping for users\' files, e.g. prompt=text,label=is_toxic,response=answer' },
+    valFraction: { type: 'string', description: 'share of training groups for validation (default 0.1)' },
+    nearDuplicate: { type: 'string', description: 'near-duplicate Jaccard threshold, 1 = exact only (default 0.85)' },
+    refusalPairs: { type: 'string', description: 'share of harmful requests given a synthetic refusal pair (default 0.5)' },
+    seed: { type: 'string', description: 'seed for splits and synthetic pairs (default 13)' },
+  },
+  async run({ args }) {
+    const flags = parseArgs(Flags, args);
+    const { examples, report } = await prepare({
+      inputs: flags.data,
+      columns: flags.map ? parseColumnMap(flags.map) : undefined,
+      nearDuplicate: flags.nearDuplicate,
+      refusalPairs: flags.refusalPairs,
+      seed: flags.seed,
+      first: flags.holdout,
+    });
+    const splits = split(examples, { valFraction: flags.valFraction, holdout: flags.holdout, seed: flags.seed });
+    for (const [name, rows] of Object.entries(splits)) await writeJsonl(join(flags.out, `${name}.jsonl`), rows);
+    const counts = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length]));
+    await writeFile(join(flags.out, 'report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
+    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal pairs); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
+  },
+});

@@ -17,6 +17,7 @@ import { DuplicateIndex, textKey } from './dedupe.ts';
 import { readJsonl } from './jsonl.ts';
 import { ExampleSchema, type Example } from './schema.ts';
 import { policyFor, type SourceKind } from './sources.ts';
+import { readUserFile, type ColumnMap } from './user-files.ts';
 import { createRng } from '../train/rng.ts';
 
 /** An example ready for splitting and training. */
@@ -34,6 +35,8 @@ export interface PrepareOptions {
   /** Share of harmful requests that also get a synthetic refusal pair. */
   refusalPairs: number;
   seed: number;
+  /** Column names of users' files (CSV, or JSONL in another schema); none: our schema. */
+  columns?: ColumnMap;
   /** Sources read first, right after eval-only ones: those held out, so their copy of a duplicate is kept. */
   first?: string[];
 }
@@ -54,7 +57,7 @@ const SEED_DIR = new URL('./seed/', import.meta.url);
 export async function listDataFiles(inputs: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
-    if (input.endsWith('.jsonl')) {
+    if (input.endsWith('.jsonl') || input.endsWith('.csv')) {
       files.push(input);
       continue;
     }
@@ -64,9 +67,9 @@ export async function listDataFiles(inputs: string[]): Promise<string[]> {
     } catch {
       throw new CLIError(`cannot read data folder ${input}`);
     }
-    files.push(...names.filter((n) => n.endsWith('.jsonl')).sort().map((n) => join(input, n)));
+    files.push(...names.filter((n) => n.endsWith('.jsonl') || n.endsWith('.csv')).sort().map((n) => join(input, n)));
   }
-  if (files.length === 0) throw new CLIError(`no .jsonl files in ${inputs.join(', ')}`);
+  if (files.length === 0) throw new CLIError(`no .jsonl or .csv files in ${inputs.join(', ')}`);
   return files;
 }
 
@@ -81,7 +84,10 @@ async function refusals(): Promise<string[]> {
 export async function prepare(options: PrepareOptions): Promise<{ examples: PreparedExample[]; report: PrepareReport }> {
   const files = await listDataFiles(options.inputs);
   const loaded = await Promise.all(
-    files.map(async (file) => ({ policy: policyFor(basename(file, '.jsonl')), rows: await readJsonl(file, ExampleSchema) })),
+    files.map(async (file) => ({
+      policy: policyFor(basename(file).replace(/\.(jsonl|csv)$/, '')),
+      rows: options.columns || file.endsWith('.csv') ? await readUserFile(file, options.columns ?? {}) : await readJsonl(file, ExampleSchema),
+    })),
   );
   // Eval-only and held-out sets first: their copy of a duplicate is the one kept, so they stay
   // unseen by training.

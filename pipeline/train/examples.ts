@@ -14,5 +14,6 @@ export function toTrainExample(ex: PreparedExample, featurizer: FeaturizerConfig
     windows: featurize(ex.prompt, ex.response, featurizer),
     target: { label: ex.label, soft: ex.score, categories: categoryTargets(ex.categories) },
     source: ex.source,
+    shape: ex.response !== null ? 'pair' : ex.kind === 'content' ? 'content' : 'request',
   };
 }

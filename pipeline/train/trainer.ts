@@ -18,6 +18,8 @@ export interface TrainExample {
   windows: FeatureWindow[];
   target: Target;
   source: string;
+  /** What the text is: a request, user content, or a prompt+response pair (balanced in sampling). */
+  shape: 'request' | 'content' | 'pair';
 }
 
 export interface TrainConfig {
@@ -58,30 +60,37 @@ export interface TrainResult {
 
 const hardLabel = (t: Target) => t.label ?? (t.soft! >= 0.5 ? 1 : 0);
 
-/** Draws examples: a class with probability 1/2, a source by tempered size, a row uniformly. */
+/**
+ * Draws examples so that no one kind of text can teach a shortcut: a class with probability 1/2;
+ * within it a shape (request, user content, prompt+response pair) uniformly, so questions are as
+ * common among benign draws as among harmful ones; then a source by (size)^temperature; then a row.
+ */
 function createSampler(examples: TrainExample[], temperature: number, rng: Rng): () => TrainExample {
+  const pick = <T>(items: T[]) => items[Math.floor(rng() * items.length)]!;
   const classes = [0, 1].map((c) => {
-    const bySource = new Map<string, TrainExample[]>();
+    const byShape = new Map<string, Map<string, TrainExample[]>>();
     for (const ex of examples) {
       if (hardLabel(ex.target) !== c) continue;
-      const list = bySource.get(ex.source);
+      const sources = byShape.get(ex.shape) ?? byShape.set(ex.shape, new Map()).get(ex.shape)!;
+      const list = sources.get(ex.source);
       if (list) list.push(ex);
-      else bySource.set(ex.source, [ex]);
+      else sources.set(ex.source, [ex]);
     }
-    const groups = [...bySource.values()];
-    const weights = groups.map((g) => g.length ** temperature);
-    const total = weights.reduce((a, b) => a + b, 0);
-    let acc = 0;
-    const cumulative = weights.map((w) => (acc += w / total));
-    return { groups, cumulative };
+    return [...byShape.values()].map((sources) => {
+      const groups = [...sources.values()];
+      const weights = groups.map((g) => g.length ** temperature);
+      const total = weights.reduce((a, b) => a + b, 0);
+      let acc = 0;
+      return { groups, cumulative: weights.map((w) => (acc += w / total)) };
+    });
   });
-  const usable = classes.filter((c) => c.groups.length > 0);
+  const usable = classes.filter((shapes) => shapes.length > 0);
   if (usable.length === 0) throw new Error('no training examples');
   return () => {
-    const cls = usable[usable.length === 1 ? 0 : rng() < 0.5 ? 0 : 1]!;
+    const shape = pick(pick(usable));
     const u = rng();
-    const g = cls.groups[Math.min(cls.cumulative.findIndex((c) => u < c) >>> 0, cls.groups.length - 1)]!;
-    return g[Math.floor(rng() * g.length)]!;
+    const index = shape.cumulative.findIndex((c) => u < c);
+    return pick(shape.groups[index === -1 ? shape.groups.length - 1 : index]!);
   };
 }
 

@@ -1,0 +1,72 @@
+/**
+ * `lodo`: leave-one-dataset-out evaluation of a recipe. Trains one model per fold without the
+ * fold's sets, exports it, scores the held-out sets through onnxruntime-web, and writes the table
+ * (lodo.md, lodo.json) with the headline figures the quality targets are stated on.
+ */
+import { defineCommand } from 'citty';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseArgs } from '../args.ts';
+import { evaluate } from '../eval/evaluate.ts';
+import { DEFAULT_FOLDS, lodoMarkdown, summarize, type LodoRow } from '../eval/lodo.ts';
+import { createScorer } from '../eval/scorer.ts';
+import { exportModel, readModelFolder } from '../onnx/export.ts';
+import { resolveDistillConfig } from '../train/config.ts';
+import { runDistill } from '../train/distill.ts';
+import { loadCheckpoint } from '../train/checkpoint.ts';
+import { CLIError } from '../errors.ts';
+
+const Flags = z.object({
+  config: z.string().optional(),
+  out: z.string().min(1),
+  folds: z.string().optional(),
+  only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional(),
+  quiet: z.boolean().default(false),
+});
+
+export default defineCommand({
+  meta: { name: 'lodo', description: 'Leave-one-dataset-out evaluation: one training per fold, held-out sets scored by a model that never saw them.' },
+  args: {
+    config: { type: 'string', description: 'distill recipe (JSON) to evaluate; its holdout is replaced per fold' },
+    out: { type: 'string', required: true, description: 'folder for fold runs, lodo.md and lodo.json' },
+    folds: { type: 'string', description: 'JSON file with an array of folds (arrays of source names); default: the built-in five' },
+    only: { type: 'string', description: 'run only these folds (1-based, comma-separated)' },
+    quiet: { type: 'boolean', description: 'no progress output' },
+  },
+  async run({ args }) {
+    const flags = parseArgs(Flags, args);
+    let folds = DEFAULT_FOLDS;
+    if (flags.folds) {
+      const parsed = z.array(z.array(z.string()).min(1)).min(1).safeParse(JSON.parse(await readFile(flags.folds, 'utf8').catch(() => 'null')));
+      if (!parsed.success) throw new CLIError(`${flags.folds}: not a JSON array of folds (arrays of source names)`);
+      folds = parsed.data;
+    }
+    const chosen = flags.only ? flags.only.split(',').map(Number) : folds.map((_, i) => i + 1);
+    for (const n of chosen) if (!folds[n - 1]) throw new CLIError(`--only: there is no fold ${n} (1..${folds.length})`);
+    await mkdir(flags.out, { recursive: true });
+    const rows: LodoRow[] = [];
+    const alpaca: (number | null)[] = [];
+    for (const n of chosen) {
+      const holdout = folds[n - 1]!;
+      const config = await resolveDistillConfig(flags.config, { holdout });
+      const dir = join(flags.out, `fold-${n}`);
+      const outcome = await runDistill(config, dir, flags.quiet);
+      const { meta, weights } = await loadCheckpoint(outcome.checkpointDir);
+      const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
+      const { bytes } = await readModelFolder(join(dir, 'model'));
+      const scorer = await createScorer(bytes, manifest);
+      const { result } = await evaluate(scorer, manifest, outcome.test, { reference: 'alpaca-eval', quiet: flags.quiet });
+      for (const source of holdout) {
+        const m = result.sources[source];
+        if (m) rows.push({ ...m, source, fold: n, curve: [], histogram: m.histogram });
+      }
+      alpaca.push(result.sources['alpaca-eval']?.fpr ?? null);
+      const summary = summarize(rows, alpaca);
+      await writeFile(join(flags.out, 'lodo.json'), `${JSON.stringify({ folds, summary, alpacaFprPerFold: alpaca, rows }, null, 2)}\n`);
+      await writeFile(join(flags.out, 'lodo.md'), lodoMarkdown(rows, summary, alpaca));
+      if (!flags.quiet) process.stderr.write(`fold ${n} done: ${JSON.stringify(summary)}\n`);
+    }
+    console.log(lodoMarkdown(rows, summarize(rows, alpaca), alpaca));
+  },
+});

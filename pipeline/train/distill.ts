@@ -1,0 +1,97 @@
+/**
+ * One distillation run, top to bottom: save the resolved config, prepare and split the data,
+ * featurize, train, choose the threshold on the validation split, save the checkpoint. Used by the
+ * `distill` command and by `lodo` (one run per fold).
+ */
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LABELS, OPENAI_MAPPING } from '../data/categories.ts';
+import { prepare } from '../data/prepare.ts';
+import { split } from '../data/split.ts';
+import { chooseThreshold, type ThresholdRule } from '../eval/threshold.ts';
+import { createProgress } from '../progress.ts';
+import { saveCheckpoint } from './checkpoint.ts';
+import type { DistillConfig } from './config.ts';
+import { toTrainExample } from './examples.ts';
+import { scoreExample, train } from './trainer.ts';
+
+export interface DistillOutcome {
+  checkpointDir: string;
+  threshold: number;
+  seconds: number;
+  examplesPerSecond: number;
+  bestEpoch: number;
+  /** Held-out and eval-only rows, for evaluation by the caller. */
+  test: import('../data/prepare.ts').PreparedExample[];
+}
+
+/**
+ * Runs a distillation into `out` (config.json, data-report.json, train.log.jsonl, checkpoint/).
+ * @param quiet no progress on stderr
+ */
+export async function runDistill(config: DistillConfig, out: string, quiet = false): Promise<DistillOutcome> {
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'config.json'), `${JSON.stringify({ distill: config }, null, 2)}\n`);
+  const say = (line: string) => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  say(`distill -> ${out}\n${JSON.stringify(config)}`);
+
+  const { examples, report } = await prepare({
+    inputs: config.data,
+    nearDuplicate: config.nearDuplicate,
+    refusalPairs: config.refusalPairs,
+    seed: config.train.seed,
+    first: config.holdout,
+  });
+  const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
+  const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
+  await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
+  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal pairs); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
+
+  const trainSet = splits.train.map((ex) => toTrainExample(ex, config.featurizer));
+  const valSet = splits.val.map((ex) => toTrainExample(ex, config.featurizer));
+
+  const t = config.train;
+  const perEpoch = t.samplesPerEpoch || trainSet.length;
+  let progress = createProgress('train epoch 1', perEpoch, { quiet });
+  const result = train(trainSet, valSet, { buckets: config.featurizer.buckets, outputs: LABELS.length }, t, {
+    onBatch: (seen) => progress.update(seen),
+    onEpoch: (stats) => {
+      progress.finish(`loss ${stats.trainLoss.toFixed(4)}, val loss ${stats.valLoss.toFixed(4)}, val AUPRC ${stats.valAuprc?.toFixed(4)}`);
+      progress = createProgress(`train epoch ${stats.epoch + 1}`, perEpoch, { quiet });
+      void appendFile(join(out, 'train.log.jsonl'), `${JSON.stringify(stats)}\n`);
+    },
+  });
+
+  const valScores = valSet.map((ex) => scoreExample(result.weights, ex.windows).scores[0]!);
+  const valLabels = valSet.map((ex) => ex.target.label ?? (ex.target.soft! >= 0.5 ? 1 : 0));
+  const threshold = chooseThreshold(config.threshold as ThresholdRule, valScores, valLabels);
+  const examplesPerSecond = Math.round(result.examplesSeen / result.seconds);
+  const checkpointDir = join(out, 'checkpoint');
+  await saveCheckpoint(checkpointDir, {
+    format: 'edgeguard-checkpoint-1',
+    shape: { buckets: result.weights.buckets, dim: result.weights.dim, hidden: result.weights.hidden, outputs: result.weights.outputs },
+    featurizer: config.featurizer,
+    labels: [...LABELS],
+    openaiCategories: OPENAI_MAPPING,
+    threshold,
+    thresholdRule: config.threshold,
+    config: { distill: config },
+    dataSources: Object.entries(report.perSource).map(([name, s]) => ({
+      name,
+      license: s.license,
+      rows: s.rows,
+      use: s.use === 'eval-only' || config.holdout.includes(name) ? ('eval-only' as const) : ('train' as const),
+    })),
+    training: {
+      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs },
+      bestEpoch: result.bestEpoch,
+      epochs: result.history,
+      seconds: Math.round(result.seconds),
+      examplesPerSecond,
+    },
+  }, result.weights);
+  say(`trained in ${result.seconds.toFixed(0)}s (${examplesPerSecond} examples/s), best epoch ${result.bestEpoch}, threshold ${threshold.toFixed(4)} (${config.threshold}); checkpoint in ${checkpointDir}`);
+  return { checkpointDir, threshold, seconds: result.seconds, examplesPerSecond, bestEpoch: result.bestEpoch, test: splits.test };
+}
