@@ -15,7 +15,7 @@ import { createLlmClient } from '../../pipeline/llm/client.ts';
 
 const THROUGHPUT_REQUESTS = 2000;
 const SERIAL_REQUESTS = 500;
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 const worker = new Worker(new URL('./mock-server-worker.ts', import.meta.url));
 const ask = <T>(message: string) => new Promise<T>((resolve) => {
