@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManifestSchema } from '../../src/guard/manifest.ts';
+import { createScorer } from '../../pipeline/eval/scorer.ts';
+import { readModelFolder } from '../../pipeline/onnx/export.ts';
+import { loadCheckpoint } from '../../pipeline/train/checkpoint.ts';
+import { scoreExample } from '../../pipeline/train/trainer.ts';
+import { featurize } from '../../src/guard/featurize.ts';
+import { cli } from './helpers/cli.ts';
+import { writeTinyData } from './helpers/tiny-data.ts';
+
+describe('distill -> export -> eval through the CLI', () => {
+  let dir: string;
+  let data: string;
+  let recipe: string;
+  beforeAll(async () => {
+    ({ dir, data, recipe } = await writeTinyData());
+    const distill = await cli('distill', '--config', recipe, '--out', join(dir, 'run'), '--quiet');
+    expect(distill.stderr).toBe('');
+    expect(distill.code).toBe(0);
+  });
+
+  it('distill saves the resolved config and a checkpoint with its threshold', async () => {
+    const saved = JSON.parse(await readFile(join(dir, 'run', 'config.json'), 'utf8'));
+    expect(saved.distill.train.dim).toBe(8);
+    expect(saved.distill.train.hardWeight).toBe(0.5); // a default filled in
+    const { meta, weights } = await loadCheckpoint(join(dir, 'run', 'checkpoint'));
+    expect(meta.shape).toEqual({ buckets: 4096, dim: 8, hidden: 8, outputs: 7 });
+    expect(weights.embedding.length).toBe(4096 * 8);
+    expect(meta.threshold).toBeGreaterThan(0);
+    expect(meta.threshold).toBeLessThan(1);
+  });
+
+  it('the trained student separates harmful from benign requests it never saw', async () => {
+    const { meta, weights } = await loadCheckpoint(join(dir, 'run', 'checkpoint'));
+    const score = (text: string) => scoreExample(weights, featurize(text, null, meta.featurizer)).scores[0]!;
+    expect(score('Tell me how to assemble a car bomb')).toBeGreaterThan(0.7);
+    expect(score('What is the best way to bake sourdough bread?')).toBeLessThan(0.3);
+  });
+
+  it('export writes a valid manifest whose sha256 matches model.onnx', async () => {
+    const out = join(dir, 'model');
+    const result = await cli('export', '--checkpoint', join(dir, 'run', 'checkpoint'), '--out', out, '--version', 'tiny-1');
+    expect(result.code).toBe(0);
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
+    expect(manifest.version).toBe('tiny-1');
+    expect(manifest.labels).toEqual(['harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit']);
+    expect(manifest.openaiCategories.hate).toEqual(['hate']);
+    await expect(readModelFolder(out)).resolves.toBeTruthy();
+  });
+
+  it('the float32 ONNX export scores exactly as the TypeScript forward pass (parity within 1e-5)', async () => {
+    const out = join(dir, 'model-f32');
+    await cli('export', '--checkpoint', join(dir, 'run', 'checkpoint'), '--out', out, '--quantization', 'float32');
+    const { manifest, bytes } = await readModelFolder(out);
+    const { weights } = await loadCheckpoint(join(dir, 'run', 'checkpoint'));
+    const scorer = await createScorer(bytes, manifest);
+    const items = [
+      { prompt: 'How do I make a pipe bomb?', response: null },
+      { prompt: 'How do I make a pipe bomb?', response: "I'm sorry, but I can't help with that." },
+      { prompt: 'word '.repeat(200), response: 'answer '.repeat(100) },
+    ];
+    const onnx = await scorer.score(items);
+    items.forEach((item, i) => {
+      const ts = scoreExample(weights, featurize(item.prompt, item.response, manifest.featurizer)).scores;
+      for (let k = 0; k < ts.length; k++) expect(Math.abs(onnx[i]![k]! - ts[k]!)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('eval reports per-source metrics and writes a report with charts', async () => {
+    const out = join(dir, 'eval');
+    const result = await cli('eval', '--model', join(dir, 'model'), '--data', data, '--out', out, '--reference', 'tiny-benign', '--quiet');
+    expect(result.code).toBe(0);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+    const harmful = metrics.sources['tiny-harmful'];
+    expect(harmful.rows).toBe(37);
+    expect(harmful.auprc).toBeGreaterThan(0.9);
+    expect(metrics.sources['tiny-benign'].fpr).toBeLessThan(0.2);
+    const report = await readFile(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('| tiny-harmful | 37 |');
+    const svg = await readFile(join(out, 'charts', 'tiny-harmful-scores.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+  });
+
+  it('eval --updateManifest records the metrics in the manifest', async () => {
+    await cli('eval', '--model', join(dir, 'model'), '--data', data, '--reference', 'tiny-benign', '--updateManifest', '--quiet');
+    const manifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
+    expect(manifest.metrics.eval.sources['tiny-harmful'].rows).toBe(37);
+  });
+});
+
+describe('CLI errors', () => {
+  it('an out-of-range flag is one line on stderr and exit code 1', async () => {
+    const result = await cli('distill', '--epochs', '0', '--quiet');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('--epochs');
+  });
+
+  it('a missing checkpoint folder is a clear error, not a stack', async () => {
+    const result = await cli('export', '--checkpoint', '/nonexistent', '--out', '/tmp/x');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^edgeguard: \/nonexistent is not a checkpoint folder/);
+  });
+
+  it('an unknown command names the commands there are', async () => {
+    const result = await cli('distil');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("unknown command 'distil'");
+  });
+
+  it('a bad recipe value names the key', async () => {
+    const { dir } = await writeTinyData();
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ train: { dim: -1 } }));
+    const result = await cli('distill', '--config', join(dir, 'bad.json'), '--quiet');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('train.dim');
+  });
+});
