@@ -11,11 +11,12 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: `${root}/wrangler.toml` },
       // Scratch buckets, one per suite that empties and refills its own (suites run in parallel).
-      miniflare: { r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST'] },
+      miniflare: { r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST'] },
     }),
   ],
   test: {
     include: ['test/worker/**/*.test.ts'],
+    globalSetup: ['test/worker/global-setup.ts'],
     testTimeout: 30_000,
   },
 });
