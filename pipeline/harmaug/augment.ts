@@ -10,8 +10,7 @@ import { z } from 'zod';
 import { intFlag, numberFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { DuplicateIndex, textKey } from '../data/dedupe.ts';
-import { streamJsonl } from '../data/jsonl.ts';
-import { type Example, ExampleSchema } from '../data/schema.ts';
+import type { Example } from '../data/schema.ts';
 import { CLIError } from '../errors.ts';
 import { loadChatTemplate } from '../llm/chat-template.ts';
 import { createLlmClient } from '../llm/client.ts';
@@ -24,6 +23,7 @@ import { openStageFolder } from '../run-folder.ts';
 import { diversity } from './diversity.ts';
 import { parseSample } from './parse.ts';
 import { buildAugmentMessages } from './prompt.ts';
+import { readJsonlIfExists, readRowsIfExist } from './rows.ts';
 import { loadSeeds, pickExemplars, sampleSeed } from './seeds.ts';
 
 const fileList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
@@ -77,17 +77,6 @@ export interface AugmentSummary {
   diversity: ReturnType<typeof diversity>;
 }
 
-/** Lines of a JSONL file, or none if it does not exist yet. */
-async function readIfExists<T>(path: string, read: () => AsyncGenerator<T>): Promise<T[]> {
-  const rows: T[] = [];
-  try {
-    for await (const row of read()) rows.push(row);
-  } catch (error) {
-    if (!(error instanceof CLIError && /cannot read .*ENOENT/.test(error.message))) throw error;
-  }
-  return rows;
-}
-
 /** Runs (or resumes) augmentation into `options.out`. */
 export async function runAugment(options: AugmentOptions): Promise<AugmentSummary> {
   const started = performance.now();
@@ -103,8 +92,8 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
 
   const promptsPath = folder.path('prompts.jsonl');
   const samplesPath = folder.path('samples.jsonl');
-  const kept = await readIfExists(promptsPath, () => streamJsonl(promptsPath, ExampleSchema));
-  const done = await readIfExists(samplesPath, () => streamJsonl(samplesPath, SampleLogSchema));
+  const kept = await readRowsIfExist(promptsPath);
+  const done = await readJsonlIfExists(samplesPath, SampleLogSchema);
   const index = new DuplicateIndex(options.nearDuplicate);
   const exactKeys = new Set<string>();
   const remember = (id: string, text: string) => {
@@ -186,7 +175,7 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
     progress.update(counts.accepted, `${sample + 1} samples`);
   });
 
-  const all = await readIfExists(promptsPath, () => streamJsonl(promptsPath, ExampleSchema));
+  const all = await readRowsIfExist(promptsPath);
   const summary: AugmentSummary = {
     kept: all.length,
     target: options.count,
