@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'text_too_long'
   | 'too_many_items'
+  | 'too_much_text'
   | 'not_found'
   | 'method_not_allowed'
   | 'content_blocked'

@@ -37,6 +37,23 @@ export interface Verdict {
 }
 
 /**
+ * Inputs that need more feature ids than the caller allows. A prompt alone costs about four ids
+ * per character, but a pair is scored window by window (prompt windows x response windows), so
+ * long pairs grow quadratically; the caller sets the bound.
+ */
+export class TooMuchTextError extends Error {
+  override name = 'TooMuchTextError';
+  readonly ids: number;
+  readonly limit: number;
+
+  constructor(ids: number, limit: number) {
+    super(`the texts need ${ids} feature ids to score, more than the ${limit} a request may use`);
+    this.ids = ids;
+    this.limit = limit;
+  }
+}
+
+/**
  * Padded ids per ORT run (rows x (prompt length + response length)). Bounds the embedding
  * gather's intermediate tensors (ids x dim floats), because WASM memory never shrinks.
  */
@@ -78,17 +95,22 @@ function chunk(rows: Row[]): Row[][] {
  * Scores inputs with a loaded model.
  * All runs are queued in one synchronous step after featurizing, so a model swap that releases
  * the old session is queued behind them.
+ * @param options.maxIds most feature ids (over all windows) to score; default: no bound
+ * @throws TooMuchTextError before any run, when the inputs need more than `maxIds`
  * @example const { items } = await scoreInputs(model, [{ prompt: 'hi', response: null }])
  */
 export async function scoreInputs(
   model: LoadedModel,
   inputs: ClassifyInput[],
+  options: { maxIds?: number } = {},
 ): Promise<{ items: ItemScores[]; timing: ClassifyTiming }> {
   const { manifest, session } = model;
   const started = performance.now();
   const rows: Row[] = inputs.flatMap((input, item) =>
     featurize(input.prompt, input.response, manifest.featurizer).map((window) => ({ item, window })),
   );
+  const ids = rows.reduce((sum, row) => sum + widthOf(row), 0);
+  if (ids > (options.maxIds ?? Infinity)) throw new TooMuchTextError(ids, options.maxIds!);
   const chunks = chunk(rows);
   const featurized = performance.now();
   const outputs = await Promise.all(chunks.map((rows) => session.run(packBatch(rows.map((r) => r.window)))));

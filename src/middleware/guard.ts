@@ -70,6 +70,8 @@ const ChatBody = z.looseObject({
  * The default extractor: the text of the last `user` message of an OpenAI-style chat body
  * (string content, or the `text` parts of array content joined by newlines). Earlier messages
  * are not checked. `null` when there is no user message with text.
+ * It refuses a `content-length` over 1 MiB; for chunked bodies put `bodyLimit()` (hono/body-limit)
+ * in front, as the EdgeGuard worker does.
  * @throws GuardError 415 / 413 / 400 when the body is not a JSON chat body
  */
 export async function lastUserMessage<E extends HonoEnv>(c: Context<E>): Promise<string | null> {

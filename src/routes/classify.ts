@@ -4,14 +4,13 @@
  * is the harmfulness of the response in the context of the prompt (HarmAug's semantics).
  */
 import { Hono } from 'hono';
-import { setMetric } from 'hono/timing';
 import { z } from 'zod';
-import { scoreInputs, verdictOf } from '../guard/classifier.ts';
+import { verdictOf } from '../guard/classifier.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { serveModel } from '../http/serve-model.ts';
+import { scoreRequest, serveModel } from '../http/serve-model.ts';
 
 const ItemSchema = z.strictObject({ prompt: TextSchema, response: TextSchema.optional() });
 const BatchSchema = z.strictObject({ items: z.array(ItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS) });
@@ -28,9 +27,7 @@ export function createClassifyRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/classify', async (c) => {
     const inputs = parseItems(await readJson(c));
     const model = await serveModel(c, registry);
-    const { items, timing } = await scoreInputs(model, inputs);
-    setMetric(c, 'featurize', timing.featurizeMs);
-    setMetric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+    const items = await scoreRequest(c, model, inputs);
     const { manifest } = model;
     return c.json({
       model: { version: manifest.version },

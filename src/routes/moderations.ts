@@ -9,16 +9,15 @@
  * The request's `model` is accepted and ignored; the response names the model that scored.
  */
 import { Hono } from 'hono';
-import { setMetric } from 'hono/timing';
 import { z } from 'zod';
 import { GuardError } from '../errors.ts';
-import { scoreInputs, verdictOf } from '../guard/classifier.ts';
+import { verdictOf } from '../guard/classifier.ts';
 import type { Manifest } from '../guard/manifest.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { serveModel } from '../http/serve-model.ts';
+import { scoreRequest, serveModel } from '../http/serve-model.ts';
 
 const RequestSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.unknown())], { error: 'must be a string or an array of strings' }),
@@ -75,12 +74,11 @@ export function createModerationsRoute(registry: ModelRegistry) {
     const body = validate(RequestSchema, await readJson(c));
     const texts = textsOf(body.input);
     const model = await serveModel(c, registry);
-    const { items, timing } = await scoreInputs(
+    const items = await scoreRequest(
+      c,
       model,
       texts.map((prompt) => ({ prompt, response: null })),
     );
-    setMetric(c, 'featurize', timing.featurizeMs);
-    setMetric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
     return c.json({
       id: `modr-${crypto.randomUUID()}`,
       model: model.manifest.version,

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES, MAX_ITEMS, MAX_TEXT_CHARS } from '../../src/http/limits.ts';
+import { MAX_BODY_BYTES, MAX_IDS_PER_REQUEST, MAX_ITEMS, MAX_TEXT_CHARS } from '../../src/http/limits.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 import { call, errorOf, post, seedModel } from './helpers.ts';
 
@@ -40,6 +40,19 @@ describe('request bodies', () => {
     const body = JSON.stringify({ input: 'a'.repeat(MAX_BODY_BYTES) });
     const res = await post('/v1/moderations', body);
     expect(await errorOf(res)).toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
+  it('scores a streamed body under the limit', async () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ prompt: 'hello' }));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 5));
+        controller.enqueue(bytes.slice(5));
+        controller.close();
+      },
+    });
+    const res = await call('/v1/classify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream });
+    expect(res.status).toBe(200);
   });
 
   it('answers a streamed body over the limit with 413 payload_too_large, while counting', async () => {
@@ -138,6 +151,31 @@ describe('POST /v1/classify input', () => {
   it(`answers an over-long response with 400 text_too_long`, async () => {
     const res = await post('/v1/classify', { prompt: 'hi', response: 'a'.repeat(MAX_TEXT_CHARS + 1) });
     expect(await errorOf(res)).toMatchObject({ status: 400, code: 'text_too_long' });
+  });
+});
+
+describe('compute per request', () => {
+  const WORDS = ['the', 'weather', 'report', 'says', 'it', 'will', 'rain', 'tomorrow', 'afternoon', 'and'];
+  const longest = Array.from({ length: 7000 }, (_, i) => WORDS[i % WORDS.length]).join(' ').slice(0, MAX_TEXT_CHARS);
+
+  it('scores one pair of two maximal texts', async () => {
+    const res = await post('/v1/classify', { prompt: longest, response: longest });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers two pairs of maximal texts with 413 too_much_text before scoring', async () => {
+    const res = await post('/v1/classify', { items: [{ prompt: longest, response: longest }, { prompt: longest, response: longest }] });
+    const error = await errorOf(res);
+    expect(error).toMatchObject({ status: 413, code: 'too_much_text' });
+    expect(error.message).toMatch(new RegExp(`more than the ${MAX_IDS_PER_REQUEST} a request may use; send fewer or shorter texts per request$`));
+    expect(res.headers.get('server-timing')).not.toContain('inference');
+  });
+
+  it('scores a body just under the size limit of maximal texts alone', async () => {
+    const input = Array.from({ length: Math.floor(MAX_BODY_BYTES / (MAX_TEXT_CHARS + 3)) }, () => longest);
+    const res = await post('/v1/moderations', { input });
+    expect(input.length).toBe(32);
+    expect(res.status).toBe(200);
   });
 });
 
