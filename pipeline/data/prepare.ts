@@ -9,6 +9,9 @@
  *    requests recur), so a split never puts the same request on both sides.
  * 4. Add synthetic "harmful request + refusal" pairs (label 0) from our refusal texts, so the
  *    student learns that a refusal makes a harmful request's exchange benign.
+ * 5. Add benign snippets: the first and last sentence of long benign requests, as benign requests
+ *    of their own. Harmful requests in public sets are short and benign ones long, so without
+ *    this the student learns "short question = harmful" and flags everyday chat.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -34,6 +37,8 @@ export interface PrepareOptions {
   nearDuplicate: number;
   /** Share of harmful requests that also get a synthetic refusal pair. */
   refusalPairs: number;
+  /** Add first/last-sentence snippets of long benign requests as benign requests. */
+  benignSnippets?: boolean;
   seed: number;
   /** Column names of users' files (CSV, or JSONL in another schema); none: our schema. */
   columns?: ColumnMap;
@@ -48,6 +53,7 @@ export interface PrepareReport {
   exactDuplicates: number;
   nearDuplicates: number;
   refusalPairs: number;
+  benignSnippets: number;
   perSource: Record<string, { rows: number; harmful: number; benign: number; license: string; use: string }>;
 }
 
@@ -94,7 +100,7 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.first?.includes(name) ? 1 : 2);
   loaded.sort((a, b) => rank(a.policy.name, a.policy.use) - rank(b.policy.name, b.policy.use));
 
-  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, perSource: {} };
+  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, benignSnippets: 0, perSource: {} };
   const prompts = new DuplicateIndex(options.nearDuplicate);
   const pairKeys = new Set<string>();
   const examples: PreparedExample[] = [];
@@ -158,6 +164,26 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   }
   report.refusalPairs = synthetic.length;
   examples.push(...synthetic);
+  if (options.benignSnippets) {
+    const snippets = examples.flatMap((ex) => benignSnippets(ex, prompts));
+    report.benignSnippets = snippets.length;
+    examples.push(...snippets);
+  }
   report.kept = examples.length;
   return { examples, report };
+}
+
+const SENTENCE = /[^.!?\n]+[.!?]?/g;
+
+/** First and last sentence of a long benign request, each at least 3 words, unseen so far. */
+function benignSnippets(ex: PreparedExample, seen: DuplicateIndex): PreparedExample[] {
+  if (ex.label !== 0 || ex.response !== null || ex.use !== 'train' || ex.kind === 'content') return [];
+  const sentences = (ex.prompt.match(SENTENCE) ?? []).map((s) => s.trim()).filter((s) => s.split(/\s+/).length >= 3);
+  if (sentences.length < 2) return [];
+  const picks = [...new Set([sentences[0]!, sentences[sentences.length - 1]!])];
+  return picks.flatMap((text, i) => {
+    if (seen.find(text) !== null) return [];
+    seen.add(text, text);
+    return [{ ...ex, id: `${ex.id}:snippet-${i}`, prompt: text, category: 'benign snippet' }];
+  });
 }

@@ -120,6 +120,7 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'pairs-gpteacher-roleplay': { name: 'pairs-gpteacher-roleplay', license: 'MIT', kind: 'pair', use: 'train' },
   'pairs-gsm8k': { name: 'pairs-gsm8k', license: 'MIT', kind: 'pair', use: 'train' },
   'pairs-self-instruct': { name: 'pairs-self-instruct', license: 'Apache-2.0', kind: 'pair', use: 'train' },
+  'edgeguard-benign-chat': { name: 'edgeguard-benign-chat', license: 'Apache-2.0 (this project)', kind: 'benign', use: 'train' },
   'edgeguard-seed': {
     name: 'edgeguard-seed', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
     categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,

@@ -18,6 +18,8 @@ export const DISTILL_DEFAULTS = {
   valFraction: 0.1,
   nearDuplicate: 0.85,
   refusalPairs: 0.5,
+  /** Add first/last sentences of long benign requests as short benign requests. */
+  benignSnippets: true,
   featurizer: DEFAULT_FEATURIZER,
   train: {
     seed: 13,
@@ -36,6 +38,8 @@ export const DISTILL_DEFAULTS = {
   },
   /** How the shipped threshold is chosen on the validation split (see eval/threshold.ts). */
   threshold: 'max-f1',
+  /** Which validation rows choose it: all, or only requests (prompt-only, not user content). */
+  thresholdOn: 'requests',
 };
 
 export const DistillConfigSchema = z.strictObject({
@@ -44,6 +48,7 @@ export const DistillConfigSchema = z.strictObject({
   valFraction: z.number().min(0.01).max(0.5),
   nearDuplicate: z.number().min(0.5).max(1),
   refusalPairs: z.number().min(0).max(1),
+  benignSnippets: z.boolean(),
   featurizer: FeaturizerConfigSchema,
   train: z.strictObject({
     seed: z.number().int(),
@@ -61,6 +66,7 @@ export const DistillConfigSchema = z.strictObject({
     categoryWeight: z.number().min(0),
   }),
   threshold: z.string().refine(isThresholdRule, 'must be "max-f1" or "fpr:<rate>", e.g. "fpr:0.02"'),
+  thresholdOn: z.enum(['all', 'requests']),
 });
 export type DistillConfig = z.infer<typeof DistillConfigSchema>;
 

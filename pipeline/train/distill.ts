@@ -41,13 +41,14 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     inputs: config.data,
     nearDuplicate: config.nearDuplicate,
     refusalPairs: config.refusalPairs,
+    benignSnippets: config.benignSnippets,
     seed: config.train.seed,
     first: config.holdout,
   });
   const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
   const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal pairs); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
+  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
 
   const trainSet = splits.train.map((ex) => toTrainExample(ex, config.featurizer));
   const valSet = splits.val.map((ex) => toTrainExample(ex, config.featurizer));
@@ -64,8 +65,9 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     },
   });
 
-  const valScores = valSet.map((ex) => scoreExample(result.weights, ex.windows).scores[0]!);
-  const valLabels = valSet.map((ex) => ex.target.label ?? (ex.target.soft! >= 0.5 ? 1 : 0));
+  const thresholdSet = config.thresholdOn === 'requests' ? valSet.filter((ex) => ex.shape === 'request') : valSet;
+  const valScores = thresholdSet.map((ex) => scoreExample(result.weights, ex.windows).scores[0]!);
+  const valLabels = thresholdSet.map((ex) => ex.target.label ?? (ex.target.soft! >= 0.5 ? 1 : 0));
   const threshold = chooseThreshold(config.threshold as ThresholdRule, valScores, valLabels);
   const examplesPerSecond = Math.round(result.examplesSeen / result.seconds);
   const checkpointDir = join(out, 'checkpoint');
@@ -76,7 +78,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     labels: [...LABELS],
     openaiCategories: OPENAI_MAPPING,
     threshold,
-    thresholdRule: config.threshold,
+    thresholdRule: `${config.threshold} on validation ${config.thresholdOn}`,
     config: { distill: config },
     dataSources: Object.entries(report.perSource).map(([name, s]) => ({
       name,

@@ -97,8 +97,10 @@ function createSampler(examples: TrainExample[], temperature: number, rng: Rng):
 function dropFeatures(window: FeatureWindow, rate: number, rng: Rng): FeatureWindow {
   if (rate <= 0) return window;
   const keep = (ids: Int32Array) => {
-    const kept = ids.filter(() => rng() >= rate);
-    return kept.length ? kept : ids;
+    const kept = new Int32Array(ids.length);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) if (rng() >= rate) kept[n++] = ids[i]!;
+    return n ? kept.subarray(0, n) : ids;
   };
   return { prompt: keep(window.prompt), response: window.response && keep(window.response) };
 }
