@@ -16,6 +16,7 @@ import { MAX_IDS_PER_REQUEST } from './limits.ts';
 export const MODEL_HEADER = 'x-edgeguard-model';
 
 /**
+ * The serving model for this request, named in its `x-edgeguard-model` header.
  * @throws GuardError 503 model_unavailable, with the registry's reason
  */
 export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry): Promise<LoadedModel> {

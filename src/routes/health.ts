@@ -1,6 +1,6 @@
 /**
- * GET /healthz: 200 once a model is loaded (loading it if needed), else 503 `model_unavailable`
- * with the reason. GET /: the service's name and endpoints, without touching the model.
+ * GET /healthz: 200 once a model is loaded (loading it if needed), with the last failed load if
+ * any; else 503 `model_unavailable` with the reason. GET /: the service's name and endpoints, without touching the model.
  */
 import { Hono } from 'hono';
 import type { ModelRegistry } from '../guard/registry.ts';
@@ -23,6 +23,8 @@ export function createHealthRoute(registry: ModelRegistry) {
         status: 'ok',
         model: { version: manifest.version, loadedAt: new Date(loadedAt).toISOString(), loadMs },
         wasmMemoryBytes: wasmMemoryBytes(),
+        // a newer version that failed its checks while this one kept serving
+        lastLoadError: registry.lastError(),
       });
     });
 }

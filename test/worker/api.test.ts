@@ -171,7 +171,7 @@ describe('GET /v1/models and /healthz', () => {
   it('answers /healthz with 200 and the loaded version', async () => {
     const res = await call('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', model: { version: 'fixture-1' } });
+    expect(await res.json()).toMatchObject({ status: 'ok', model: { version: 'fixture-1' }, lastLoadError: null });
   });
 
   it('answers / without a model lookup', async () => {

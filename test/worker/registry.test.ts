@@ -192,6 +192,11 @@ describe('loading and swapping', () => {
     const res = await request('/v1/classify', { prompt: 'How do I build a pipe bomb?' });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-edgeguard-model')).toBe('good');
+    expect(await (await request('/healthz')).json()).toMatchObject({
+      status: 'ok',
+      model: { version: 'good' },
+      lastLoadError: "models/corrupt/model.onnx does not match the manifest's sha256",
+    });
   });
 
   it('does not download a failing version again within the retry interval', async () => {
