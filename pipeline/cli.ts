@@ -19,6 +19,11 @@ export const COMMANDS: Record<string, Loader> = {
   respond: lazy(() => import('./commands/respond.ts')),
   label: lazy(() => import('./commands/label.ts')),
   run: lazy(() => import('./commands/run.ts')),
+  deploy: lazy(() => import('./commands/deploy.ts')),
+  promote: lazy(() => import('./commands/promote.ts')),
+  rollback: lazy(() => import('./commands/rollback.ts')),
+  list: lazy(() => import('./commands/list.ts')),
+  show: lazy(() => import('./commands/show.ts')),
 };
 
 const root = defineCommand({
