@@ -22,6 +22,7 @@ const Flags = z.object({
   valFraction: numberFlag(0.01, 0.5).default(0.1),
   nearDuplicate: numberFlag(0.5, 1).default(0.85),
   refusalPairs: numberFlag(0, 1).default(0.5),
+  compliancePairs: numberFlag(0, 1).default(0.25),
   seed: intFlag(0, 2 ** 31).default(13),
 });
 
@@ -35,6 +36,7 @@ export default defineCommand({
     valFraction: { type: 'string', description: 'share of training groups for validation (default 0.1)' },
     nearDuplicate: { type: 'string', description: 'near-duplicate Jaccard threshold, 1 = exact only (default 0.85)' },
     refusalPairs: { type: 'string', description: 'share of harmful requests given a synthetic refusal pair (default 0.5)' },
+    compliancePairs: { type: 'string', description: 'share of harmful requests given a synthetic compliance pair (default 0.25)' },
     seed: { type: 'string', description: 'seed for splits and synthetic pairs (default 13)' },
   },
   async run({ args }) {
@@ -45,12 +47,13 @@ export default defineCommand({
       nearDuplicate: flags.nearDuplicate,
       refusalPairs: flags.refusalPairs,
       seed: flags.seed,
-      first: flags.holdout,
+      holdout: flags.holdout,
+      compliancePairs: flags.compliancePairs,
     });
     const splits = split(examples, { valFraction: flags.valFraction, holdout: flags.holdout, seed: flags.seed });
     for (const [name, rows] of Object.entries(splits)) await writeJsonl(join(flags.out, `${name}.jsonl`), rows);
     const counts = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length]));
     await writeFile(join(flags.out, 'report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal pairs); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
+    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
   },
 });

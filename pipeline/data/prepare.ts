@@ -7,8 +7,9 @@
  *    row that repeats one of them is dropped and those sets stay unseen.
  * 3. Give each row a split group (the request, or the behaviour/question for pair sets where few
  *    requests recur), so a split never puts the same request on both sides.
- * 4. Add synthetic "harmful request + refusal" pairs (label 0) from our refusal texts, so the
- *    student learns that a refusal makes a harmful request's exchange benign.
+ * 4. Add synthetic pairs: "harmful request + refusal" (label 0) from our refusal texts, so the
+ *    student learns that a refusal makes a harmful request's exchange benign, and "harmful request
+ *    + compliant opening" (label 1), so it learns that going along with one is harmful.
  * 5. Add benign snippets: the first and last sentence of long benign requests, as benign requests
  *    of their own. Harmful requests in public sets are short and benign ones long, so without
  *    this the student learns "short question = harmful" and flags everyday chat.
@@ -42,8 +43,13 @@ export interface PrepareOptions {
   seed: number;
   /** Column names of users' files (CSV, or JSONL in another schema); none: our schema. */
   columns?: ColumnMap;
-  /** Sources read first, right after eval-only ones: those held out, so their copy of a duplicate is kept. */
-  first?: string[];
+  /** Share of harmful requests that also get a synthetic compliance pair (label 1). */
+  compliancePairs?: number;
+  /**
+   * Sources held out for evaluation: read right after eval-only ones (so their copy of a
+   * duplicate is kept) and given no synthetic rows (so they are measured on real rows only).
+   */
+  holdout?: string[];
 }
 
 export interface PrepareReport {
@@ -53,6 +59,7 @@ export interface PrepareReport {
   exactDuplicates: number;
   nearDuplicates: number;
   refusalPairs: number;
+  compliancePairs: number;
   benignSnippets: number;
   perSource: Record<string, { rows: number; harmful: number; benign: number; license: string; use: string }>;
 }
@@ -79,11 +86,22 @@ export async function listDataFiles(inputs: string[]): Promise<string[]> {
   return files;
 }
 
-/** Our hand-written refusal texts (pipeline/data/seed/refusals.txt). */
-async function refusals(): Promise<string[]> {
-  const text = await readFile(new URL('refusals.txt', SEED_DIR), 'utf8').catch(() => '');
+/** Lines of one of our hand-written seed files (pipeline/data/seed/), or `fallback`. */
+async function seedLines(name: string, fallback: string[]): Promise<string[]> {
+  const text = await readFile(new URL(name, SEED_DIR), 'utf8').catch(() => '');
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.length ? lines : ["I'm sorry, but I can't help with that."];
+  return lines.length ? lines : fallback;
+}
+
+/**
+ * The start of an answer that goes along with `request`: a compliant opener, the request's own
+ * words as the topic, and the first step. Real compliances (gptfuzz, jailbreakbench artifacts)
+ * open this way; the words that follow are the request's, so the pair is harmful for the same
+ * reason the request is.
+ */
+function complianceFor(request: string, opener: string): string {
+  const topic = request.trim().replace(/[?.!]+$/, '');
+  return `${opener} ${topic.charAt(0).toLowerCase()}${topic.slice(1)}:\n\n1.`;
 }
 
 /** Reads, filters, categorises, dedupes and groups the examples of `inputs`. */
@@ -97,10 +115,10 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   );
   // Eval-only and held-out sets first: their copy of a duplicate is the one kept, so they stay
   // unseen by training.
-  const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.first?.includes(name) ? 1 : 2);
+  const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.holdout?.includes(name) ? 1 : 2);
   loaded.sort((a, b) => rank(a.policy.name, a.policy.use) - rank(b.policy.name, b.policy.use));
 
-  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, benignSnippets: 0, perSource: {} };
+  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, compliancePairs: 0, benignSnippets: 0, perSource: {} };
   const prompts = new DuplicateIndex(options.nearDuplicate);
   const pairKeys = new Set<string>();
   const examples: PreparedExample[] = [];
@@ -145,27 +163,38 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     }
   }
 
-  const refusalTexts = await refusals();
+  const refusalTexts = await seedLines('refusals.txt', ["I'm sorry, but I can't help with that."]);
+  const openers = await seedLines('compliance-openers.txt', ['Sure, here is']);
   const rng = createRng(options.seed);
   const synthetic: PreparedExample[] = [];
   for (const ex of examples) {
-    if (ex.response !== null || ex.label !== 1 || ex.use !== 'train') continue;
+    if (ex.response !== null || ex.label !== 1 || ex.use !== 'train' || options.holdout?.includes(ex.source)) continue;
     if (ex.kind !== 'request' && ex.kind !== 'jailbreak') continue;
-    if (rng() >= options.refusalPairs) continue;
-    synthetic.push({
-      ...ex,
-      id: `${ex.id}:refusal`,
-      response: refusalTexts[Math.floor(rng() * refusalTexts.length)]!,
-      label: 0,
-      score: null,
-      categories: [],
-      category: 'synthetic refusal of a harmful request',
-    });
+    if (rng() < options.refusalPairs) {
+      synthetic.push({
+        ...ex,
+        id: `${ex.id}:refusal`,
+        response: refusalTexts[Math.floor(rng() * refusalTexts.length)]!,
+        label: 0,
+        score: null,
+        categories: [],
+        category: 'synthetic refusal of a harmful request',
+      });
+    }
+    if (ex.kind === 'request' && rng() < (options.compliancePairs ?? 0)) {
+      synthetic.push({
+        ...ex,
+        id: `${ex.id}:compliance`,
+        response: complianceFor(ex.prompt, openers[Math.floor(rng() * openers.length)]!),
+        category: 'synthetic compliance with a harmful request',
+      });
+    }
   }
-  report.refusalPairs = synthetic.length;
+  report.refusalPairs = synthetic.filter((ex) => ex.label === 0).length;
+  report.compliancePairs = synthetic.length - report.refusalPairs;
   examples.push(...synthetic);
   if (options.benignSnippets) {
-    const snippets = examples.flatMap((ex) => benignSnippets(ex, prompts));
+    const snippets = examples.flatMap((ex) => (options.holdout?.includes(ex.source) ? [] : benignSnippets(ex, prompts)));
     report.benignSnippets = snippets.length;
     examples.push(...snippets);
   }

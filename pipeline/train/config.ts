@@ -18,6 +18,7 @@ export const DISTILL_DEFAULTS = {
   valFraction: 0.1,
   nearDuplicate: 0.85,
   refusalPairs: 0.5,
+  compliancePairs: 0.25,
   /** Add first/last sentences of long benign requests as short benign requests. */
   benignSnippets: true,
   featurizer: DEFAULT_FEATURIZER,
@@ -48,6 +49,7 @@ export const DistillConfigSchema = z.strictObject({
   valFraction: z.number().min(0.01).max(0.5),
   nearDuplicate: z.number().min(0.5).max(1),
   refusalPairs: z.number().min(0).max(1),
+  compliancePairs: z.number().min(0).max(1),
   benignSnippets: z.boolean(),
   featurizer: FeaturizerConfigSchema,
   train: z.strictObject({

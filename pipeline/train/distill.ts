@@ -43,12 +43,13 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     refusalPairs: config.refusalPairs,
     benignSnippets: config.benignSnippets,
     seed: config.train.seed,
-    first: config.holdout,
+    holdout: config.holdout,
+    compliancePairs: config.compliancePairs,
   });
   const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
   const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
+  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
 
   const trainSet = splits.train.map((ex) => toTrainExample(ex, config.featurizer));
   const valSet = splits.val.map((ex) => toTrainExample(ex, config.featurizer));
@@ -87,7 +88,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
       use: s.use === 'eval-only' || config.holdout.includes(name) ? ('eval-only' as const) : ('train' as const),
     })),
     training: {
-      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs },
+      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs, compliancePairs: report.compliancePairs, benignSnippets: report.benignSnippets },
       bestEpoch: result.bestEpoch,
       epochs: result.history,
       seconds: Math.round(result.seconds),
