@@ -36,6 +36,8 @@ export interface TrainConfig {
   samplesPerEpoch: number;
   /** Within a class, a source's share of draws grows as (its size)^temperature: 1 = by size, 0 = equal. */
   sourceTemperature: number;
+  /** Extra weight of a source's share of draws (default 1), e.g. for small hand-written sets. */
+  sourceWeights: Record<string, number>;
   /** Share of an example's feature ids dropped at random in training (a regulariser). */
   featureDropout: number;
   hardWeight: number;
@@ -65,7 +67,7 @@ const hardLabel = (t: Target) => t.label ?? (t.soft! >= 0.5 ? 1 : 0);
  * within it a shape (request, user content, prompt+response pair) uniformly, so questions are as
  * common among benign draws as among harmful ones; then a source by (size)^temperature; then a row.
  */
-function createSampler(examples: TrainExample[], temperature: number, rng: Rng): () => TrainExample {
+function createSampler(examples: TrainExample[], temperature: number, sourceWeights: Record<string, number>, rng: Rng): () => TrainExample {
   const pick = <T>(items: T[]) => items[Math.floor(rng() * items.length)]!;
   const classes = [0, 1].map((c) => {
     const byShape = new Map<string, Map<string, TrainExample[]>>();
@@ -78,7 +80,7 @@ function createSampler(examples: TrainExample[], temperature: number, rng: Rng):
     }
     return [...byShape.values()].map((sources) => {
       const groups = [...sources.values()];
-      const weights = groups.map((g) => g.length ** temperature);
+      const weights = [...sources.keys()].map((name, i) => groups[i]!.length ** temperature * (sourceWeights[name] ?? 1));
       const total = weights.reduce((a, b) => a + b, 0);
       let acc = 0;
       return { groups, cumulative: weights.map((w) => (acc += w / total)) };
@@ -165,7 +167,7 @@ export function train(
     b2: new DenseAdam(weights.b2.length, { ...ADAM_DEFAULTS, lr: config.lr }),
   };
   const sparse = new SparseAdam(weights.buckets, weights.dim, { ...ADAM_DEFAULTS, lr: config.lrEmbedding });
-  const sample = createSampler(trainSet, config.sourceTemperature, rng);
+  const sample = createSampler(trainSet, config.sourceTemperature, config.sourceWeights, rng);
   const perEpoch = config.samplesPerEpoch || trainSet.length;
 
   const history: EpochStats[] = [];

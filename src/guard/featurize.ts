@@ -21,6 +21,7 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   charNgramMin: 3,
   charNgramMax: 5,
   wordBigrams: true,
+  skipStopwords: true,
   windowTokens: 256,
   windowStride: 192,
 };
@@ -103,6 +104,22 @@ function hash(text: string, seed: number): number {
   return h >>> 0;
 }
 
+// English function words: question and request scaffolding, pronouns, auxiliaries, articles.
+// With `skipStopwords` they are no features alone (only in bigrams with content words).
+const STOPWORDS = new Set(
+  (
+    'a an the and or but if then so than as of at by for with about into onto from to in on off up down over under ' +
+    'out again further once here there when where why how what which who whom whose this that these those ' +
+    'i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his himself she her hers ' +
+    'herself it its itself they them their theirs themselves ' +
+    'am is are was were be been being have has had having do does did doing done can could shall should will would ' +
+    'may might must ought let lets please tell give show explain write make help want need like know get ' +
+    "i'm i've i'd i'll you're you've you'd you'll it's that's there's what's don't doesn't didn't can't won't isn't aren't " +
+    'some any all each every no not only own same such too very just also more most other both few many much ' +
+    'hi hey hello thanks thank yes ok okay'
+  ).split(' '),
+);
+
 const PROMPT_SEED = 0x70726f6d; // 'prom'
 const RESPONSE_SEED = 0x72657370; // 'resp'
 
@@ -115,10 +132,13 @@ function windowFeatures(tokens: string[], seed: number, config: FeaturizerConfig
   const ids: number[] = [];
   const rows = config.buckets - 1;
   const add = (feature: string) => ids.push(1 + (hash(feature, seed) % rows));
+  const stop = (t: string | undefined) => config.skipStopwords && t !== undefined && STOPWORDS.has(t);
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
+    const previous = tokens[i - 1];
+    if (config.wordBigrams && i > 0 && !(stop(token) && stop(previous))) add(`b ${previous} ${token}`);
+    if (stop(token)) continue;
     add(`w ${token}`);
-    if (config.wordBigrams && i > 0) add(`b ${tokens[i - 1]} ${token}`);
     if (!isWord(token)) continue;
     const chars = Array.from(`<${token}>`);
     // Very long "words" (base64, URLs) would flood the bag; their first 40 characters suffice.

@@ -19,6 +19,12 @@ export const FeaturizerConfigSchema = z.object({
   charNgramMax: z.number().int().min(1),
   /** Whether adjacent word pairs are features. */
   wordBigrams: z.boolean(),
+  /**
+   * Whether function words ("how", "can", "i", "the") are left out as features of their own
+   * (their bigrams with content words stay). Without it, a student learns the phrasing of the
+   * harmful sets ("How can I ...?") instead of their content. Absent in older manifests: false.
+   */
+  skipStopwords: z.boolean().default(false),
   /** Tokens per window, and how far the next window starts. */
   windowTokens: z.number().int().min(1),
   windowStride: z.number().int().min(1),
