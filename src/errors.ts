@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'content_blocked'
   | 'model_unavailable'
+  | 'model_not_found'
   | 'upstream_not_configured'
   | 'upstream_error'
   | 'internal_error';

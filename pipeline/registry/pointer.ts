@@ -4,23 +4,9 @@
  * PUT of the whole JSON, so a reader sees the old pointer or the new one, never half of one.
  * The current pointer carries its own history, newest first: `rollback` pops it.
  */
-import { z } from 'zod';
-import { MODEL_KEYS, PointerSchema } from '../../src/guard/manifest.ts';
+import { MODEL_KEYS, PointerRecordSchema, type PointerRecord } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
 import { jsonBytes, type RegistryStore } from './store.ts';
-
-/** The candidate pointer's key. */
-export const CANDIDATE_KEY = 'models/candidate.json';
-
-/**
- * A pointer as the pipeline writes it: `{ version, updatedAt, history: [{ version, at }] }`, the
- * history newest first. The worker reads only `version` (PointerSchema ignores the rest).
- */
-export const PointerRecordSchema = PointerSchema.extend({
-  updatedAt: z.string().optional(),
-  history: z.array(z.object({ version: PointerSchema.shape.version, at: z.string() })).default([]),
-});
-export type PointerRecord = z.infer<typeof PointerRecordSchema>;
 
 /** Earlier versions a pointer remembers; older ones drop off (they stay deployed). */
 export const HISTORY_LIMIT = 50;
@@ -46,7 +32,7 @@ async function readPointerAt(store: RegistryStore, key: string): Promise<Pointer
 export const readCurrent = (store: RegistryStore) => readPointerAt(store, MODEL_KEYS.pointer);
 
 /** The shadow candidate's pointer, or `null` when there is none. */
-export const readCandidate = (store: RegistryStore) => readPointerAt(store, CANDIDATE_KEY);
+export const readCandidate = (store: RegistryStore) => readPointerAt(store, MODEL_KEYS.candidate);
 
 /**
  * The pointer that makes `version` current: the replaced version goes on top of the history.
@@ -74,6 +60,6 @@ export async function writeCurrent(store: RegistryStore, pointer: PointerRecord)
 
 /** Replaces the candidate pointer in one write; `null` removes it. */
 export async function writeCandidate(store: RegistryStore, version: string | null, at: string): Promise<void> {
-  if (version === null) await store.delete(CANDIDATE_KEY);
-  else await store.put(CANDIDATE_KEY, jsonBytes({ version, updatedAt: at }), 'application/json');
+  if (version === null) await store.delete(MODEL_KEYS.candidate);
+  else await store.put(MODEL_KEYS.candidate, jsonBytes({ version, updatedAt: at }), 'application/json');
 }

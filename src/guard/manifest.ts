@@ -87,15 +87,53 @@ export const ManifestSchema = z.object({
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type DataSource = z.infer<typeof DataSourceSchema>;
 
-/** The R2 pointer `models/current.json`: the version the worker serves. Extra keys are ignored. */
+/**
+ * The R2 pointers `models/current.json` (the version the worker serves) and
+ * `models/candidate.json` (a version it also scores with, in the shadow). The worker reads only
+ * `version`; extra keys are ignored.
+ */
 export const PointerSchema = z.object({
   version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64'),
 });
 export type Pointer = z.infer<typeof PointerSchema>;
 
+/**
+ * A pointer as the pipeline writes it (`promote`, `rollback`): the version, when it was set, and
+ * the versions it named before, newest first, each with the time it became current. A pointer
+ * without the extra keys (hand-written, `npm start`) reads as one with an empty history.
+ */
+export const PointerRecordSchema = PointerSchema.extend({
+  updatedAt: z.string().optional(),
+  history: z.array(z.object({ version: PointerSchema.shape.version, at: z.string() })).default([]),
+});
+export type PointerRecord = z.infer<typeof PointerRecordSchema>;
+
+/** Where the worker writes shadow records; `pipeline shadow-report` reads them. */
+export const SHADOW_PREFIX = 'shadow/';
+
 /** R2 keys of the model registry, shared by the worker (reads) and the pipeline (writes). */
 export const MODEL_KEYS = {
   pointer: 'models/current.json',
+  candidate: 'models/candidate.json',
   manifest: (version: string) => `models/${version}/manifest.json`,
   model: (version: string) => `models/${version}/model.onnx`,
+  /** One shadow record: by day, then time, so a listing reads in order. */
+  shadow: (at: string, id: string) => `${SHADOW_PREFIX}${at.slice(0, 10)}/${at.replace(/[-:.]/g, '')}-${id}.json`,
 } as const;
+
+const ShadowVerdictSchema = z.object({ score: z.number().min(0).max(1), flagged: z.boolean() });
+const ShadowModelSchema = z.object({ version: PointerSchema.shape.version, threshold: z.number().min(0).max(1) });
+
+/**
+ * One shadowed request: both models' P(harmful) and verdict for each of its texts, never the
+ * texts themselves.
+ */
+export const ShadowRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  at: z.string(),
+  route: z.string(),
+  current: ShadowModelSchema,
+  candidate: ShadowModelSchema,
+  items: z.array(z.object({ current: ShadowVerdictSchema, candidate: ShadowVerdictSchema })).min(1),
+});
+export type ShadowRecord = z.infer<typeof ShadowRecordSchema>;

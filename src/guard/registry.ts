@@ -1,138 +1,90 @@
 /**
- * The read side of the model registry. The R2 bucket holds `models/current.json` (the pointer),
- * `models/<version>/manifest.json` and `models/<version>/model.onnx`. A registry loads the version
- * the pointer names, checks the manifest and the model's sha256 before using it, keeps it for the
- * life of the isolate and swaps in a new version when the pointer moves.
+ * The model registry of one isolate: which versions are loaded, and which one serves. It reads
+ * the pointers `models/current.json` and `models/candidate.json` at most once per TTL; a version
+ * they newly name is loaded (and checked, see load-model.ts) in the background while the loaded
+ * one keeps serving, then swapped in by one assignment. A request keeps the model it was handed
+ * to the end: a replaced session is released only after the runs already queued on it. A version
+ * that fails is refused, the previous one keeps serving, and the failure is reported until the
+ * pointer moves on or the version loads. Callers may also ask for a given version (pinning); the
+ * few most recently used besides the serving ones stay loaded.
  */
-import { MODEL_KEYS, ManifestSchema, PointerSchema, type Manifest } from './manifest.ts';
-import { createSession, type ModelSession } from './runtime.ts';
+import { ModelUnavailableError, UnknownVersionError, describeIssue, loadVersion, type LoadedModel } from './load-model.ts';
+import { MODEL_KEYS, PointerSchema, VERSION_PATTERN } from './manifest.ts';
 
-/** No model can be served; `message` says why (missing pointer, bad hash, ...). */
-export class ModelUnavailableError extends Error {
-  override name = 'ModelUnavailableError';
-}
-
-/** A verified model with its live ORT session. */
-export interface LoadedModel {
-  manifest: Manifest;
-  session: ModelSession;
-  /** Epoch milliseconds when it became the serving model. */
-  loadedAt: number;
-  /** Milliseconds from reading the pointer to a ready session (includes ORT start-up the first time). */
-  loadMs: number;
-}
+export { ModelUnavailableError, UnknownVersionError, type LoadedModel } from './load-model.ts';
 
 export interface RegistryOptions {
-  /** How long a loaded model is served before the pointer is read again. Default 60 s. */
+  /** How long the pointers are trusted before they are read again; when set, it wins over `GetOptions.refreshMs`. Default 30 s. */
   refreshMs?: number;
-  /** How long a version that failed to load is not retried (while the pointer still names it). Default 10 s. */
+  /** How long a version that failed to load is not retried. Default 10 s. */
   failureRetryMs?: number;
+  /** Versions kept loaded besides current and candidate (replaced or pinned ones, least recently used dropped first). Default 2. */
+  keepLoaded?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
 }
 
-/** Loads and caches the serving model of one isolate. */
+/** Per-request settings of `get()`. */
+export interface GetOptions {
+  /** The TTL when the registry was created without `refreshMs`: the worker passes its `MODEL_TTL_SECONDS`. */
+  refreshMs?: number;
+  /**
+   * Keeps a background refresh alive past the response (the request's `ctx.waitUntil`). With it, a
+   * loaded model is returned at once and a moved pointer is followed in the background; without
+   * it, a due refresh is awaited.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** A version a pointer names that could not be loaded, while another one (if any) serves. */
+export interface LoadFailure {
+  /** `null` when the pointer itself could not be read. */
+  version: string | null;
+  message: string;
+  /** Epoch milliseconds of the first failure. */
+  at: number;
+}
+
+/** What the registry holds, for /healthz and /v1/models. */
+export interface RegistryStatus {
+  current: LoadedModel | null;
+  currentError: LoadFailure | null;
+  candidate: LoadedModel | null;
+  candidateError: LoadFailure | null;
+  /** Every loaded version, serving or not. */
+  loaded: LoadedModel[];
+}
+
+/** Loads and caches the models of one isolate. */
 export interface ModelRegistry {
   /**
    * The serving model, loading it or following a moved pointer when due. While a model is
    * loaded, a failure to load a newer one keeps the loaded one serving.
    * @throws ModelUnavailableError when there is no usable model at all
    */
-  get(bucket: R2Bucket): Promise<LoadedModel>;
+  get(bucket: R2Bucket, options?: GetOptions): Promise<LoadedModel>;
+  /**
+   * A given version, loaded or loaded now, whether or not a pointer names it.
+   * @throws UnknownVersionError when it is not deployed (or not a version name)
+   * @throws ModelUnavailableError when it fails its checks
+   */
+  version(bucket: R2Bucket, version: string): Promise<LoadedModel>;
+  /** The loaded shadow candidate, when the candidate pointer names a loadable version other than the serving one. */
+  candidate(): LoadedModel | null;
   /** The loaded model, without touching R2; `null` before the first successful load. */
   peek(): LoadedModel | null;
-  /** Why the last load failed, or `null` if it did not. */
+  /** Why the version the current pointer names is not serving, or `null`. */
   lastError(): string | null;
+  status(): RegistryStatus;
 }
 
-async function readJson(bucket: R2Bucket, key: string): Promise<unknown> {
-  const object = await bucket.get(key);
-  if (!object) throw new ModelUnavailableError(`R2 key ${key} is missing`);
-  try {
-    return JSON.parse(await object.text());
-  } catch {
-    throw new ModelUnavailableError(`R2 key ${key} is not valid JSON`);
-  }
-}
+/** The pointer TTL when neither the registry nor the request sets one. */
+const DEFAULT_REFRESH_MS = 30_000;
 
-function describeIssue(issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  const issue = issues[0];
-  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
-}
-
-/** Checks the parts of a manifest the schema cannot: they refer to each other. */
-function checkConsistency(manifest: Manifest, version: string): void {
-  const fail = (why: string) => {
-    throw new ModelUnavailableError(`manifest of ${version} is inconsistent: ${why}`);
-  };
-  if (manifest.version !== version) fail(`it names version ${manifest.version}`);
-  const labels = new Set(manifest.labels);
-  if (labels.size !== manifest.labels.length) fail('labels repeat');
-  for (const label of Object.keys(manifest.openaiCategories)) {
-    if (!labels.has(label)) fail(`openaiCategories names unknown label '${label}'`);
-  }
-  for (const label of Object.keys(manifest.categoryThresholds)) {
-    if (!labels.has(label)) fail(`categoryThresholds names unknown label '${label}'`);
-  }
-  const { charNgramMin, charNgramMax } = manifest.featurizer;
-  if (charNgramMin > charNgramMax) fail('featurizer.charNgramMin > charNgramMax');
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * One probe run with the highest bucket id on both sides: proves the embedding table has the
- * manifest's `buckets` rows and the output has one column per label.
- */
-async function probe(session: ModelSession, manifest: Manifest): Promise<void> {
-  const top = manifest.featurizer.buckets - 1;
-  const one = Float32Array.of(1);
-  const { width } = await session.run({
-    size: 1,
-    promptIds: Int32Array.of(top),
-    promptLength: 1,
-    promptCount: one,
-    responseIds: Int32Array.of(top),
-    responseLength: 1,
-    responseCount: one,
-    hasResponse: one,
-  });
-  if (width !== manifest.labels.length) {
-    throw new ModelUnavailableError(`model has ${width} outputs but the manifest lists ${manifest.labels.length} labels`);
-  }
-}
-
-async function loadVersion(bucket: R2Bucket, version: string): Promise<Omit<LoadedModel, 'loadedAt' | 'loadMs'>> {
-  const parsed = ManifestSchema.safeParse(await readJson(bucket, MODEL_KEYS.manifest(version)));
-  if (!parsed.success) throw new ModelUnavailableError(`manifest of ${version} is invalid: ${describeIssue(parsed.error.issues)}`);
-  const manifest = parsed.data;
-  checkConsistency(manifest, version);
-  const key = MODEL_KEYS.model(version);
-  const object = await bucket.get(key);
-  if (!object) throw new ModelUnavailableError(`R2 key ${key} is missing`);
-  const bytes = new Uint8Array(await object.arrayBuffer());
-  const expected = manifest.files.model;
-  if (bytes.byteLength !== expected.bytes) {
-    throw new ModelUnavailableError(`${key} has ${bytes.byteLength} bytes, the manifest says ${expected.bytes}`);
-  }
-  if ((await sha256Hex(bytes)) !== expected.sha256) throw new ModelUnavailableError(`${key} does not match the manifest's sha256`);
-  let session: ModelSession;
-  try {
-    session = await createSession(bytes);
-  } catch (error) {
-    throw new ModelUnavailableError(`${version}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    await probe(session, manifest);
-  } catch (error) {
-    await session.release();
-    if (error instanceof ModelUnavailableError) throw error;
-    throw new ModelUnavailableError(`${version} failed its probe run: ${(error as Error).message}`, { cause: error });
-  }
-  return { manifest, session };
+interface Failure {
+  version: string | null;
+  error: ModelUnavailableError;
+  at: number;
 }
 
 function asUnavailable(error: unknown): ModelUnavailableError {
@@ -140,66 +92,183 @@ function asUnavailable(error: unknown): ModelUnavailableError {
   return new ModelUnavailableError(`model registry failed: ${(error as Error)?.message ?? error}`, { cause: error });
 }
 
+/** The version a pointer names, or `null` when there is no pointer. */
+async function readPointer(bucket: R2Bucket, key: string): Promise<string | null> {
+  const object = await bucket.get(key);
+  if (!object) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await object.text());
+  } catch {
+    throw new ModelUnavailableError(`R2 key ${key} is not valid JSON`);
+  }
+  const pointer = PointerSchema.safeParse(raw);
+  if (!pointer.success) throw new ModelUnavailableError(`${key} is invalid: ${describeIssue(pointer.error.issues)}`);
+  return pointer.data.version;
+}
+
+const reported = (failure: Failure | null): LoadFailure | null =>
+  failure && { version: failure.version, message: failure.error.message, at: failure.at };
+
 /**
  * Creates a registry. The worker makes one per isolate (module scope), so every request of the
- * isolate shares one loaded model and one ORT session.
- * @param options refresh and retry intervals (defaults: 60 s, 10 s)
+ * isolate shares the loaded models and their ORT sessions.
+ * @param options TTL, retry interval, how many extra versions stay loaded (defaults: 30 s, 10 s, 2)
  * @example
  * const registry = createRegistry();
- * const model = await registry.get(env.MODELS); // throws ModelUnavailableError if none
+ * const model = await registry.get(env.MODELS, { waitUntil: (p) => ctx.waitUntil(p) }); // throws ModelUnavailableError if none
  */
 export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
-  const refreshMs = options.refreshMs ?? 60_000;
   const failureRetryMs = options.failureRetryMs ?? 10_000;
+  const keepLoaded = options.keepLoaded ?? 2;
   const now = options.now ?? Date.now;
+  const loaded = new Map<string, LoadedModel>();
+  const loading = new Map<string, Promise<LoadedModel>>();
+  const failures = new Map<string, Failure>();
+  /** Loaded versions that do not serve, most recently used first. */
+  let recent: string[] = [];
   let current: LoadedModel | null = null;
+  let candidate: LoadedModel | null = null;
+  let currentError: Failure | null = null;
+  let candidateError: Failure | null = null;
   let checkedAt = 0;
-  let failure: { version: string | null; error: ModelUnavailableError; at: number } | null = null;
   let inflight: Promise<LoadedModel> | null = null;
 
-  async function refresh(bucket: R2Bucket): Promise<LoadedModel> {
-    const started = now();
-    let version: string | null = null;
-    try {
-      const pointer = PointerSchema.safeParse(await readJson(bucket, MODEL_KEYS.pointer));
-      if (!pointer.success) throw new ModelUnavailableError(`${MODEL_KEYS.pointer} is invalid: ${describeIssue(pointer.error.issues)}`);
-      version = pointer.data.version;
-      if (current && current.manifest.version === version) {
-        checkedAt = now();
-        return current;
-      }
-      if (failure && failure.version === version && now() - failure.at < failureRetryMs) throw failure.error;
-      const loaded = await loadVersion(bucket, version);
-      const previous = current;
-      current = { ...loaded, loadedAt: now(), loadMs: now() - started };
-      checkedAt = now();
-      failure = null;
-      // Queued behind every run already scheduled on it (runs are serialised), so in-flight
-      // requests finish on the old session.
-      if (previous) void previous.session.release();
-      return current;
-    } catch (error) {
-      const unavailable = asUnavailable(error);
-      if (failure?.error !== unavailable) failure = { version, error: unavailable, at: now() };
-      if (current) {
-        console.error(`edgeguard: keeping model ${current.manifest.version}: ${unavailable.message}`);
-        checkedAt = now();
-        return current;
-      }
-      throw unavailable;
+  /** A version, loaded once however many ask at the same time; a recent failure is not retried. */
+  function load(bucket: R2Bucket, version: string): Promise<LoadedModel> {
+    const have = loaded.get(version);
+    if (have) return Promise.resolve(have);
+    const failed = failures.get(version);
+    if (failed && now() - failed.at < failureRetryMs) return Promise.reject(failed.error);
+    let pending = loading.get(version);
+    if (!pending) {
+      const started = now();
+      pending = loadVersion(bucket, version)
+        .then(
+          (model) => {
+            const entry = { ...model, loadedAt: now(), loadMs: now() - started };
+            loaded.set(version, entry);
+            failures.delete(version);
+            return entry;
+          },
+          (error: unknown) => {
+            const unavailable = asUnavailable(error);
+            failures.set(version, { version, error: unavailable, at: now() });
+            throw unavailable;
+          },
+        )
+        .finally(() => loading.delete(version));
+      loading.set(version, pending);
+    }
+    return pending;
+  }
+
+  const touch = (version: string) => {
+    recent = [version, ...recent.filter((v) => v !== version)];
+  };
+
+  /**
+   * Releases the loaded versions that neither serve nor are among the `keepLoaded` most recently
+   * used. A release is queued behind the runs already scheduled on the session, and every holder
+   * of a model schedules its runs without awaiting I/O first (see scoreInputs), so requests in
+   * flight finish on the model they were handed.
+   */
+  function sweep(): void {
+    const serving = new Set([current?.manifest.version, candidate?.manifest.version]);
+    recent = recent.filter((v) => loaded.has(v) && !serving.has(v)).slice(0, keepLoaded);
+    const keep = new Set([...serving, ...recent]);
+    for (const [version, model] of loaded) {
+      if (keep.has(version)) continue;
+      loaded.delete(version);
+      void model.session.release();
     }
   }
 
+  function failed(previous: Failure | null, version: string | null, error: unknown): Failure {
+    const unavailable = asUnavailable(error);
+    // the same error again (a failure not yet due for retry) keeps its first time
+    return previous?.error === unavailable ? previous : { version, error: unavailable, at: now() };
+  }
+
+  async function followCurrent(bucket: R2Bucket): Promise<LoadedModel> {
+    let version: string | null = null;
+    try {
+      version = await readPointer(bucket, MODEL_KEYS.pointer);
+      if (version === null) throw new ModelUnavailableError(`R2 key ${MODEL_KEYS.pointer} is missing`);
+      const model = await load(bucket, version);
+      if (current && current !== model) touch(current.manifest.version);
+      current = model;
+      currentError = null;
+      return model;
+    } catch (error) {
+      currentError = failed(currentError, version, error);
+      if (!current) throw currentError.error;
+      console.error(`edgeguard: keeping model ${current.manifest.version}: ${currentError.error.message}`);
+      return current;
+    }
+  }
+
+  async function followCandidate(bucket: R2Bucket): Promise<void> {
+    let version: string | null = null;
+    try {
+      version = await readPointer(bucket, MODEL_KEYS.candidate);
+      if (version === null) {
+        if (candidate) touch(candidate.manifest.version);
+        candidate = null;
+        candidateError = null;
+        return;
+      }
+      const model = await load(bucket, version);
+      if (candidate && candidate !== model) touch(candidate.manifest.version);
+      candidate = model;
+      candidateError = null;
+    } catch (error) {
+      candidateError = failed(candidateError, version, error);
+      candidate = null;
+      console.error(`edgeguard: no shadow candidate: ${candidateError.error.message}`);
+    }
+  }
+
+  async function refresh(bucket: R2Bucket): Promise<LoadedModel> {
+    const [serving] = await Promise.allSettled([followCurrent(bucket), followCandidate(bucket)]);
+    checkedAt = now();
+    sweep();
+    if (serving.status === 'rejected') throw serving.reason;
+    return serving.value;
+  }
+
   return {
-    get(bucket) {
-      if (current && now() - checkedAt < refreshMs) return Promise.resolve(current);
+    get(bucket, getOptions = {}) {
+      const ttl = options.refreshMs ?? getOptions.refreshMs ?? DEFAULT_REFRESH_MS;
+      if (current && now() - checkedAt < ttl) return Promise.resolve(current);
       inflight ??= refresh(bucket).finally(() => {
         inflight = null;
       });
+      if (current && getOptions.waitUntil) {
+        getOptions.waitUntil(inflight.catch(() => {}));
+        return Promise.resolve(current);
+      }
       return inflight;
     },
+    async version(bucket, version) {
+      if (!VERSION_PATTERN.test(version)) throw new UnknownVersionError(`'${version}' is not a model version name`);
+      const model = await load(bucket, version);
+      if (model !== current && model !== candidate) {
+        touch(version);
+        sweep();
+      }
+      return model;
+    },
+    candidate: () => (candidate && candidate !== current ? candidate : null),
     peek: () => current,
-    lastError: () => failure?.error.message ?? null,
+    lastError: () => currentError?.error.message ?? null,
+    status: () => ({
+      current,
+      currentError: reported(currentError),
+      candidate: candidate && candidate !== current ? candidate : null,
+      candidateError: reported(candidateError),
+      loaded: [...loaded.values()],
+    }),
   };
 }
 

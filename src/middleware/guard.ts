@@ -8,6 +8,7 @@ import type { ClientErrorStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { GuardError, errorBody } from '../errors.ts';
 import { readJson, validate } from '../http/read-json.ts';
+import { modelGetOptions } from '../http/serve-model.ts';
 import { scoreInputs, verdictOf, type ClassifyInput, type Verdict } from '../guard/classifier.ts';
 import { ModelUnavailableError, sharedRegistry, type LoadedModel, type ModelRegistry } from '../guard/registry.ts';
 import { ModelRuntimeError } from '../guard/runtime.ts';
@@ -50,7 +51,10 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   blockStatus?: ClientErrorStatusCode;
   /** JSON body of a blocked request's response. Default `{ error: { code: 'content_blocked', message } }`. */
   blockBody?: (verdict: ScoredVerdict) => unknown;
-  /** Where the model comes from. Default: the isolate's shared registry. */
+  /**
+   * Where the model comes from. Default: the isolate's shared registry, which re-reads the model
+   * pointer every `MODEL_TTL_SECONDS` of the env (default 30) and follows it in the background.
+   */
   registry?: ModelRegistry;
   /** The R2 bucket holding the models. Default: the `MODELS` binding, `c.env.MODELS`. */
   bucket?: (c: Context<E>) => R2Bucket | undefined;
@@ -143,7 +147,7 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     try {
       const bucket = bucketOf(c);
       if (!bucket) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
-      model = await registry.get(bucket);
+      model = await registry.get(bucket, modelGetOptions(c));
       const { items } = await scoreInputs(model, [toInput(input)]);
       verdict = verdictOf(model.manifest, items[0]!.scores, options.threshold);
     } catch (error) {

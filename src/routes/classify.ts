@@ -1,6 +1,7 @@
 /**
  * POST /v1/classify: `{ prompt, response? }` or `{ items: [...] }` (up to 64) ->
- * `{ model: { version }, results: [{ score, flagged, categories }] }`. With a response, the score
+ * `{ model: { version }, results: [{ score, flagged, categories }] }`. `model` in the body (or the
+ * `x-edgeguard-model` header) pins a deployed version. With a response, the score
  * is the harmfulness of the response in the context of the prompt (HarmAug's semantics).
  */
 import { Hono } from 'hono';
@@ -10,24 +11,28 @@ import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreRequest, serveModel } from '../http/serve-model.ts';
+import { scoreRequest, serveModel, shadowRequest } from '../http/serve-model.ts';
 
 const ItemSchema = z.strictObject({ prompt: TextSchema, response: TextSchema.optional() });
-const BatchSchema = z.strictObject({ items: z.array(ItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS) });
+/** `model` pins a deployed version (default: the current one). */
+const ModelField = { model: z.string().max(256).optional() };
+const SingleSchema = ItemSchema.extend(ModelField);
+const BatchSchema = z.strictObject({ items: z.array(ItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS), ...ModelField });
 
 /** A request body is one item, or a batch when it has `items`. */
-function parseItems(body: unknown) {
+function parseRequest(body: unknown) {
   const isBatch = typeof body === 'object' && body !== null && 'items' in body;
-  const items = isBatch ? validate(BatchSchema, body).items : [validate(ItemSchema, body)];
-  return items.map((item) => ({ prompt: item.prompt, response: item.response ?? null }));
+  const { items, model } = isBatch ? validate(BatchSchema, body) : (({ model, ...item }) => ({ items: [item], model }))(validate(SingleSchema, body));
+  return { model, inputs: items.map((item) => ({ prompt: item.prompt, response: item.response ?? null })) };
 }
 
 /** @param registry where the serving model comes from */
 export function createClassifyRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/classify', async (c) => {
-    const inputs = parseItems(await readJson(c));
-    const model = await serveModel(c, registry);
+    const { inputs, model: requested } = parseRequest(await readJson(c));
+    const model = await serveModel(c, registry, requested);
     const items = await scoreRequest(c, model, inputs);
+    shadowRequest(c, registry, model, inputs, items);
     const { manifest } = model;
     return c.json({
       model: { version: manifest.version },

@@ -6,7 +6,9 @@
  * threshold. Keys no label maps to are left out of `categories`, `category_scores` and
  * `category_applied_input_types`: the model has no signal for them and must not pretend to.
  * `flagged` is EdgeGuard's overall verdict (the first label against the manifest's threshold).
- * The request's `model` is accepted and ignored; the response names the model that scored.
+ * The request's `model` pins a deployed EdgeGuard version; OpenAI's own names (`omni-moderation-*`,
+ * `text-moderation-*`, which its clients send by default) mean the current one. The response
+ * names the model that scored.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -17,12 +19,14 @@ import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreRequest, serveModel } from '../http/serve-model.ts';
+import { scoreRequest, serveModel, shadowRequest } from '../http/serve-model.ts';
 
 const RequestSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.unknown())], { error: 'must be a string or an array of strings' }),
   model: z.string().max(256).optional(),
 });
+/** OpenAI's moderation model names: they ask for the current model. */
+const OPENAI_MODEL = /^(omni|text)-moderation-/;
 const StringsSchema = z.array(TextSchema).min(1, 'must hold at least one text').max(MAX_ITEMS);
 const PartsSchema = z
   .array(
@@ -72,13 +76,10 @@ export function moderationResult(manifest: Manifest, scores: Record<string, numb
 export function createModerationsRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/moderations', async (c) => {
     const body = validate(RequestSchema, await readJson(c));
-    const texts = textsOf(body.input);
-    const model = await serveModel(c, registry);
-    const items = await scoreRequest(
-      c,
-      model,
-      texts.map((prompt) => ({ prompt, response: null })),
-    );
+    const inputs = textsOf(body.input).map((prompt) => ({ prompt, response: null }));
+    const model = await serveModel(c, registry, body.model && !OPENAI_MODEL.test(body.model) ? body.model : undefined);
+    const items = await scoreRequest(c, model, inputs);
+    shadowRequest(c, registry, model, inputs, items);
     return c.json({
       id: `modr-${crypto.randomUUID()}`,
       model: model.manifest.version,

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MODEL_KEYS } from '../../src/guard/manifest.ts';
-import { CANDIDATE_KEY } from '../../pipeline/registry/pointer.ts';
 import { sha256Hex, type RegistryStore } from '../../pipeline/registry/store.ts';
 import { readDeployable, uploadVersion } from '../../pipeline/registry/versions.ts';
 import { cli } from './helpers/cli.ts';
@@ -173,9 +172,9 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     await run('deploy', await folder('c1'), '--promote');
     await run('deploy', await folder('c2'));
     expect((await run('promote', 'c2', '--candidate')).stdout).toMatch(/^c2 is the shadow candidate in /);
-    expect(await inStore((store) => readJsonObject(store, CANDIDATE_KEY))).toMatchObject({ version: 'c2' });
+    expect(await inStore((store) => readJsonObject(store, MODEL_KEYS.candidate))).toMatchObject({ version: 'c2' });
     await run('promote', 'c2');
-    expect(await inStore((store) => store.get(CANDIDATE_KEY))).toBeNull();
+    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
   });
 
   it('promote --clear-candidate removes the candidate pointer', async () => {
@@ -184,7 +183,7 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     await run('promote', 'k2', '--candidate');
     const result = await run('promote', '--clear-candidate');
     expect(result.stdout).toMatch(/^cleared the candidate k2 in /);
-    expect(await inStore((store) => store.get(CANDIDATE_KEY))).toBeNull();
+    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
   });
 
   it('list reports each version with its size, worst metrics and status', async () => {
