@@ -6,7 +6,7 @@ import { MODEL_KEYS, type Manifest } from '../../src/guard/manifest.ts';
 import type { FixtureModel } from '../fixtures/fixture-model.ts';
 
 /** Scratch buckets that test/worker/vitest.config.ts adds, one per suite that empties its own. */
-export const scratch = env as unknown as { REGISTRY_TEST: R2Bucket; GUARD_TEST: R2Bucket; SHIPPED_TEST: R2Bucket };
+export const scratch = env as unknown as { REGISTRY_TEST: R2Bucket; GUARD_TEST: R2Bucket; SHIPPED_TEST: R2Bucket; SWAP_TEST: R2Bucket };
 
 /** Puts a model's files and (unless `pointer: false`) the pointer naming it. */
 export async function seedModel(

@@ -11,7 +11,7 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: `${root}/wrangler.toml` },
       // Scratch buckets, one per suite that empties and refills its own (suites run in parallel).
-      miniflare: { r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST'] },
+      miniflare: { r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST', 'SWAP_TEST'] },
     }),
   ],
   test: {
