@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Loader> = {
   rollback: lazy(() => import('./commands/rollback.ts')),
   list: lazy(() => import('./commands/list.ts')),
   show: lazy(() => import('./commands/show.ts')),
+  'shadow-report': lazy(() => import('./commands/shadow-report.ts')),
 };
 
 const root = defineCommand({

@@ -209,6 +209,35 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect(result.stdout).toMatch(/\n\* t1 +\d{4}-\d\d-\d\d \d\d:\d\dZ +134\.\d kB +float32 +– +– +current\n$/);
   });
 
+  it('shadow-report gives agreement, mean |score difference| and flips for each candidate', async () => {
+    const record = (at: string, items: [number, boolean, number, boolean][], candidate = 'c2') => ({
+      schemaVersion: 1,
+      at,
+      route: '/v1/classify',
+      current: { version: 'c1', threshold: 0.5 },
+      candidate: { version: candidate, threshold: 0.6 },
+      items: items.map(([cs, cf, ks, kf]) => ({ current: { score: cs, flagged: cf }, candidate: { score: ks, flagged: kf } })),
+    });
+    await inStore(async (store) => {
+      const put = (at: string, value: unknown) => store.put(MODEL_KEYS.shadow(at, 'abcd1234'), new TextEncoder().encode(JSON.stringify(value)), 'application/json');
+      await put('2026-11-27T10:00:00.000Z', record('2026-11-27T10:00:00.000Z', [[0.9, true, 0.8, true], [0.1, false, 0.1, false]]));
+      await put('2026-11-28T10:00:00.000Z', record('2026-11-28T10:00:00.000Z', [[0.55, true, 0.45, false], [0.4, false, 0.7, true]]));
+      await put('2026-11-28T11:00:00.000Z', record('2026-11-28T11:00:00.000Z', [[0.2, false, 0.3, false]], 'c3'));
+      await store.put('shadow/2026-11-28/notes.txt', new TextEncoder().encode('not a record'), 'text/plain');
+    });
+    const result = await run('shadow-report', '--json');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { records: number; skipped: string[]; comparisons: Record<string, unknown>[] };
+    expect(report.records).toBe(3);
+    expect(report.skipped).toEqual(['shadow/2026-11-28/notes.txt']);
+    expect(report.comparisons[0]).toMatchObject({ current: 'c1', candidate: 'c2', requests: 2, texts: 4, agreement: 0.5, flaggedToPassed: 1, passedToFlagged: 1 });
+    expect(report.comparisons[0]!.meanAbsDiff).toBeCloseTo((0.1 + 0 + 0.1 + 0.3) / 4, 10);
+    expect(report.comparisons[1]).toMatchObject({ candidate: 'c3', texts: 1, agreement: 1 });
+    const text = await run('shadow-report', '--since', '2026-11-28');
+    expect(text.stdout).toContain('candidate c2 vs current c1: 2 texts in 1 requests, 2026-11-28 10:00Z .. 2026-11-28 10:00Z\n  agreement 0.0%, mean |score difference| 0.2000, flips: 1 flagged -> passed, 1 passed -> flagged');
+    expect(text.stderr).toBe('edgeguard: warning: 1 objects under shadow/ are not shadow records (first: shadow/2026-11-28/notes.txt)\n');
+  });
+
   it('show prints the manifest summary with per-source metrics', async () => {
     await run('deploy', await folder('s1', evalMetrics({ harmbench: { auprc: 0.931, fpr: null } })), '--promote');
     const result = await run('show', 's1');

@@ -1,0 +1,47 @@
+/**
+ * `shadow-report`: how the shadow candidate compares with the current model on live traffic,
+ * from the records the worker writes while a candidate is named (`promote <v> --candidate`):
+ * agreement rate, mean |score difference|, and verdict flips in each direction.
+ */
+import { defineCommand } from 'citty';
+import { z } from 'zod';
+import { parseArgs } from '../args.ts';
+import { formatDate } from '../registry/format.ts';
+import { readShadowRecords, summarize } from '../registry/shadow.ts';
+import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+
+const ARGS = {
+  since: { type: 'string', description: 'only records from this day on (yyyy-mm-dd)' },
+  json: { type: 'boolean', description: 'print JSON instead of text' },
+  ...TARGET_ARGS,
+} as const;
+
+const Flags = TargetFlags.extend({
+  since: z.string().regex(/^\d{4}-\d\d-\d\d$/, 'a day, yyyy-mm-dd').optional(),
+  json: z.boolean().default(false),
+});
+
+const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export default defineCommand({
+  meta: { name: 'shadow-report', description: 'Compare the shadow candidate with the current model: agreement, mean |score difference|, flips.' },
+  args: ARGS,
+  async run({ args }) {
+    rejectUnknownFlags(args, ARGS);
+    const flags = parseArgs(Flags, args);
+    await withStore(flags, async (store) => {
+      const { records, skipped } = await readShadowRecords(store, flags.since);
+      const summaries = summarize(records);
+      if (flags.json) {
+        console.log(JSON.stringify({ where: store.where, records: records.length, skipped, comparisons: summaries }, null, 2));
+        return;
+      }
+      if (summaries.length === 0) console.log(`no shadow records in ${store.where}${flags.since ? ` since ${flags.since}` : ''}: name a candidate with \`promote <version> --candidate\``);
+      for (const s of summaries) {
+        console.log(`candidate ${s.candidate} vs current ${s.current}: ${s.texts} texts in ${s.requests} requests, ${formatDate(s.from)} .. ${formatDate(s.to)}`);
+        console.log(`  agreement ${percent(s.agreement)}, mean |score difference| ${s.meanAbsDiff.toFixed(4)}, flips: ${s.flaggedToPassed} flagged -> passed, ${s.passedToFlagged} passed -> flagged`);
+      }
+      if (skipped.length) console.error(`edgeguard: warning: ${skipped.length} objects under shadow/ are not shadow records (first: ${skipped[0]})`);
+    });
+  },
+});
