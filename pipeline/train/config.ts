@@ -28,18 +28,18 @@ export const DISTILL_DEFAULTS = {
     hidden: 64,
     batchSize: 32,
     lr: 1e-3,
-    lrEmbedding: 5e-3,
-    maxEpochs: 8,
+    lrEmbedding: 2e-3,
+    maxEpochs: 4,
     patience: 2,
-    samplesPerEpoch: 0,
+    samplesPerEpoch: 30000,
     sourceTemperature: 0.5,
     sourceWeights: {} as Record<string, number>,
-    featureDropout: 0.1,
+    featureDropout: 0.3,
     hardWeight: 0.5,
     categoryWeight: 0.5,
   },
   /** How the shipped threshold is chosen on the validation split (see eval/threshold.ts). */
-  threshold: 'max-f1',
+  threshold: 'fpr:0.015',
   /** Which validation rows choose it: all, or only requests (prompt-only, not user content). */
   thresholdOn: 'requests',
 };
