@@ -308,9 +308,9 @@ describe('remote target configuration', () => {
       const target = await started.bucket();
       vi.stubEnv('R2_ACCESS_KEY_ID', 'NOT-A-KEY');
       vi.stubEnv('R2_SECRET_ACCESS_KEY', 'wrong');
-      const result = await cli('list', ...target.flags);
+      const result = await cli('rollback', ...target.flags);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^edgeguard: LIST models\/ in R2 bucket edgeguard-test-\d+ at http:\/\/127\.0\.0\.1:\d+ failed: 403 InvalidAccessKeyId: [^\n]+\n$/);
+      expect(result.stderr).toMatch(/^edgeguard: GET models\/current\.json in R2 bucket edgeguard-test-\d+ at http:\/\/127\.0\.0\.1:\d+ failed: 403 InvalidAccessKeyId: [^\n]+\n$/);
     } finally {
       await started.stop();
     }
@@ -320,7 +320,7 @@ describe('remote target configuration', () => {
     vi.stubEnv('R2_ACCESS_KEY_ID', 'id');
     vi.stubEnv('R2_SECRET_ACCESS_KEY', 'secret');
     const port = await closedPort();
-    const result = await cli('list', '--endpoint', `http://127.0.0.1:${port}`);
-    expect(result.stderr).toBe(`edgeguard: LIST models/: cannot reach http://127.0.0.1:${port} (ECONNREFUSED)\n`);
+    const result = await cli('rollback', '--endpoint', `http://127.0.0.1:${port}`);
+    expect(result.stderr).toBe(`edgeguard: GET models/current.json: cannot reach http://127.0.0.1:${port} (ECONNREFUSED)\n`);
   });
 });
