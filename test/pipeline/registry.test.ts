@@ -22,21 +22,13 @@ afterAll(async () => {
   await rm(models, { recursive: true, force: true });
 });
 
-describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
+/**
+ * Starts a target for the enclosing describe and gives each test its own bucket: the CLI on that
+ * bucket (`run`), model folders, and the bucket opened directly (`inStore`).
+ */
+function bucketPerTest(kind: TargetKind) {
   let started: Awaited<ReturnType<TargetKind['start']>>;
   let target: Target;
-  /** The CLI on this test's bucket. */
-  const run = (...argv: string[]) => cli(...argv, ...target.flags);
-  const folder = (version: string, metrics?: Parameters<typeof writeModelFolder>[2]) => writeModelFolder(models, `${version}`, metrics);
-  const inStore = async <T>(work: (store: Awaited<ReturnType<Target['open']>>) => Promise<T>): Promise<T> => {
-    const store = await target.open();
-    try {
-      return await work(store);
-    } finally {
-      await store.close();
-    }
-  };
-
   beforeAll(async () => {
     started = await kind.start();
   });
@@ -48,6 +40,23 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     for (const [name, value] of Object.entries(target.env)) vi.stubEnv(name, value);
     return () => vi.unstubAllEnvs();
   });
+  return {
+    run: (...argv: string[]) => cli(...argv, ...target.flags),
+    folder: (version: string, metrics?: Parameters<typeof writeModelFolder>[2]) => writeModelFolder(models, version, metrics),
+    async inStore<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {
+      const store = await target.open();
+      try {
+        return await work(store);
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+// What depends on the storage, on both targets.
+describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
+  const { run, folder, inStore } = bucketPerTest(kind);
 
   it('deploy uploads model.onnx and manifest.json byte for byte', async () => {
     const dir = await folder('up-1');
@@ -77,6 +86,104 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect(again.stderr).toMatch(/^edgeguard: version once already exists in .* \(2 files\); versions are immutable: export under a new --version\n$/);
   });
 
+  it('promote moves the pointer and keeps the replaced version on top of the history', async () => {
+    await run('deploy', await folder('p1'), '--promote');
+    await run('deploy', await folder('p2'));
+    const result = await run('promote', 'p2');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^promoted p2 to current in .* \(was p1\)\n$/);
+    const pointer = (await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))) as { version: string; history: { version: string }[] };
+    expect(pointer.version).toBe('p2');
+    expect(pointer.history.map((h) => h.version)).toEqual(['p1']);
+  });
+
+  it('rollback brings back the previous version, then the one before', async () => {
+    for (const v of ['r1', 'r2', 'r3']) await run('deploy', await folder(v), '--promote');
+    expect((await run('rollback')).stdout).toMatch(/from r3 to r2\n$/);
+    expect((await run('rollback')).stdout).toMatch(/from r2 to r1\n$/);
+    const last = await run('rollback');
+    expect(last.code).toBe(1);
+    expect(last.stderr).toBe('edgeguard: models/current.json has no earlier version to roll back to (current: r1)\n');
+  });
+
+  it('promote --candidate names a shadow candidate, and promoting it clears the candidate', async () => {
+    await run('deploy', await folder('c1'), '--promote');
+    await run('deploy', await folder('c2'));
+    expect((await run('promote', 'c2', '--candidate')).stdout).toMatch(/^c2 is the shadow candidate in /);
+    expect(await inStore((store) => readJsonObject(store, MODEL_KEYS.candidate))).toMatchObject({ version: 'c2' });
+    await run('promote', 'c2');
+    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
+  });
+
+  it('list reports each version with its size, worst metrics and status', async () => {
+    await run('deploy', await folder('l1', evalMetrics({ a: { auprc: 0.91, fpr: 0.03 }, b: { auprc: 0.88, fpr: null } })), '--promote');
+    await run('deploy', await folder('l2'), '--promote');
+    await run('deploy', await folder('l3'));
+    await run('promote', 'l3', '--candidate');
+    const result = await run('list', '--json');
+    expect(result.code).toBe(0);
+    const listed = JSON.parse(result.stdout) as { current: string; candidate: string; versions: Record<string, unknown>[] };
+    expect(listed.current).toBe('l2');
+    expect(listed.candidate).toBe('l3');
+    const byVersion = Object.fromEntries(listed.versions.map((v) => [v.version, v]));
+    expect(byVersion.l1).toMatchObject({ status: 'previous 1', minAuprc: 0.88, maxFpr: 0.03, quantization: 'float32', problem: null });
+    expect(byVersion.l2).toMatchObject({ status: 'current', minAuprc: null });
+    expect(byVersion.l3).toMatchObject({ status: 'candidate' });
+    expect(byVersion.l1!.bytes).toBe(133_041 + (await readFile(join(models, 'l1', 'manifest.json'))).length);
+  });
+
+  it('shadow-report gives agreement, mean |score difference| and flips for each candidate', async () => {
+    const record = (at: string, items: [number, boolean, number, boolean][], candidate = 'c2') => ({
+      schemaVersion: 1,
+      at,
+      route: '/v1/classify',
+      current: { version: 'c1', threshold: 0.5 },
+      candidate: { version: candidate, threshold: 0.6 },
+      items: items.map(([cs, cf, ks, kf]) => ({ current: { score: cs, flagged: cf }, candidate: { score: ks, flagged: kf } })),
+    });
+    await inStore(async (store) => {
+      const put = (at: string, value: unknown) => store.put(MODEL_KEYS.shadow(at, 'abcd1234'), new TextEncoder().encode(JSON.stringify(value)), 'application/json');
+      await put('2026-11-27T10:00:00.000Z', record('2026-11-27T10:00:00.000Z', [[0.9, true, 0.8, true], [0.1, false, 0.1, false]]));
+      await put('2026-11-28T10:00:00.000Z', record('2026-11-28T10:00:00.000Z', [[0.55, true, 0.45, false], [0.4, false, 0.7, true]]));
+      await put('2026-11-28T11:00:00.000Z', record('2026-11-28T11:00:00.000Z', [[0.2, false, 0.3, false]], 'c3'));
+      await store.put('shadow/2026-11-28/notes.txt', new TextEncoder().encode('not a record'), 'text/plain');
+    });
+    const result = await run('shadow-report', '--json');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { records: number; skipped: string[]; comparisons: Record<string, unknown>[] };
+    expect(report.records).toBe(3);
+    expect(report.skipped).toEqual(['shadow/2026-11-28/notes.txt']);
+    expect(report.comparisons[0]).toMatchObject({ current: 'c1', candidate: 'c2', requests: 2, texts: 4, agreement: 0.5, flaggedToPassed: 1, passedToFlagged: 1 });
+    expect(report.comparisons[0]!.meanAbsDiff).toBeCloseTo((0.1 + 0 + 0.1 + 0.3) / 4, 10);
+    expect(report.comparisons[1]).toMatchObject({ candidate: 'c3', texts: 1, agreement: 1 });
+    const text = await run('shadow-report', '--since', '2026-11-28');
+    expect(text.stdout).toContain('candidate c2 vs current c1: 2 texts in 1 requests, 2026-11-28 10:00Z .. 2026-11-28 10:00Z\n  agreement 0.0%, mean |score difference| 0.2000, flips: 1 flagged -> passed, 1 passed -> flagged');
+    expect(text.stderr).toBe('edgeguard: warning: 1 objects under shadow/ are not shadow records (first: shadow/2026-11-28/notes.txt)\n');
+  });
+
+});
+
+// What does not depend on the storage (flags, the gate, checks, output), on the faster target.
+describe('registry commands, whatever the target (on s3rver)', () => {
+  const { run, folder, inStore } = bucketPerTest(REMOTE);
+
+  it('promote --clear-candidate removes the candidate pointer', async () => {
+    await run('deploy', await folder('k1'), '--promote');
+    await run('deploy', await folder('k2'));
+    await run('promote', 'k2', '--candidate');
+    const result = await run('promote', '--clear-candidate');
+    expect(result.stdout).toMatch(/^cleared the candidate k2 in /);
+    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
+  });
+  it('promote refuses a version whose stored model no longer matches its manifest', async () => {
+    await run('deploy', await folder('ok'), '--promote');
+    await run('deploy', await folder('rotten'));
+    await inStore((store) => store.put(MODEL_KEYS.model('rotten'), new Uint8Array(133_041), 'application/octet-stream'));
+    const result = await run('promote', 'rotten');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('edgeguard: models/rotten/model.onnx does not match the sha256 in its manifest\n');
+    expect(await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))).toMatchObject({ version: 'ok' });
+  });
   it('deploy refuses a folder whose model.onnx does not match its manifest, uploading nothing', async () => {
     const dir = await folder('corrupt');
     const bytes = await readFile(join(dir, 'model.onnx'));
@@ -87,7 +194,6 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect(result.stderr).toBe(`edgeguard: ${dir}/model.onnx does not match the sha256 in its manifest\n`);
     expect(await inStore((store) => store.list('models/'))).toEqual([]);
   });
-
   it('deploy refuses a model below --min-auprc, naming the source', async () => {
     const dir = await folder('weak', evalMetrics({ harmbench: { auprc: 0.82, fpr: null }, xstest: { auprc: 0.95, fpr: 0.04 } }));
     const result = await run('deploy', dir, '--min-auprc', '0.9');
@@ -132,110 +238,16 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect(result.stderr).toMatch(/^edgeguard: unknown flag --min-aurpc \(flags: --promote, --gate, --min-auprc,/);
   });
 
-  it('promote moves the pointer and keeps the replaced version on top of the history', async () => {
-    await run('deploy', await folder('p1'), '--promote');
-    await run('deploy', await folder('p2'));
-    const result = await run('promote', 'p2');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^promoted p2 to current in .* \(was p1\)\n$/);
-    const pointer = (await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))) as { version: string; history: { version: string }[] };
-    expect(pointer.version).toBe('p2');
-    expect(pointer.history.map((h) => h.version)).toEqual(['p1']);
-  });
-
-  it('rollback brings back the previous version, then the one before', async () => {
-    for (const v of ['r1', 'r2', 'r3']) await run('deploy', await folder(v), '--promote');
-    expect((await run('rollback')).stdout).toMatch(/from r3 to r2\n$/);
-    expect((await run('rollback')).stdout).toMatch(/from r2 to r1\n$/);
-    const last = await run('rollback');
-    expect(last.code).toBe(1);
-    expect(last.stderr).toBe('edgeguard: models/current.json has no earlier version to roll back to (current: r1)\n');
-  });
-
   it('promote refuses a version that is not deployed', async () => {
     const result = await run('promote', 'ghost');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^edgeguard: version ghost is not deployed in .* \(no models\/ghost\/manifest\.json\)\n$/);
   });
 
-  it('promote refuses a version whose stored model no longer matches its manifest', async () => {
-    await run('deploy', await folder('ok'), '--promote');
-    await run('deploy', await folder('rotten'));
-    await inStore((store) => store.put(MODEL_KEYS.model('rotten'), new Uint8Array(133_041), 'application/octet-stream'));
-    const result = await run('promote', 'rotten');
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe('edgeguard: models/rotten/model.onnx does not match the sha256 in its manifest\n');
-    expect(await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))).toMatchObject({ version: 'ok' });
-  });
-
-  it('promote --candidate names a shadow candidate, and promoting it clears the candidate', async () => {
-    await run('deploy', await folder('c1'), '--promote');
-    await run('deploy', await folder('c2'));
-    expect((await run('promote', 'c2', '--candidate')).stdout).toMatch(/^c2 is the shadow candidate in /);
-    expect(await inStore((store) => readJsonObject(store, MODEL_KEYS.candidate))).toMatchObject({ version: 'c2' });
-    await run('promote', 'c2');
-    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
-  });
-
-  it('promote --clear-candidate removes the candidate pointer', async () => {
-    await run('deploy', await folder('k1'), '--promote');
-    await run('deploy', await folder('k2'));
-    await run('promote', 'k2', '--candidate');
-    const result = await run('promote', '--clear-candidate');
-    expect(result.stdout).toMatch(/^cleared the candidate k2 in /);
-    expect(await inStore((store) => store.get(MODEL_KEYS.candidate))).toBeNull();
-  });
-
-  it('list reports each version with its size, worst metrics and status', async () => {
-    await run('deploy', await folder('l1', evalMetrics({ a: { auprc: 0.91, fpr: 0.03 }, b: { auprc: 0.88, fpr: null } })), '--promote');
-    await run('deploy', await folder('l2'), '--promote');
-    await run('deploy', await folder('l3'));
-    await run('promote', 'l3', '--candidate');
-    const result = await run('list', '--json');
-    expect(result.code).toBe(0);
-    const listed = JSON.parse(result.stdout) as { current: string; candidate: string; versions: Record<string, unknown>[] };
-    expect(listed.current).toBe('l2');
-    expect(listed.candidate).toBe('l3');
-    const byVersion = Object.fromEntries(listed.versions.map((v) => [v.version, v]));
-    expect(byVersion.l1).toMatchObject({ status: 'previous 1', minAuprc: 0.88, maxFpr: 0.03, quantization: 'float32', problem: null });
-    expect(byVersion.l2).toMatchObject({ status: 'current', minAuprc: null });
-    expect(byVersion.l3).toMatchObject({ status: 'candidate' });
-    expect(byVersion.l1!.bytes).toBe(133_041 + (await readFile(join(models, 'l1', 'manifest.json'))).length);
-  });
-
   it('list marks the current version in its table', async () => {
     await run('deploy', await folder('t1'), '--promote');
     const result = await run('list');
     expect(result.stdout).toMatch(/\n\* t1 +\d{4}-\d\d-\d\d \d\d:\d\dZ +134\.\d kB +float32 +– +– +current\n$/);
-  });
-
-  it('shadow-report gives agreement, mean |score difference| and flips for each candidate', async () => {
-    const record = (at: string, items: [number, boolean, number, boolean][], candidate = 'c2') => ({
-      schemaVersion: 1,
-      at,
-      route: '/v1/classify',
-      current: { version: 'c1', threshold: 0.5 },
-      candidate: { version: candidate, threshold: 0.6 },
-      items: items.map(([cs, cf, ks, kf]) => ({ current: { score: cs, flagged: cf }, candidate: { score: ks, flagged: kf } })),
-    });
-    await inStore(async (store) => {
-      const put = (at: string, value: unknown) => store.put(MODEL_KEYS.shadow(at, 'abcd1234'), new TextEncoder().encode(JSON.stringify(value)), 'application/json');
-      await put('2026-11-27T10:00:00.000Z', record('2026-11-27T10:00:00.000Z', [[0.9, true, 0.8, true], [0.1, false, 0.1, false]]));
-      await put('2026-11-28T10:00:00.000Z', record('2026-11-28T10:00:00.000Z', [[0.55, true, 0.45, false], [0.4, false, 0.7, true]]));
-      await put('2026-11-28T11:00:00.000Z', record('2026-11-28T11:00:00.000Z', [[0.2, false, 0.3, false]], 'c3'));
-      await store.put('shadow/2026-11-28/notes.txt', new TextEncoder().encode('not a record'), 'text/plain');
-    });
-    const result = await run('shadow-report', '--json');
-    expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { records: number; skipped: string[]; comparisons: Record<string, unknown>[] };
-    expect(report.records).toBe(3);
-    expect(report.skipped).toEqual(['shadow/2026-11-28/notes.txt']);
-    expect(report.comparisons[0]).toMatchObject({ current: 'c1', candidate: 'c2', requests: 2, texts: 4, agreement: 0.5, flaggedToPassed: 1, passedToFlagged: 1 });
-    expect(report.comparisons[0]!.meanAbsDiff).toBeCloseTo((0.1 + 0 + 0.1 + 0.3) / 4, 10);
-    expect(report.comparisons[1]).toMatchObject({ candidate: 'c3', texts: 1, agreement: 1 });
-    const text = await run('shadow-report', '--since', '2026-11-28');
-    expect(text.stdout).toContain('candidate c2 vs current c1: 2 texts in 1 requests, 2026-11-28 10:00Z .. 2026-11-28 10:00Z\n  agreement 0.0%, mean |score difference| 0.2000, flips: 1 flagged -> passed, 1 passed -> flagged');
-    expect(text.stderr).toBe('edgeguard: warning: 1 objects under shadow/ are not shadow records (first: shadow/2026-11-28/notes.txt)\n');
   });
 
   it('show prints the manifest summary with per-source metrics', async () => {
