@@ -38,4 +38,25 @@ describe.skipIf(!shipped)('the shipped model in model/', () => {
     const body = (await res.json()) as { results: { flagged: boolean }[] };
     expect(body.results.map((r) => r.flagged)).toEqual([true, false]);
   });
+
+  it('scores every label exactly as pipeline eval does (train/serve parity within 1e-5)', async () => {
+    const { items, scores } = shipped!.parity;
+    const res = await app.request(
+      '/v1/classify',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: items.map((i) => (i.response === null ? { prompt: i.prompt } : i)) }),
+      },
+      bindings,
+    );
+    const body = (await res.json()) as { results: { score: number; categories: Record<string, { score: number }> }[] };
+    body.results.forEach((result, i) => {
+      const expected = scores[i]!;
+      expect(Math.abs(result.score - expected[0]!)).toBeLessThan(1e-5);
+      manifest.labels.slice(1).forEach((label, k) => {
+        expect(Math.abs(result.categories[label]!.score - expected[k + 1]!)).toBeLessThan(1e-5);
+      });
+    });
+  });
 });
