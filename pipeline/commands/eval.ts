@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { numberFlag, parseArgs } from '../args.ts';
 import { prepare } from '../data/prepare.ts';
 import { evaluate } from '../eval/evaluate.ts';
+import { recordMetrics } from '../eval/record.ts';
 import { writeReport } from '../eval/report.ts';
 import { createScorer } from '../eval/scorer.ts';
 import { readModelFolder } from '../onnx/export.ts';
@@ -52,7 +53,7 @@ export default defineCommand({
     await writeReport(out, result, `Evaluation of ${manifest.version}`);
     if (flags.updateManifest) {
       const summary = Object.fromEntries(Object.entries(result.sources).map(([k, v]) => [k, { ...v, curve: undefined, histogram: undefined }]));
-      await writeFile(join(flags.model, 'manifest.json'), `${JSON.stringify({ ...manifest, metrics: { ...manifest.metrics, eval: { threshold: result.threshold, msPerExample: result.msPerExample, sources: summary } } }, null, 2)}\n`);
+      await recordMetrics(flags.model, 'eval', { threshold: result.threshold, msPerExample: result.msPerExample, sources: summary });
     }
     for (const [name, m] of Object.entries(result.sources)) {
       console.log(`${name.padEnd(40)} ${String(m.rows).padStart(6)}  AUPRC ${m.auprc?.toFixed(3) ?? '  –  '}  recall ${m.recall?.toFixed(3) ?? '  –  '}  FPR ${m.fpr?.toFixed(3) ?? '  –  '}${m.seenInTraining ? '  (trained on)' : ''}`);

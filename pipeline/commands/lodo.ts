@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseArgs } from '../args.ts';
 import { evaluate } from '../eval/evaluate.ts';
-import { DEFAULT_FOLDS, lodoMarkdown, summarize, type LodoRow } from '../eval/lodo.ts';
+import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
+import { recordMetrics } from '../eval/record.ts';
 import { createScorer } from '../eval/scorer.ts';
 import { exportModel, readModelFolder } from '../onnx/export.ts';
 import { resolveDistillConfig } from '../train/config.ts';
@@ -22,6 +23,7 @@ const Flags = z.object({
   out: z.string().min(1),
   folds: z.string().optional(),
   only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional(),
+  record: z.string().optional(),
   quiet: z.boolean().default(false),
 });
 
@@ -32,6 +34,7 @@ export default defineCommand({
     out: { type: 'string', required: true, description: 'folder for fold runs, lodo.md and lodo.json' },
     folds: { type: 'string', description: 'JSON file with an array of folds (arrays of source names); default: the built-in five' },
     only: { type: 'string', description: 'run only these folds (1-based, comma-separated)' },
+    record: { type: 'string', description: 'model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped' },
     quiet: { type: 'boolean', description: 'no progress output' },
   },
   async run({ args }) {
@@ -67,6 +70,8 @@ export default defineCommand({
       await writeFile(join(flags.out, 'lodo.md'), lodoMarkdown(rows, summary, alpaca));
       if (!flags.quiet) process.stderr.write(`fold ${n} done: ${JSON.stringify(summary)}\n`);
     }
-    console.log(lodoMarkdown(rows, summarize(rows, alpaca), alpaca));
+    const summary = summarize(rows, alpaca);
+    if (flags.record) await recordMetrics(flags.record, 'lodo', lodoRecord(folds, summary, alpaca, rows));
+    console.log(lodoMarkdown(rows, summary, alpaca));
   },
 });

@@ -73,3 +73,15 @@ export function lodoMarkdown(rows: LodoRow[], summary: LodoSummary, alpacaFprPer
   ];
   return `${lines.join('\n')}\n`;
 }
+
+/** The compact form of a LODO table that a manifest records (`metrics.lodo`). */
+export function lodoRecord(folds: string[][], summary: LodoSummary, alpacaFprPerFold: (number | null)[], rows: LodoRow[]) {
+  return {
+    folds,
+    summary,
+    alpacaFprPerFold,
+    rows: rows.map(({ source, fold, rows: n, harmful, benign, auprc, auprcAgainst, precision, recall, f1, fpr }) => ({
+      source, fold, rows: n, harmful, benign, auprc, auprcAgainst, precision, recall, f1, fpr,
+    })),
+  };
+}
