@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
  * `npm start`: seeds the local R2 bucket (the one `wrangler dev` serves) with the model in
- * `model/` (manifest, model and the pointer `models/current.json`), then serves the worker on
+ * `model/` (deployed and made current, see `seed`), then serves the worker on
  * http://127.0.0.1:$PORT (default 8787). `--model <dir>` seeds another folder.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MODEL_KEYS, ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';
-import { ROOT, bucketName, wranglerSpawn, wranglerSync } from './wrangler.ts';
+import { ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';
+import { CLIError } from '../errors.ts';
+import { createLocalStore } from '../registry/local-r2.ts';
+import { readCurrent } from '../registry/pointer.ts';
+import { promote } from '../registry/release.ts';
+import { readDeployable, uploadVersion, versionPrefix } from '../registry/versions.ts';
+import { ROOT, bucketName, wranglerSpawn } from './wrangler.ts';
 
 class StartError extends Error {}
 
@@ -39,37 +43,44 @@ function port(): number {
   return value;
 }
 
-/** Puts the model's files, then the pointer, into the local R2 bucket. */
-function seed(dir: string): string {
-  const { manifest, modelPath, manifestPath } = readModel(dir);
-  const bucket = bucketName();
-  const scratch = mkdtempSync(join(tmpdir(), 'edgeguard-start-'));
+/**
+ * Deploys the model folder to the local R2 if its version is not there yet, and makes it current
+ * unless another deployed version already is (one promoted with `pipeline promote --local`), so a
+ * restart keeps the pointer and its rollback history. `--reset` makes the folder's version current
+ * whatever the pointer says. Writes go through the registry's local store (Miniflare on wrangler's
+ * persistence directory), the same code as `pipeline deploy --local`.
+ */
+async function seed(dir: string, reset: boolean): Promise<{ serving: string; seeded: string }> {
+  const { manifest } = readModel(dir);
+  const folder = await readDeployable(dir);
+  const store = await createLocalStore({ bucket: bucketName() });
   try {
-    const pointerPath = join(scratch, 'current.json');
-    writeFileSync(pointerPath, JSON.stringify({ version: manifest.version }));
-    const put = (key: string, file: string, type: string) =>
-      wranglerSync(['r2', 'object', 'put', `${bucket}/${key}`, '--file', file, '--content-type', type, '--local']);
-    put(MODEL_KEYS.model(manifest.version), modelPath, 'application/octet-stream');
-    put(MODEL_KEYS.manifest(manifest.version), manifestPath, 'application/json');
-    put(MODEL_KEYS.pointer, pointerPath, 'application/json');
+    if ((await store.list(versionPrefix(manifest.version))).length === 0) await uploadVersion(store, folder);
+    const current = await readCurrent(store);
+    if (current && current.version !== manifest.version && !reset) return { serving: current.version, seeded: manifest.version };
+    await promote(store, manifest.version);
+    return { serving: manifest.version, seeded: manifest.version };
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    await store.close();
   }
-  return manifest.version;
 }
 
 try {
-  const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' }, reset: { type: 'boolean', default: false } } });
   const listen = port();
-  const version = seed(resolve(ROOT, values.model));
-  console.log(`edgeguard: seeded local R2 with model ${version}; serving on http://127.0.0.1:${listen}`);
+  const { serving, seeded } = await seed(resolve(ROOT, values.model), values.reset);
+  console.log(
+    serving === seeded
+      ? `edgeguard: serving model ${serving} from the local R2 on http://127.0.0.1:${listen}`
+      : `edgeguard: serving model ${serving} (promoted earlier; \`npm start -- --reset\` serves ${seeded}) on http://127.0.0.1:${listen}`,
+  );
   const dev = wranglerSpawn(['dev', '--ip', '127.0.0.1', '--port', String(listen)]);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal));
   dev.on('exit', (code, signal) => {
     process.exitCode = code ?? (signal ? 1 : 0);
   });
 } catch (error) {
-  if (!(error instanceof StartError)) throw error;
+  if (!(error instanceof StartError) && !(error instanceof CLIError)) throw error;
   console.error(`edgeguard: ${error.message}`);
   process.exitCode = 1;
 }
