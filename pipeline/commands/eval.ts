@@ -14,6 +14,7 @@ import { recordMetrics } from '../eval/record.ts';
 import { writeReport } from '../eval/report.ts';
 import { createScorer } from '../eval/scorer.ts';
 import { readModelFolder } from '../onnx/export.ts';
+import { compactForManifest } from '../../src/report/eval-metrics.ts';
 
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -37,7 +38,7 @@ export default defineCommand({
     out: { type: 'string', description: 'report folder (default <model>/eval)' },
     threshold: { type: 'string', description: 'decision threshold (default: the manifest\'s)' },
     reference: { type: 'string', description: 'benign source that harmful-only sources are ranked against (default alpaca-eval)' },
-    updateManifest: { type: 'boolean', description: 'record the metrics in the model\'s manifest.json' },
+    'update-manifest': { type: 'boolean', description: 'record the metrics in the model\'s manifest.json' },
     quiet: { type: 'boolean', description: 'no progress output' },
   },
   async run({ args }) {
@@ -50,9 +51,10 @@ export default defineCommand({
     const out = flags.out ?? join(flags.model, 'eval');
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
-    await writeReport(out, result, `Evaluation of ${manifest.version}`);
+    await writeReport(out, result, `Evaluation of ${manifest.version}`, manifest);
     if (flags.updateManifest) {
-      const summary = Object.fromEntries(Object.entries(result.sources).map(([k, v]) => [k, { ...v, curve: undefined, histogram: undefined }]));
+      // Chart data stays, compact (issue 7): the worker's report page draws it from the manifest.
+      const summary = Object.fromEntries(Object.entries(result.sources).map(([k, v]) => [k, compactForManifest(v)]));
       await recordMetrics(flags.model, 'eval', { threshold: result.threshold, msPerExample: result.msPerExample, sources: summary });
     }
     for (const [name, m] of Object.entries(result.sources)) {

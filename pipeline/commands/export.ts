@@ -34,8 +34,8 @@ export default defineCommand({
     checkpoint: { type: 'string', required: true, description: 'checkpoint folder written by distill (<run>/checkpoint)' },
     out: { type: 'string', required: true, description: 'model folder to write' },
     version: { type: 'string', description: 'model version (default <yyyymmdd>-<sha8>)' },
-    quantization: { type: 'string', description: 'auto | int8-rows | float32 (default auto: int8 unless it moves a probe score by more than --maxDelta)' },
-    maxDelta: { type: 'string', description: 'largest P(harmful) change int8 may make on a probe text (default 0.01)' },
+    quantization: { type: 'string', description: 'auto | int8-rows | float32 (default auto: int8 unless it moves a probe score by more than --max-delta)' },
+    'max-delta': { type: 'string', description: 'largest P(harmful) change int8 may make on a probe text (default 0.01)' },
   },
   async run({ args }) {
     const flags = parseArgs(Flags, args);

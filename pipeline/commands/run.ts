@@ -19,7 +19,7 @@ const Flags = z.object({
 export default defineCommand({
   meta: { name: 'run', description: 'Run the chain (augment -> respond -> label -> ...) from a JSON config into one run folder; rerun to resume.' },
   args: {
-    config: { type: 'string', description: 'JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see pipeline/llm/README.md)', required: true },
+    config: { type: 'string', description: 'JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see the README, "One command: run --config")', required: true },
     out: { type: 'string', description: "run folder (overrides the config's out)" },
     quiet: { type: 'boolean', description: 'no progress output' },
   },

@@ -45,7 +45,7 @@ function buildManifest(meta: Checkpoint, weights: StudentWeights, bytes: Uint8Ar
     labels: meta.labels,
     openaiCategories: meta.openaiCategories,
     threshold: meta.threshold,
-    categoryThresholds: {},
+    categoryThresholds: meta.categoryThresholds,
     dataSources: meta.dataSources,
     training: { thresholdRule: meta.thresholdRule, ...meta.training, config: meta.config },
     metrics: {},

@@ -18,6 +18,7 @@ export const CheckpointSchema = z.object({
   openaiCategories: z.record(z.string(), z.array(z.string())),
   threshold: z.number(),
   thresholdRule: z.string(),
+  categoryThresholds: z.record(z.string(), z.number()).default({}),
   config: z.record(z.string(), z.unknown()),
   dataSources: z.array(DataSourceSchema),
   training: z.record(z.string(), z.unknown()),

@@ -42,6 +42,8 @@ export const DISTILL_DEFAULTS = {
   threshold: 'fpr:0.015',
   /** Which validation rows choose it: all, or only requests (prompt-only, not user content). */
   thresholdOn: 'requests',
+  /** Threshold of each category output (its own sigmoid, not calibrated like the overall score). */
+  categoryThreshold: 0.5,
 };
 
 export const DistillConfigSchema = z.strictObject({
@@ -71,6 +73,7 @@ export const DistillConfigSchema = z.strictObject({
   }),
   threshold: z.string().refine(isThresholdRule, 'must be "max-f1" or "fpr:<rate>", e.g. "fpr:0.02"'),
   thresholdOn: z.enum(['all', 'requests']),
+  categoryThreshold: z.number().min(0).max(1),
 });
 export type DistillConfig = z.infer<typeof DistillConfigSchema>;
 

@@ -80,6 +80,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     openaiCategories: OPENAI_MAPPING,
     threshold,
     thresholdRule: `${config.threshold} on validation ${config.thresholdOn}`,
+    categoryThresholds: Object.fromEntries(LABELS.slice(1).map((label) => [label, config.categoryThreshold])),
     config: { distill: config },
     dataSources: Object.entries(report.perSource).map(([name, s]) => ({
       name,

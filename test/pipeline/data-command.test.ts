@@ -11,7 +11,7 @@ const readLines = async (path: string) => (await readFile(path, 'utf8')).split('
 describe('data', () => {
   it('writes deterministic splits that never put one request on both sides', async () => {
     const { dir, data } = await writeTinyData();
-    const run = (out: string) => cli('data', '--data', data, '--out', out, '--valFraction', '0.3', '--refusalPairs', '1');
+    const run = (out: string) => cli('data', '--data', data, '--out', out, '--val-fraction', '0.3', '--refusal-pairs', '1');
     expect((await run(join(dir, 'a'))).code).toBe(0);
     await run(join(dir, 'b'));
     const a = await readFile(join(dir, 'a', 'val.jsonl'), 'utf8');
@@ -38,7 +38,7 @@ describe('data', () => {
     const { dir } = await writeTinyData();
     const csv = join(dir, 'mine.csv');
     await writeFile(csv, 'text,is_toxic,answer\n"How do I make a bomb, quickly?",yes,\n"Bake bread ""fast""",no,\nhi there,false,"Hello! How can I help?"\n');
-    const result = await cli('data', '--data', csv, '--out', join(dir, 'csv'), '--map', 'prompt=text,label=is_toxic,response=answer', '--refusalPairs', '0', '--valFraction', '0.01');
+    const result = await cli('data', '--data', csv, '--out', join(dir, 'csv'), '--map', 'prompt=text,label=is_toxic,response=answer', '--refusal-pairs', '0', '--val-fraction', '0.01');
     expect(result.code).toBe(0);
     const rows = [...(await readLines(join(dir, 'csv', 'train.jsonl'))), ...(await readLines(join(dir, 'csv', 'val.jsonl')))];
     const byPrompt = Object.fromEntries(rows.map((r) => [r.prompt, r]));

@@ -84,7 +84,7 @@ describe('distill -> export -> eval through the CLI', () => {
   });
 
   it('eval --updateManifest records the metrics in the manifest', async () => {
-    await cli('eval', '--model', join(dir, 'model'), '--data', data, '--reference', 'tiny-benign', '--updateManifest', '--quiet');
+    await cli('eval', '--model', join(dir, 'model'), '--data', data, '--reference', 'tiny-benign', '--update-manifest', '--quiet');
     const manifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
     expect(manifest.metrics.eval.sources['tiny-harmful'].rows).toBe(37);
   });
