@@ -18,3 +18,5 @@ export function parseArgs<S extends z.ZodType>(schema: S, raw: unknown): z.infer
 export const numberFlag = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A flag that must be a whole number within bounds. */
 export const intFlag = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A comma-separated list flag (`--data a.jsonl,b.jsonl`), blanks dropped. */
+export const listFlag = () => z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));

@@ -6,18 +6,16 @@ import { defineCommand } from 'citty';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { intFlag, numberFlag, parseArgs } from '../args.ts';
+import { intFlag, listFlag, numberFlag, parseArgs } from '../args.ts';
 import { writeJsonl } from '../data/jsonl.ts';
 import { prepare } from '../data/prepare.ts';
 import { split } from '../data/split.ts';
 import { parseColumnMap } from '../data/user-files.ts';
 
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-
 const Flags = z.object({
-  data: list.default(['../shared/data', 'pipeline/data/seed']),
+  data: listFlag().default(['../shared/data', 'pipeline/data/seed']),
   out: z.string().min(1),
-  holdout: list.default([]),
+  holdout: listFlag().default([]),
   map: z.string().optional(),
   valFraction: numberFlag(0.01, 0.5).default(0.1),
   nearDuplicate: numberFlag(0.5, 1).default(0.85),

@@ -5,17 +5,15 @@
 import { defineCommand } from 'citty';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { intFlag, parseArgs } from '../args.ts';
+import { intFlag, listFlag, parseArgs } from '../args.ts';
 import { resolveDistillConfig } from '../train/config.ts';
 import { runDistill } from '../train/distill.ts';
-
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const Flags = z.object({
   config: z.string().optional(),
   out: z.string().optional(),
-  data: list.optional(),
-  holdout: list.optional(),
+  data: listFlag().optional(),
+  holdout: listFlag().optional(),
   epochs: intFlag(1, 100).optional(),
   seed: intFlag(0, 2 ** 31).optional(),
   quiet: z.boolean().default(false),

@@ -7,7 +7,7 @@ import { defineCommand } from 'citty';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { numberFlag, parseArgs } from '../args.ts';
+import { listFlag, numberFlag, parseArgs } from '../args.ts';
 import { prepare } from '../data/prepare.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { recordMetrics } from '../eval/record.ts';
@@ -16,12 +16,10 @@ import { createScorer } from '../eval/scorer.ts';
 import { readModelFolder } from '../onnx/export.ts';
 import { compactForManifest } from '../../src/report/eval-metrics.ts';
 
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-
 const Flags = z.object({
   model: z.string().min(1),
-  data: list.default(['../shared/data']),
-  sources: list.optional(),
+  data: listFlag().default(['../shared/data']),
+  sources: listFlag().optional(),
   out: z.string().optional(),
   threshold: numberFlag(0, 1).optional(),
   reference: z.string().default('alpaca-eval'),

@@ -30,6 +30,12 @@ function byHead(table: Record<string, CategoryLabel[] | null>) {
   return (row: Example) => table[head(row)] ?? null;
 }
 
+/** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
+const JAILBREAKBENCH_CATEGORIES = byHead({
+  'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
+  'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],
+});
+
 const NOT_HARMFUL_POLICIES = new Set([
   'Legal Opinion', 'Financial Advice', 'Health Consultation', 'Political Lobbying', 'Gov Decision',
   'Political Campaigning', 'Tailored Financial Advice',
@@ -47,10 +53,7 @@ export const SOURCES: Record<string, SourcePolicy> = {
   },
   jailbreakbench: {
     name: 'jailbreakbench', license: 'MIT', kind: 'request', use: 'train',
-    categories: byHead({
-      'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
-      'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],
-    }),
+    categories: JAILBREAKBENCH_CATEGORIES,
   },
   'jailbreak_llms-forbidden-questions': {
     name: 'jailbreak_llms-forbidden-questions', license: 'MIT', kind: 'request', use: 'train',
@@ -108,10 +111,7 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'pairs-jailbreakbench-artifacts': {
     name: 'pairs-jailbreakbench-artifacts', license: 'MIT', kind: 'pair', use: 'train',
     group: (row) => `jbb:${(row.category ?? '').split(' | ').slice(0, 2).join(' | ')}`,
-    categories: byHead({
-      'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
-      'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],
-    }),
+    categories: JAILBREAKBENCH_CATEGORIES,
   },
   'pairs-arena-hard-auto': { name: 'pairs-arena-hard-auto', license: 'Apache-2.0', kind: 'pair', use: 'train' },
   'pairs-coconot-pref': { name: 'pairs-coconot-pref', license: 'MIT', kind: 'pair', use: 'train' },
