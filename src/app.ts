@@ -14,10 +14,17 @@ import { createClassifyRoute } from './routes/classify.ts';
 import { createHealthRoute } from './routes/health.ts';
 import { createModelsRoute } from './routes/models.ts';
 import { createModerationsRoute } from './routes/moderations.ts';
+import { sharedKeyStore, type KeyStore } from './auth/key-store.ts';
+import { apiKeyAuth } from './middleware/api-key.ts';
+import { corsFromEnv } from './middleware/cors.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestLog } from './middleware/request-log.ts';
 
 export interface AppOptions {
   /** Where models come from. Default: the isolate's shared registry (one per isolate). */
   registry?: ModelRegistry;
+  /** Where API keys are looked up (and cached). Default: the isolate's shared key store. */
+  keys?: KeyStore;
 }
 
 const ROUTES: Record<string, string> = {
@@ -37,18 +44,24 @@ const ROUTES: Record<string, string> = {
  */
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const registry = options.registry ?? sharedRegistry();
+  const keys = options.keys ?? sharedKeyStore();
   const app = new Hono<AppEnv>();
 
+  app.use(requestLog());
+  app.use(corsFromEnv());
   app.use(timing({ total: true }));
   app.use(async (c, next) => {
     await next();
     const model = registry.peek();
     if (model && !c.res.headers.has(MODEL_HEADER)) c.res.headers.set(MODEL_HEADER, model.manifest.version);
   });
+  // who may call, how often, and how much they may send: before any body is read
+  app.use('/v1/*', apiKeyAuth({ store: keys }));
+  app.use('/v1/*', rateLimit());
   app.use('/v1/*', limitBody());
 
   for (const route of [createHealthRoute, createModelsRoute, createModerationsRoute, createClassifyRoute, createChatRoute]) {
-    app.route('/', route(registry));
+    app.route('/', route(registry, keys));
   }
   for (const [path, method] of Object.entries(ROUTES)) {
     app.all(path, (c) => {
@@ -64,7 +77,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       // Hono's own exceptions (none expected) still answer in our JSON shape.
       return c.json(errorBody('invalid_request', error.message || response.statusText), response.status as 400);
     }
-    console.error('edgeguard: unhandled error', error);
+    const { message, stack } = error as Error;
+    console.error(JSON.stringify({ level: 'error', event: 'unhandled_error', requestId: c.var.requestId, message, stack }));
     return c.json(errorBody('internal_error', 'internal error; the request was not scored'), 500);
   });
   return app;

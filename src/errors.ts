@@ -9,12 +9,18 @@ import type { ClientErrorStatusCode, ServerErrorStatusCode } from 'hono/utils/ht
 /** Every code the API can answer with; clients may switch on these. */
 export type ErrorCode =
   | 'invalid_json'
+  | 'invalid_utf8'
   | 'invalid_request'
+  | 'lone_surrogate'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'text_too_long'
   | 'too_many_items'
   | 'too_much_text'
+  | 'missing_api_key'
+  | 'invalid_api_key'
+  | 'rate_limited'
+  | 'auth_unavailable'
   | 'not_found'
   | 'method_not_allowed'
   | 'content_blocked'
@@ -36,13 +42,21 @@ export function errorBody(code: string, message: string): { error: { code: strin
 export class GuardError extends HTTPException {
   override name = 'GuardError';
   readonly code: ErrorCode;
+  /** Extra response headers (`retry-after`, `www-authenticate`). */
+  readonly headers: Record<string, string>;
 
-  constructor(status: ClientErrorStatusCode | ServerErrorStatusCode, code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    status: ClientErrorStatusCode | ServerErrorStatusCode,
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
     super(status, { message, cause: options?.cause });
     this.code = code;
+    this.headers = options?.headers ?? {};
   }
 
   override getResponse(): Response {
-    return Response.json(errorBody(this.code, this.message), { status: this.status });
+    return Response.json(errorBody(this.code, this.message), { status: this.status, headers: this.headers });
   }
 }

@@ -140,15 +140,20 @@ export async function scoreInputs(
 /**
  * The verdict on one input's scores: flagged when the first label reaches `threshold`
  * (default: the manifest's); each other label against its `categoryThresholds` entry (default:
- * the manifest's `threshold`).
+ * the manifest's `categoryThresholds`, then the manifest's `threshold`).
  */
-export function verdictOf(manifest: Manifest, scores: Record<string, number>, threshold = manifest.threshold): Verdict {
+export function verdictOf(
+  manifest: Manifest,
+  scores: Record<string, number>,
+  threshold = manifest.threshold,
+  categoryThresholds: Record<string, number> = manifest.categoryThresholds,
+): Verdict {
   const [overall, ...rest] = manifest.labels;
   const score = scores[overall!] ?? 0;
   const categories: Verdict['categories'] = {};
   for (const label of rest) {
     const value = scores[label] ?? 0;
-    categories[label] = { score: value, flagged: value >= (manifest.categoryThresholds[label] ?? manifest.threshold) };
+    categories[label] = { score: value, flagged: value >= (categoryThresholds[label] ?? manifest.threshold) };
   }
   return { score, flagged: score >= threshold, threshold, categories };
 }

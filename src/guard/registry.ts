@@ -229,6 +229,25 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
     }
   }
 
+  /**
+   * Forgets every loaded version whose session failed fatally (WASM out of memory, a trap), so
+   * the next request loads it again from R2 into a new session instead of failing forever.
+   */
+  function dropBroken(): void {
+    for (const [version, model] of loaded) {
+      const failure = model.session.failure();
+      if (!failure) continue;
+      loaded.delete(version);
+      void model.session.release().catch(() => {});
+      console.error(JSON.stringify({ level: 'error', event: 'model_dropped', version, message: `session dropped after a fatal run error, reloading: ${failure.message}` }));
+      if (current === model) {
+        current = null;
+        checkedAt = 0;
+      }
+      if (candidate === model) candidate = null;
+    }
+  }
+
   async function refresh(bucket: R2Bucket): Promise<LoadedModel> {
     const [serving] = await Promise.allSettled([followCurrent(bucket), followCandidate(bucket)]);
     checkedAt = now();
@@ -239,6 +258,7 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
 
   return {
     get(bucket, getOptions = {}) {
+      dropBroken();
       const ttl = options.refreshMs ?? getOptions.refreshMs ?? DEFAULT_REFRESH_MS;
       if (current && now() - checkedAt < ttl) return Promise.resolve(current);
       inflight ??= refresh(bucket).finally(() => {
@@ -252,6 +272,7 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
     },
     async version(bucket, version) {
       if (!VERSION_PATTERN.test(version)) throw new UnknownVersionError(`'${version}' is not a model version name`);
+      dropBroken();
       const model = await load(bucket, version);
       if (model !== current && model !== candidate) {
         touch(version);

@@ -17,9 +17,28 @@ export const MODEL_INPUTS = ['prompt_ids', 'prompt_count', 'response_ids', 'resp
 /** The student's output: sigmoid scores, `[batch, labels]`. */
 export const MODEL_OUTPUT = 'scores';
 
-/** A model the runtime cannot use: bytes ORT rejects, or inputs and outputs off the contract. */
+/**
+ * A model the runtime cannot use: bytes ORT rejects, inputs and outputs off the contract, or a
+ * run that failed. `fatal` when the WASM instance may be left unusable (out of memory, a trap):
+ * the session is then done for, and whoever holds it should load the model again.
+ */
 export class ModelRuntimeError extends Error {
   override name = 'ModelRuntimeError';
+  readonly fatal: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; fatal?: boolean }) {
+    super(message, { cause: options?.cause });
+    this.fatal = options?.fatal ?? false;
+  }
+}
+
+/**
+ * Whether a run's error may have left the WASM instance unusable: memory that cannot grow
+ * (a RangeError from `Memory.grow`, ORT's "out of memory", emscripten's abort) or a trap.
+ */
+export function isFatalRunError(error: unknown): boolean {
+  if (error instanceof RangeError || error instanceof WebAssembly.RuntimeError) return true;
+  return /out of memory|memory access out of bounds|Aborted\(|unreachable/i.test(String((error as Error)?.message ?? error));
 }
 
 type Instantiate = typeof WebAssembly.instantiate;
@@ -111,6 +130,8 @@ export interface ModelSession {
   run(batch: PackedBatch): Promise<{ scores: Float32Array; width: number }>;
   /** Frees the session's WASM memory for reuse by the next model. */
   release(): Promise<void>;
+  /** The fatal error that ended this session (every later run fails with it), or `null` while it is usable. */
+  failure(): ModelRuntimeError | null;
 }
 
 function feeds(batch: PackedBatch): Record<(typeof MODEL_INPUTS)[number], ort.Tensor> {
@@ -149,14 +170,19 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
       `model is off the contract: inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`,
     );
   }
+  let failure: ModelRuntimeError | null = null;
   return {
     run: (batch) =>
       serialised(async () => {
+        if (failure) throw failure;
         let results: ort.InferenceSession.ReturnType;
         try {
           results = await session.run(feeds(batch), [MODEL_OUTPUT]);
         } catch (error) {
-          throw new ModelRuntimeError(`onnxruntime run failed: ${(error as Error).message ?? error}`, { cause: error });
+          const fatal = isFatalRunError(error);
+          const failed = new ModelRuntimeError(`onnxruntime run failed: ${(error as Error)?.message ?? error}`, { cause: error, fatal });
+          if (fatal) failure = failed;
+          throw failed;
         }
         const output = results[MODEL_OUTPUT]!;
         try {
@@ -170,5 +196,6 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
         }
       }),
     release: () => serialised(() => session.release()),
+    failure: () => failure,
   };
 }

@@ -18,5 +18,24 @@ export const MAX_ITEMS = 64;
  */
 export const MAX_IDS_PER_REQUEST = 1 << 23;
 
-/** One text of a request: not empty, at most MAX_TEXT_CHARS. */
-export const TextSchema = z.string().min(1, 'must not be empty').max(MAX_TEXT_CHARS);
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * One text of a request: not empty, at most MAX_TEXT_CHARS, and well-formed Unicode. A lone
+ * surrogate (JSON's `"\ud800"`, a string cut inside an emoji) has no UTF-8 form and no meaning:
+ * it is refused with 400 `lone_surrogate` rather than scored as something else. Everything else
+ * is accepted and scored: zero-width and bidi controls (the featurizer removes them, so
+ * "b\u200Bomb" scores as "bomb"), control characters, noncharacters, very long words (only their
+ * first 40 characters make features).
+ */
+export const TextSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_TEXT_CHARS)
+  .superRefine((text, ctx) => {
+    const at = LONE_SURROGATE.exec(text)?.index;
+    if (at === undefined) return;
+    const unit = text.charCodeAt(at).toString(16).toUpperCase();
+    ctx.addIssue({ code: 'custom', message: `contains a lone surrogate (U+${unit}) at index ${at}; send well-formed Unicode`, params: { code: 'lone_surrogate' } });
+  });

@@ -9,6 +9,7 @@ import { GuardError } from '../errors.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 
 function tooLarge(maxBytes: number): GuardError {
   return new GuardError(413, 'payload_too_large', `request body is larger than ${maxBytes} bytes`);
@@ -29,19 +30,31 @@ export function limitBody(maxBytes = MAX_BODY_BYTES) {
 }
 
 /**
- * Reads the body as JSON. Hono caches the text, so a later `c.req.json()` or `c.req.text()` (by
- * the guarded handler, say) still works.
+ * Reads the body as JSON, which must be UTF-8 (RFC 8259): bytes that are not UTF-8 are refused,
+ * not replaced with U+FFFD and scored as something the caller did not send. Hono caches the
+ * body, so a later `c.req.json()` or `c.req.text()` (by the guarded handler, say) still works.
  * @param maxBytes checked against `content-length` (default MAX_BODY_BYTES)
- * @throws GuardError 415 unsupported_media_type, 413 payload_too_large, 400 invalid_json
+ * @throws GuardError 415 unsupported_media_type (not JSON, or a charset other than UTF-8),
+ *   413 payload_too_large, 400 invalid_utf8, 400 invalid_json
  */
 export async function readJson<E extends HonoEnv>(c: Context<E>, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!JSON_TYPE.test(type)) {
-    throw new GuardError(415, 'unsupported_media_type', `send a JSON body with content-type: application/json (got '${type || 'none'}')`);
+    throw new GuardError(415, 'unsupported_media_type', `send a JSON body with content-type: application/json (got '${type.slice(0, 100) || 'none'}')`);
+  }
+  const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new GuardError(415, 'unsupported_media_type', `JSON must be UTF-8 (got charset=${charset.slice(0, 40)})`);
   }
   const length = Number(c.req.header('content-length') ?? 0);
   if (length > maxBytes) throw tooLarge(maxBytes);
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(await c.req.arrayBuffer());
+  } catch (error) {
+    if (error instanceof GuardError) throw error;
+    throw new GuardError(400, 'invalid_utf8', 'request body is not valid UTF-8', { cause: error });
+  }
   if (text.trim() === '') throw new GuardError(400, 'invalid_json', 'request body is empty');
   try {
     return JSON.parse(text);
@@ -60,7 +73,7 @@ function pathOf(path: readonly PropertyKey[]): string {
 /**
  * Validates `value` with `schema`; the first issue becomes one 400 naming the field
  * (`items[3].prompt: ...`). Over-long strings answer `text_too_long`, over-long arrays
- * `too_many_items`, anything else `invalid_request`.
+ * `too_many_items`, texts with a lone surrogate `lone_surrogate`, anything else `invalid_request`.
  * @param at path prefix for the message (e.g. 'input')
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, at: readonly PropertyKey[] = []): z.infer<S> {
@@ -73,6 +86,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, at: rea
   }
   if (issue.code === 'too_big' && issue.origin === 'array') {
     throw new GuardError(400, 'too_many_items', `${where}: more than ${issue.maximum} items`);
+  }
+  if (issue.code === 'custom' && issue.params?.code === 'lone_surrogate') {
+    throw new GuardError(400, 'lone_surrogate', `${where}: ${issue.message}`);
   }
   throw new GuardError(400, 'invalid_request', `${where}: ${issue.message}`);
 }

@@ -14,6 +14,7 @@ import { GuardError } from '../errors.ts';
 import { TooMuchTextError, scoreInputs, type ClassifyInput, type ItemScores } from '../guard/classifier.ts';
 import { VERSION_PATTERN } from '../guard/manifest.ts';
 import { ModelUnavailableError, UnknownVersionError, type GetOptions, type LoadFailure, type LoadedModel, type ModelRegistry, type RegistryStatus } from '../guard/registry.ts';
+import { ModelRuntimeError } from '../guard/runtime.ts';
 import { shadowRecord, writeShadowRecord } from '../guard/shadow.ts';
 import type { AppEnv } from './app-env.ts';
 import { MAX_IDS_PER_REQUEST } from './limits.ts';
@@ -113,18 +114,25 @@ export function loadErrors(status: RegistryStatus) {
 }
 
 /**
- * Scores a request's inputs with `model`, within MAX_IDS_PER_REQUEST.
- * @throws GuardError 413 too_much_text, before any inference
+ * Scores a request's inputs with `model`, within MAX_IDS_PER_REQUEST, and leaves each text's
+ * P(harmful) in `c.var.scores` for the request log.
+ * @throws GuardError 413 too_much_text, before any inference; 503 model_unavailable when the
+ *   model fails while scoring (after a fatal failure the registry loads it again next time)
  */
 export async function scoreRequest(c: Context<AppEnv>, model: LoadedModel, inputs: ClassifyInput[]) {
   try {
     const { items, timing } = await scoreInputs(model, inputs, { maxIds: MAX_IDS_PER_REQUEST });
     setMetric(c, 'featurize', timing.featurizeMs);
     setMetric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+    const overall = model.manifest.labels[0]!;
+    c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));
     return items;
   } catch (error) {
     if (error instanceof TooMuchTextError) {
       throw new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, { cause: error });
+    }
+    if (error instanceof ModelRuntimeError) {
+      throw new GuardError(503, 'model_unavailable', `model ${model.manifest.version} failed while scoring: ${error.message}`, { cause: error });
     }
     throw error;
   }

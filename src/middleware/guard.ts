@@ -47,6 +47,12 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   extract?: (c: Context<E>) => GuardInput | null | Promise<GuardInput | null>;
   /** Block when P(harmful) >= this. Default: the model manifest's `threshold`. */
   threshold?: number;
+  /**
+   * Per-request overrides of `threshold` and `failMode`, e.g. the caller's API key settings
+   * (`(c) => c.var.apiKey?.settings`, as the EdgeGuard worker does); a field left undefined keeps
+   * the option's value. Default: none.
+   */
+  policy?: (c: Context<E>) => { threshold?: number; failMode?: 'open' | 'closed' } | null | undefined;
   /** Status of a blocked request's response. Default 400 (as OpenAI-compatible content filters). */
   blockStatus?: ClientErrorStatusCode;
   /** JSON body of a blocked request's response. Default `{ error: { code: 'content_blocked', message } }`. */
@@ -142,6 +148,8 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
       c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
       return next();
     }
+    const override = options.policy?.(c);
+    const failMode = override?.failMode ?? options.failMode;
     let model: LoadedModel;
     let verdict: Verdict;
     try {
@@ -149,10 +157,10 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
       if (!bucket) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
       model = await registry.get(bucket, modelGetOptions(c));
       const { items } = await scoreInputs(model, [toInput(input)]);
-      verdict = verdictOf(model.manifest, items[0]!.scores, options.threshold);
+      verdict = verdictOf(model.manifest, items[0]!.scores, override?.threshold ?? options.threshold);
     } catch (error) {
       if (!(error instanceof ModelUnavailableError || error instanceof ModelRuntimeError)) throw error;
-      if (options.failMode === 'closed') throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
+      if (failMode === 'closed') throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
       c.set('guard', { outcome: 'unavailable', reason: error.message });
       return next();
     }

@@ -1,20 +1,34 @@
 /**
- * POST /v1/chat/completions: the example guarded route. `guard()` checks the last user message;
- * a prompt below the threshold is forwarded to `${UPSTREAM_URL}/chat/completions` (any
- * OpenAI-compatible API, with the caller's Authorization header) and the answer streamed back.
+ * POST /v1/chat/completions: the example guarded route. `guard()` checks the last user message
+ * (with the API key's threshold and fail mode, if it sets them); a prompt below the threshold is
+ * forwarded to `${UPSTREAM_URL}/chat/completions` (any OpenAI-compatible API; with the caller's
+ * Authorization header while the API runs open, else the `UPSTREAM_API_KEY` secret) and the
+ * answer streamed back.
  * Without UPSTREAM_URL a passing prompt gets 501 `upstream_not_configured`, naming its score.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { GuardError } from '../errors.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { guard } from '../middleware/guard.ts';
 
-const FORWARDED_HEADERS = ['authorization', 'content-type', 'accept', 'openai-organization', 'openai-project'];
+const FORWARDED_HEADERS = ['content-type', 'accept', 'openai-organization', 'openai-project'];
+
+/**
+ * The upstream's Authorization: the caller's own header while the API runs open; once API keys
+ * are configured that header carries the EdgeGuard key, which must never leave the worker, so
+ * the upstream gets the `UPSTREAM_API_KEY` secret instead (none if it is not set).
+ */
+function upstreamAuthorization(c: Context<AppEnv>): string | undefined {
+  if (c.var.apiKey === null || c.var.apiKey === undefined) return c.req.header('authorization');
+  const secret = (c.env as { UPSTREAM_API_KEY?: string }).UPSTREAM_API_KEY?.trim();
+  return secret ? `Bearer ${secret}` : undefined;
+}
 
 /** @param registry where the guard's model comes from */
 export function createChatRoute(registry: ModelRegistry) {
-  return new Hono<AppEnv>().post('/v1/chat/completions', guard<AppEnv>({ failMode: 'closed', registry }), async (c) => {
+  const checked = guard<AppEnv>({ failMode: 'closed', registry, policy: (c) => c.var.apiKey?.settings });
+  return new Hono<AppEnv>().post('/v1/chat/completions', checked, async (c) => {
     const upstream = c.env.UPSTREAM_URL?.trim();
     if (!upstream) {
       const verdict = c.var.guard;
@@ -26,6 +40,8 @@ export function createChatRoute(registry: ModelRegistry) {
       const value = c.req.header(name);
       if (value) headers.set(name, value);
     }
+    const authorization = upstreamAuthorization(c);
+    if (authorization) headers.set('authorization', authorization);
     let response: Response;
     try {
       response = await fetch(`${upstream.replace(/\/+$/, '')}/chat/completions`, {

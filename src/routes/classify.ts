@@ -1,8 +1,10 @@
 /**
  * POST /v1/classify: `{ prompt, response? }` or `{ items: [...] }` (up to 64) ->
- * `{ model: { version }, results: [{ score, flagged, categories }] }`. `model` in the body (or the
- * `x-edgeguard-model` header) pins a deployed version. With a response, the score
+ * `{ model: { version }, results: [{ score, flagged, categories }], policy }`. `model` in the body
+ * (or the `x-edgeguard-model` header) pins a deployed version. With a response, the score
  * is the harmfulness of the response in the context of the prompt (HarmAug's semantics).
+ * Scores are raw; `flagged` applies `policy` (the API key's thresholds, else the model's). A key
+ * that fails open gets `model: null`, `score: null` results and `unavailable` when no model can score.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -11,7 +13,7 @@ import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreRequest, serveModel, shadowRequest } from '../http/serve-model.ts';
+import { scoreUnderPolicy } from '../http/score-under-policy.ts';
 
 const ItemSchema = z.strictObject({ prompt: TextSchema, response: TextSchema.optional() });
 /** `model` pins a deployed version (default: the current one). */
@@ -30,16 +32,21 @@ function parseRequest(body: unknown) {
 export function createClassifyRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/classify', async (c) => {
     const { inputs, model: requested } = parseRequest(await readJson(c));
-    const model = await serveModel(c, registry, requested);
-    const items = await scoreRequest(c, model, inputs);
-    shadowRequest(c, registry, model, inputs, items);
+    const outcome = await scoreUnderPolicy(c, registry, inputs, requested);
+    if (!outcome.scored) {
+      // failing open: nothing scored, nothing flagged, and the reason
+      const results = inputs.map(() => ({ score: null, flagged: false, categories: {} }));
+      return c.json({ model: null, results, policy: outcome.policy, unavailable: outcome.unavailable });
+    }
+    const { model, items, policy } = outcome;
     const { manifest } = model;
     return c.json({
       model: { version: manifest.version },
       results: items.map(({ scores }) => {
-        const { score, flagged, categories } = verdictOf(manifest, scores);
+        const { score, flagged, categories } = verdictOf(manifest, scores, policy.threshold, policy.categoryThresholds);
         return { score, flagged, categories };
       }),
+      policy,
     });
   });
 }

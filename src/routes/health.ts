@@ -1,17 +1,32 @@
 /**
- * GET /healthz: 200 once a model is loaded (loading it if needed), with the last failed load if
- * any (`lastLoadError`: why the version the pointer names is not serving), the shadow candidate and
- * every loaded version; else 503 `model_unavailable` with the reason. GET /: the service's name
- * and endpoints, without touching the model.
+ * GET /healthz: 200 once a model is loaded (loading it if needed), with whether the API runs open
+ * or requires keys (`auth`), the last failed load if any (`lastLoadError`: why the version the
+ * pointer names is not serving), the shadow candidate and every loaded version; else 503
+ * `model_unavailable` with the reason. GET /: the service's name and endpoints, without touching
+ * the model. Neither needs an API key.
  */
 import { Hono } from 'hono';
+import { AuthUnavailableError, sharedKeyStore, type AuthMode, type KeyStore } from '../auth/key-store.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import { wasmMemoryBytes } from '../guard/runtime.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { loadErrors, serveModel } from '../http/serve-model.ts';
 
-/** @param registry where the serving model comes from */
-export function createHealthRoute(registry: ModelRegistry) {
+/** Whether the API requires keys, for /healthz; `unavailable` when KV cannot say. */
+async function authMode(keys: KeyStore, kv: KVNamespace | undefined): Promise<AuthMode | 'unavailable'> {
+  try {
+    return await keys.mode(kv);
+  } catch (error) {
+    if (error instanceof AuthUnavailableError) return 'unavailable';
+    throw error;
+  }
+}
+
+/**
+ * @param registry where the serving model comes from
+ * @param keys where API keys are looked up (default: the isolate's shared key store)
+ */
+export function createHealthRoute(registry: ModelRegistry, keys: KeyStore = sharedKeyStore()) {
   return new Hono<AppEnv>()
     .get('/', (c) =>
       c.json({
@@ -24,6 +39,8 @@ export function createHealthRoute(registry: ModelRegistry) {
       const status = registry.status();
       return c.json({
         status: 'ok',
+        // 'open': no API key configured, anyone may call /v1/*; 'keys': a key is required
+        auth: await authMode(keys, c.env?.API_KEYS),
         model: { version: manifest.version, loadedAt: new Date(loadedAt).toISOString(), loadMs },
         wasmMemoryBytes: wasmMemoryBytes(),
         // a newer version that failed its checks while this one kept serving

@@ -8,18 +8,20 @@
  * `flagged` is EdgeGuard's overall verdict (the first label against the manifest's threshold).
  * The request's `model` pins a deployed EdgeGuard version; OpenAI's own names (`omni-moderation-*`,
  * `text-moderation-*`, which its clients send by default) mean the current one. The response
- * names the model that scored.
+ * names the model that scored and the `policy` it decided with (the API key's thresholds, else
+ * the model's); a key that fails open gets `model: null`, unflagged results and `unavailable`.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { GuardError } from '../errors.ts';
 import { verdictOf } from '../guard/classifier.ts';
 import type { Manifest } from '../guard/manifest.ts';
+import type { AppliedPolicy } from '../guard/policy.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreRequest, serveModel, shadowRequest } from '../http/serve-model.ts';
+import { scoreUnderPolicy } from '../http/score-under-policy.ts';
 
 const RequestSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.unknown())], { error: 'must be a string or an array of strings' }),
@@ -53,9 +55,12 @@ function textsOf(input: string | unknown[]): string[] {
   return [parts.map((part) => (part as { text: string }).text).join('\n')];
 }
 
-/** One OpenAI moderation result from one input's label scores. */
-export function moderationResult(manifest: Manifest, scores: Record<string, number>) {
-  const verdict = verdictOf(manifest, scores);
+/**
+ * One OpenAI moderation result from one input's label scores.
+ * @param policy the thresholds to decide with (default: the manifest's)
+ */
+export function moderationResult(manifest: Manifest, scores: Record<string, number>, policy?: Pick<AppliedPolicy, 'threshold' | 'categoryThresholds'>) {
+  const verdict = verdictOf(manifest, scores, policy?.threshold, policy?.categoryThresholds);
   const overall = manifest.labels[0]!;
   const categories: Record<string, boolean> = {};
   const categoryScores: Record<string, number> = {};
@@ -77,13 +82,14 @@ export function createModerationsRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/moderations', async (c) => {
     const body = validate(RequestSchema, await readJson(c));
     const inputs = textsOf(body.input).map((prompt) => ({ prompt, response: null }));
-    const model = await serveModel(c, registry, body.model && !OPENAI_MODEL.test(body.model) ? body.model : undefined);
-    const items = await scoreRequest(c, model, inputs);
-    shadowRequest(c, registry, model, inputs, items);
-    return c.json({
-      id: `modr-${crypto.randomUUID()}`,
-      model: model.manifest.version,
-      results: items.map(({ scores }) => moderationResult(model.manifest, scores)),
-    });
+    const outcome = await scoreUnderPolicy(c, registry, inputs, body.model && !OPENAI_MODEL.test(body.model) ? body.model : undefined);
+    const id = `modr-${crypto.randomUUID()}`;
+    if (!outcome.scored) {
+      // failing open: nothing flagged, no category scored, and the reason
+      const result = { flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {} };
+      return c.json({ id, model: null, results: inputs.map(() => result), policy: outcome.policy, unavailable: outcome.unavailable });
+    }
+    const { model, items, policy } = outcome;
+    return c.json({ id, model: model.manifest.version, results: items.map(({ scores }) => moderationResult(model.manifest, scores, policy)), policy });
   });
 }

@@ -1,12 +1,28 @@
-/** Shared by the worker suites: seeding the R2 bucket and calling the worker. */
+/** Shared by the worker suites: seeding the R2 bucket and the API keys, and calling the worker. */
 import { env, exports } from 'cloudflare:workers';
+import { createApp } from '../../src/app.ts';
+import { KeyRecordSchema, generateApiKey, hashApiKey, keyRecordKey, type KeyRecord } from '../../src/auth/key-record.ts';
+import { createKeyStore, type KeyStoreOptions } from '../../src/auth/key-store.ts';
+import { createRegistry, type RegistryOptions } from '../../src/guard/registry.ts';
 import { forward } from '../../pipeline/train/student.ts';
 import { featurize } from '../../src/guard/featurize.ts';
 import { MODEL_KEYS, type Manifest } from '../../src/guard/manifest.ts';
 import type { FixtureModel } from '../fixtures/fixture-model.ts';
 
-/** Scratch buckets that test/worker/vitest.config.ts adds, one per suite that empties its own. */
-export const scratch = env as unknown as { REGISTRY_TEST: R2Bucket; GUARD_TEST: R2Bucket; SHIPPED_TEST: R2Bucket; SWAP_TEST: R2Bucket };
+/** Scratch bindings that test/worker/vitest.config.ts adds, one per suite that empties its own. */
+export const scratch = env as unknown as {
+  REGISTRY_TEST: R2Bucket;
+  GUARD_TEST: R2Bucket;
+  SHIPPED_TEST: R2Bucket;
+  SWAP_TEST: R2Bucket;
+  FAULTS_TEST: R2Bucket;
+  AUTH_KEYS_TEST: KVNamespace;
+  LIMIT_KEYS_TEST: KVNamespace;
+  POLICY_KEYS_TEST: KVNamespace;
+  FUZZ_KEYS_TEST: KVNamespace;
+  /** 3 requests a minute. */
+  RATE_LIMIT_TEST: RateLimit;
+};
 
 /** Puts a model's files and (unless `pointer: false`) the pointer naming it. */
 export async function seedModel(
@@ -58,3 +74,56 @@ export function expectedScores(fixture: FixtureModel, prompt: string, response: 
   }
   return Object.fromEntries(fixture.manifest.labels.map((label, i) => [label, best[i]!]));
 }
+
+/**
+ * Stores a new API key's record (as `pipeline keys create` does) and returns the key.
+ * @param record settings and fields to set (default: standard tier, the model's thresholds, closed)
+ */
+export async function addKey(kv: KVNamespace, name: string, record: Partial<Omit<KeyRecord, 'schemaVersion' | 'name'>> = {}): Promise<string> {
+  const key = generateApiKey();
+  const stored = KeyRecordSchema.parse({ schemaVersion: 1, name, createdAt: new Date().toISOString(), ...record });
+  await kv.put(keyRecordKey(await hashApiKey(key)), JSON.stringify(stored));
+  return key;
+}
+
+/** Deletes every key of a KV namespace. */
+export async function emptyNamespace(kv: KVNamespace): Promise<void> {
+  const { keys } = await kv.list();
+  await Promise.all(keys.map((k) => kv.delete(k.name)));
+}
+
+export interface TestAppOptions {
+  /** Bindings and vars over the test env (e.g. `API_KEYS`, `MODELS`, `CORS_ORIGINS`). */
+  bindings?: Record<string, unknown>;
+  registry?: RegistryOptions;
+  /** Default: no caching, so every request sees KV as it is. */
+  keys?: KeyStoreOptions;
+}
+
+/**
+ * The worker's app on a fresh registry and key store, called with `app.request` and an execution
+ * context whose `waitUntil` work `settle()` awaits.
+ */
+export function createTestApp(options: TestAppOptions = {}) {
+  const pending: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const registry = createRegistry(options.registry);
+  const app = createApp({ registry, keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, ...options.keys }) });
+  const bindings = { ...env, ...options.bindings };
+  const request = (path: string, init: RequestInit = {}) => app.request(path, init, bindings, ctx);
+  return {
+    registry,
+    request,
+    /** A JSON POST; a string body is sent as is. */
+    post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    get: (path: string, headers: Record<string, string> = {}) => request(path, { headers }),
+    /** Awaits every `waitUntil` so far. */
+    settle: async () => {
+      while (pending.length) await Promise.all(pending.splice(0));
+    },
+  };
+}
+
+/** `Authorization: Bearer <key>`. */
+export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });

@@ -10,13 +10,21 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: `${root}/wrangler.toml` },
-      // Scratch buckets, one per suite that empties and refills its own (suites run in parallel).
-      miniflare: { r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST', 'SWAP_TEST'] },
+      // Scratch buckets, one per suite that empties and refills its own (suites run in parallel);
+      // API key namespaces likewise (whether any key exists is namespace-wide), and a rate limiter
+      // of 3 requests a minute.
+      miniflare: {
+        r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST', 'SWAP_TEST', 'FAULTS_TEST'],
+        kvNamespaces: ['AUTH_KEYS_TEST', 'LIMIT_KEYS_TEST', 'POLICY_KEYS_TEST', 'FUZZ_KEYS_TEST'],
+        ratelimits: { RATE_LIMIT_TEST: { namespace_id: '9001', simple: { limit: 3, period: 60 } } },
+      },
     }),
   ],
   test: {
     include: ['test/worker/**/*.test.ts'],
     globalSetup: ['test/worker/global-setup.ts'],
     testTimeout: 30_000,
+    // the worker logs one JSON line per request: show them for failing tests only
+    silent: 'passed-only',
   },
 });
