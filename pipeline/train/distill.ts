@@ -6,7 +6,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABELS, OPENAI_MAPPING } from '../data/categories.ts';
-import { prepare } from '../data/prepare.ts';
+import { prepare, type PreparedExample } from '../data/prepare.ts';
 import { split } from '../data/split.ts';
 import { chooseThreshold, type ThresholdRule } from '../eval/threshold.ts';
 import { createProgress } from '../progress.ts';
@@ -22,7 +22,7 @@ export interface DistillOutcome {
   examplesPerSecond: number;
   bestEpoch: number;
   /** Held-out and eval-only rows, for evaluation by the caller. */
-  test: import('../data/prepare.ts').PreparedExample[];
+  test: PreparedExample[];
 }
 
 /**
@@ -51,8 +51,14 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
   say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
 
-  const trainSet = splits.train.map((ex) => toTrainExample(ex, config.featurizer));
-  const valSet = splits.val.map((ex) => toTrainExample(ex, config.featurizer));
+  const featurizing = createProgress('featurize', counts.train + counts.val, { quiet });
+  const toExample = (ex: PreparedExample, i: number, offset: number) => {
+    if (i % 1000 === 0) featurizing.update(offset + i);
+    return toTrainExample(ex, config.featurizer);
+  };
+  const trainSet = splits.train.map((ex, i) => toExample(ex, i, 0));
+  const valSet = splits.val.map((ex, i) => toExample(ex, i, counts.train));
+  featurizing.finish();
 
   const t = config.train;
   const perEpoch = t.samplesPerEpoch || trainSet.length;
