@@ -14,6 +14,8 @@ import { createClassifyRoute } from './routes/classify.ts';
 import { createHealthRoute } from './routes/health.ts';
 import { createModelsRoute } from './routes/models.ts';
 import { createModerationsRoute } from './routes/moderations.ts';
+import { createPlaygroundRoute } from './routes/playground.ts';
+import { createReportRoute } from './routes/report.ts';
 import { sharedKeyStore, type KeyStore } from './auth/key-store.ts';
 import { apiKeyAuth } from './middleware/api-key.ts';
 import { corsFromEnv } from './middleware/cors.ts';
@@ -31,6 +33,7 @@ const ROUTES: Record<string, string> = {
   '/': 'GET',
   '/healthz': 'GET',
   '/v1/models': 'GET',
+  '/v1/models/:version/report': 'GET',
   '/v1/moderations': 'POST',
   '/v1/classify': 'POST',
   '/v1/chat/completions': 'POST',
@@ -60,6 +63,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use('/v1/*', rateLimit());
   app.use('/v1/*', limitBody());
 
+  // HTML pages (issue 7): the playground answers browsers at GET /, before the JSON index
+  app.route('/', createPlaygroundRoute());
+  app.route('/', createReportRoute(registry));
   for (const route of [createHealthRoute, createModelsRoute, createModerationsRoute, createClassifyRoute, createChatRoute]) {
     app.route('/', route(registry, keys));
   }
