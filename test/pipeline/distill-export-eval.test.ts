@@ -7,6 +7,7 @@ import { readModelFolder } from '../../pipeline/onnx/export.ts';
 import { loadCheckpoint } from '../../pipeline/train/checkpoint.ts';
 import { scoreExample } from '../../pipeline/train/trainer.ts';
 import { featurize } from '../../src/guard/featurize.ts';
+import { MANIFEST_CURVE_POINTS, evalMetricsOf } from '../../src/report/eval-metrics.ts';
 import { cli } from './helpers/cli.ts';
 import { writeTinyData } from './helpers/tiny-data.ts';
 
@@ -87,6 +88,24 @@ describe('distill -> export -> eval through the CLI', () => {
     await cli('eval', '--model', join(dir, 'model'), '--data', data, '--reference', 'tiny-benign', '--update-manifest', '--quiet');
     const manifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
     expect(manifest.metrics.eval.sources['tiny-harmful'].rows).toBe(37);
+  });
+
+  it('eval --update-manifest keeps the chart data, compact, in a shape the worker\'s report reads', async () => {
+    const manifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
+    const recorded = manifest.metrics.eval.sources['tiny-harmful'];
+    expect(recorded.curve.length).toBeGreaterThan(1);
+    expect(recorded.curve.length).toBeLessThanOrEqual(MANIFEST_CURVE_POINTS);
+    expect(recorded.curve.every((point: unknown) => Array.isArray(point) && point.length === 3)).toBe(true);
+    expect(recorded.histogram.harmful.reduce((a: number, b: number) => a + b, 0)).toBe(recorded.harmful);
+    const read = evalMetricsOf(manifest.metrics).eval!.sources['tiny-harmful']!;
+    expect(read.curve[0]).toEqual({ threshold: recorded.curve[0][0], precision: recorded.curve[0][1], recall: recorded.curve[0][2] });
+  });
+
+  it('eval writes report.html, the report page the worker serves, with its charts inline', async () => {
+    const html = await readFile(join(dir, 'eval', 'report.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('data-source="tiny-harmful"');
+    expect(html.match(/data-chart="pr"/g)?.length).toBeGreaterThan(0);
   });
 });
 
