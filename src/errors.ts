@@ -7,28 +7,30 @@ import { HTTPException } from 'hono/http-exception';
 import type { ClientErrorStatusCode, ServerErrorStatusCode } from 'hono/utils/http-status';
 
 /** Every code the API can answer with; clients may switch on these. */
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_utf8'
-  | 'invalid_request'
-  | 'lone_surrogate'
-  | 'unsupported_media_type'
-  | 'payload_too_large'
-  | 'text_too_long'
-  | 'too_many_items'
-  | 'too_much_text'
-  | 'missing_api_key'
-  | 'invalid_api_key'
-  | 'rate_limited'
-  | 'auth_unavailable'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'content_blocked'
-  | 'model_unavailable'
-  | 'model_not_found'
-  | 'upstream_not_configured'
-  | 'upstream_error'
-  | 'internal_error';
+export const ERROR_CODES = [
+  'invalid_json',
+  'invalid_utf8',
+  'invalid_request',
+  'lone_surrogate',
+  'unsupported_media_type',
+  'payload_too_large',
+  'text_too_long',
+  'too_many_items',
+  'too_much_text',
+  'missing_api_key',
+  'invalid_api_key',
+  'rate_limited',
+  'auth_unavailable',
+  'not_found',
+  'method_not_allowed',
+  'content_blocked',
+  'model_unavailable',
+  'model_not_found',
+  'upstream_not_configured',
+  'upstream_error',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The JSON body of every error response. */
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {

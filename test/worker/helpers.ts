@@ -16,6 +16,7 @@ export const scratch = env as unknown as {
   SHIPPED_TEST: R2Bucket;
   SWAP_TEST: R2Bucket;
   FAULTS_TEST: R2Bucket;
+  FUZZ_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
@@ -78,9 +79,9 @@ export function expectedScores(fixture: FixtureModel, prompt: string, response: 
 /**
  * Stores a new API key's record (as `pipeline keys create` does) and returns the key.
  * @param record settings and fields to set (default: standard tier, the model's thresholds, closed)
+ * @param key the key (default: a new random one)
  */
-export async function addKey(kv: KVNamespace, name: string, record: Partial<Omit<KeyRecord, 'schemaVersion' | 'name'>> = {}): Promise<string> {
-  const key = generateApiKey();
+export async function addKey(kv: KVNamespace, name: string, record: Partial<Omit<KeyRecord, 'schemaVersion' | 'name'>> = {}, key = generateApiKey()): Promise<string> {
   const stored = KeyRecordSchema.parse({ schemaVersion: 1, name, createdAt: new Date().toISOString(), ...record });
   await kv.put(keyRecordKey(await hashApiKey(key)), JSON.stringify(stored));
   return key;
@@ -110,7 +111,7 @@ export function createTestApp(options: TestAppOptions = {}) {
   const registry = createRegistry(options.registry);
   const app = createApp({ registry, keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, ...options.keys }) });
   const bindings = { ...env, ...options.bindings };
-  const request = (path: string, init: RequestInit = {}) => app.request(path, init, bindings, ctx);
+  const request = async (path: string, init: RequestInit = {}): Promise<Response> => app.request(path, init, bindings, ctx);
   return {
     registry,
     request,
