@@ -39,9 +39,13 @@ textarea,input{width:100%;font:inherit;font-size:15px;border:1px solid #8c959f;b
 textarea{resize:vertical}
 .actions{display:flex;gap:12px;align-items:center;flex-wrap:wrap}
 .hint{font-size:13px;color:var(--muted)}
+.small{font-size:13px;margin:0}
 #error{margin:12px 0 0;padding:8px 12px;border-radius:8px;background:var(--bad-soft);color:var(--bad)}
-#key-form{margin-top:16px;border-top:1px solid var(--line);padding-top:12px}
-#key-form p{font-size:14px;color:var(--muted)}
+#key-form{margin:0 0 16px;padding:12px;border:1px solid #f1b9b3;border-radius:8px;background:#fffaf9}
+#key-form p{font-size:14px;color:var(--muted);margin:0 0 8px}
+#key-form p:empty{display:none}
+.key-row{display:flex;gap:8px;margin-bottom:8px}
+.key-row input{margin:0;flex:1;min-width:0}
 .empty .filled{display:none}
 .result-placeholder{color:var(--muted)}
 :not(.empty)>.result-placeholder{display:none}
@@ -55,10 +59,10 @@ textarea{resize:vertical}
 #score-bar{height:16px;margin:10px 0 4px}
 .scale{display:flex;justify-content:space-between;font-size:12px;color:var(--muted)}
 #categories{list-style:none;margin:8px 0 0;padding:0}
-.cat{display:grid;grid-template-columns:7.5em minmax(0,1fr) 3.5em 4em;align-items:center;gap:10px;padding:5px 0;font-size:14px}
+.cat{display:grid;grid-template-columns:7.5em minmax(0,1fr) 3.2em 1.2em;align-items:center;gap:10px;padding:5px 0;font-size:14px}
+.cat.flagged .cat-score,.cat .flag{color:var(--bad);font-weight:700}
 .cat-name{overflow:hidden;text-overflow:ellipsis}
 .cat-score{text-align:right;font-variant-numeric:tabular-nums}
-.cat .badge{justify-self:start}
 .meta{font-size:14px;color:var(--muted);margin:14px 0 0}
 details{margin-top:14px;font-size:14px}
 summary{cursor:pointer;color:var(--accent)}
@@ -78,7 +82,7 @@ function exampleButton(example: (typeof EXAMPLES)[number]): string {
 
 const BODY = `<header class="top"><div class="wrap">
 <a class="brand" href="/">EdgeGuard</a>
-<nav aria-label="Model">model <strong id="model-version">…</strong> · threshold <span id="model-threshold">…</span> · <a id="report-link" href="/v1/models" hidden>model report</a></nav>
+<nav aria-label="Model">model <strong id="model-version">…</strong> · threshold <span id="model-threshold">…</span><span id="report-item" hidden> · <a id="report-link" href="/v1/models">model report</a></span></nav>
 </div></header>
 <main class="wrap">
 <h1>Playground</h1>
@@ -87,6 +91,13 @@ const BODY = `<header class="top"><div class="wrap">
 <div class="grid">
 <section class="panel" aria-labelledby="input-h">
 <h2 id="input-h" class="sr-only">Input</h2>
+<form id="key-form" hidden>
+<label for="api-key">This server requires an API key</label>
+<p id="key-why"></p>
+<div class="key-row"><input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false" aria-describedby="key-why key-note"><button type="submit">Use key</button><button type="button" id="forget-key" hidden>Forget</button></div>
+<p id="key-note">Sent as <code>Authorization: Bearer</code>; kept in this page's memory only, never stored.</p>
+<p id="key-state" role="status"></p>
+</form>
 <div class="examples" role="group" aria-labelledby="examples-label"><span class="label" id="examples-label">Try an example (classifies at once):</span>
 ${EXAMPLES.map(exampleButton).join('\n')}
 </div>
@@ -98,14 +109,6 @@ ${EXAMPLES.map(exampleButton).join('\n')}
 <div class="actions"><button type="submit" class="primary" id="submit">Classify</button><span class="hint">or Ctrl+Enter</span></div>
 </form>
 <div id="error" role="alert" hidden></div>
-<form id="key-form" hidden>
-<label for="api-key">API key</label>
-<p id="key-why"></p>
-<input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false">
-<div class="actions"><button type="submit">Use key</button><button type="button" id="forget-key" hidden>Forget key</button></div>
-<p>The key stays in this page's memory only (sent as <code>Authorization: Bearer</code>); it is never stored.</p>
-<p id="key-state" role="status"></p>
-</form>
 </section>
 <section class="panel empty" id="result" aria-labelledby="result-h" aria-busy="false">
 <h2 id="result-h">Result</h2>
@@ -116,8 +119,9 @@ ${EXAMPLES.map(exampleButton).join('\n')}
 <p class="muted">P(harmful); flagged at or above the threshold <span id="threshold">–</span> (the black mark).</p>
 <span class="bar" id="score-bar" aria-hidden="true"><span class="fill"></span><span class="mark"></span></span>
 <div class="scale" aria-hidden="true"><span>0</span><span>0.5</span><span>1</span></div>
-<h3>Categories</h3>
-<ul id="categories" aria-label="Category scores"></ul>
+<h3 id="categories-h">Categories</h3>
+<p class="muted small">Each against its own threshold (its black mark).</p>
+<ul id="categories" aria-labelledby="categories-h"></ul>
 <p class="meta">Model <strong id="result-version"></strong> · <span id="latency"></span><span id="inference"></span></p>
 <details><summary>The same request with curl</summary><pre><code id="curl"></code></pre></details>
 </div>

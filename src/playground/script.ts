@@ -54,9 +54,8 @@ export const PLAYGROUND_SCRIPT = String.raw`
     if (error instanceof ApiError && error.status === 401) {
       retry = again;
       keyForm.hidden = false;
-      $('key-why').textContent = error.message;
+      $('key-why').textContent = error.code === 'invalid_api_key' ? 'That key was refused: ' + error.message + '.' : '';
       keyInput.focus();
-      showError('This server requires an API key (' + error.code + ').');
       return;
     }
     if (error instanceof ApiError) {
@@ -73,9 +72,8 @@ export const PLAYGROUND_SCRIPT = String.raw`
     model = { version: entry.id, threshold: entry.threshold, categoryThresholds: entry.categoryThresholds || {} };
     $('model-version').textContent = model.version;
     $('model-threshold').textContent = model.threshold.toFixed(3);
-    const link = $('report-link');
-    link.href = '/v1/models/' + encodeURIComponent(model.version) + '/report';
-    link.hidden = false;
+    $('report-link').href = '/v1/models/' + encodeURIComponent(model.version) + '/report';
+    $('report-item').hidden = false;
   }
 
   function serverTiming(header) {
@@ -110,7 +108,12 @@ export const PLAYGROUND_SCRIPT = String.raw`
     bar.append(element('span', 'fill'), element('span', 'mark'));
     setBar(bar, verdict.score, threshold, verdict.flagged);
     row.append(bar, element('span', 'cat-score', verdict.score.toFixed(3)));
-    if (verdict.flagged) row.append(element('span', 'badge bad', 'flagged'));
+    if (verdict.flagged) {
+      const flag = element('span', 'flag', '⚑');
+      flag.setAttribute('aria-hidden', 'true');
+      flag.title = 'flagged';
+      row.append(flag, element('span', 'sr-only', 'flagged'));
+    }
     return row;
   }
 
@@ -212,7 +215,7 @@ export const PLAYGROUND_SCRIPT = String.raw`
     event.preventDefault();
     apiKey = keyInput.value.trim();
     keyInput.value = '';
-    $('key-state').textContent = apiKey ? 'A key is set for this page only; reloading forgets it.' : '';
+    $('key-state').textContent = apiKey ? 'Key set for this page; reloading forgets it.' : '';
     $('forget-key').hidden = !apiKey;
     showError('');
     const again = retry;

@@ -23,12 +23,13 @@ export interface CurvePoint {
   recall: number;
 }
 
-function frame(opts: { kind: string; title: string; summary: string; desc: string; xLabel: string; yLabel: string; legend?: string; body: string }): string {
+function frame(opts: { kind: string; title: string; summary: string; desc: string; xLabel: string; yLabel: string; yTicks?: string[]; legend?: string; body: string }): string {
+  const yTicks = opts.yTicks ?? ['0', '0.5', '1'];
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map((t) => `<path d="M${n1(x(0))} ${n1(y(t))}H${n1(x(1))}M${n1(x(t))} ${n1(y(0))}V${n1(y(1))}" stroke="${COLOR.grid}"/>`)
     .join('');
   const ticks = [0, 0.5, 1]
-    .map((t) => `<text x="${n1(x(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${t}</text><text x="${M.left - 6}" y="${n1(y(t) + 4)}" text-anchor="end">${t}</text>`)
+    .map((t, i) => `<text x="${n1(x(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${t}</text><text x="${M.left - 6}" y="${n1(y(t) + 4)}" text-anchor="end">${esc(yTicks[i]!)}</text>`)
     .join('');
   const label = `${opts.title}: ${opts.summary}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui,sans-serif" font-size="11" fill="${COLOR.text}" role="img" aria-label="${esc(label)}" data-chart="${opts.kind}">
@@ -129,6 +130,7 @@ export function histogramSvg(title: string, harmful: number[], benign: number[],
     desc: `${bins} score bins of width ${n3(1 / bins)}; examples per bin: ${classes.map((c) => `${c.name} ${c.counts.join(' ')}`).join('; ')}`,
     xLabel: 'score, P(harmful)',
     yLabel: 'share of class',
+    yTicks: [0, top / 2, top].map((v) => `${(100 * v).toFixed(v < 0.1 && v > 0 ? 1 : 0)}%`),
     legend: legend(classes.map((c) => ({ color: c.color, text: `${c.name} (${total(c.counts)})` }))),
     body,
   });

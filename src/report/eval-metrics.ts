@@ -72,3 +72,21 @@ export function evalMetricsOf(metrics: Record<string, unknown>): { eval: EvalMet
   const issue = parsed.error.issues[0]!;
   return { eval: null, problem: `metrics.eval.${issue.path.map(String).join('.')}: ${issue.message}` };
 }
+
+/**
+ * `manifest.metrics` without the chart data (curves, histograms): what an API listing needs; the
+ * report page draws the rest. Anything it does not recognise passes through unchanged.
+ * @example withoutChartData(manifest.metrics).eval.sources.advbench.curve // undefined
+ */
+export function withoutChartData(metrics: Record<string, unknown>): Record<string, unknown> {
+  const ev = metrics.eval as { sources?: unknown } | undefined;
+  if (!ev || typeof ev !== 'object' || !ev.sources || typeof ev.sources !== 'object') return metrics;
+  const sources = Object.fromEntries(
+    Object.entries(ev.sources as Record<string, unknown>).map(([name, source]) => {
+      if (!source || typeof source !== 'object') return [name, source];
+      const { curve: _curve, histogram: _histogram, ...rest } = source as Record<string, unknown>;
+      return [name, rest];
+    }),
+  );
+  return { ...metrics, eval: { ...ev, sources } };
+}

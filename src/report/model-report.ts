@@ -15,11 +15,13 @@ export const REPORT_CSS = `
 .facts div{border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 .facts dt{font-size:13px;color:var(--muted)}
 .facts dd{margin:0;font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:16px}
+.cards{display:grid;gap:16px}
+details.more{margin-top:16px}
+details.more>summary{cursor:pointer;color:var(--accent);font-weight:600;margin-bottom:12px}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px}
 .card p{font-size:14px;margin:0 0 8px}
-.charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}
-@media (max-width:480px){.charts{grid-template-columns:minmax(0,1fr)}}
+.charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
+@media (max-width:640px){.charts{grid-template-columns:minmax(0,1fr)}}
 .charts svg{width:100%;height:auto;display:block}
 .note{font-size:13px;color:var(--muted);margin-top:6px}
 sup{color:var(--muted)}
@@ -68,32 +70,34 @@ ${references.length ? `<p class="note">† A harmful-only data set: its AUPRC ra
 }
 
 function chartCards(ev: EvalMetrics): string {
-  const cards = ordered(ev)
-    .filter(([, m]) => m.curve.length > 0 || m.histogram)
-    .map(([name, m]) => {
-      const charts = [
-        m.curve.length ? prCurveSvg('Precision-recall', m.curve, { auprc: m.auprc, threshold: ev.threshold }) : '',
-        m.histogram ? histogramSvg('Scores', m.histogram.harmful, m.histogram.benign, ev.threshold) : '',
-      ].join('\n');
-      const facts = [
-        `${num(m.harmful)} harmful, ${num(m.benign)} benign`,
-        m.auprc === null ? '' : `AUPRC ${rate(m.auprc)}${m.auprcAgainst ? ` vs ${esc(m.auprcAgainst)}` : ''}`,
-        m.recall === null ? '' : `recall ${pct(m.recall)}`,
-        m.fpr === null ? '' : `FPR ${pct(m.fpr)}`,
-      ].filter(Boolean);
-      return `<section class="card" id="source-${slug(name)}" data-source="${esc(name)}" aria-labelledby="h-${slug(name)}">
+  const card = ([name, m]: [string, SourceMetrics]) => {
+    const charts = [
+      m.curve.length ? prCurveSvg('Precision-recall', m.curve, { auprc: m.auprc, threshold: ev.threshold }) : '',
+      m.histogram ? histogramSvg('Scores', m.histogram.harmful, m.histogram.benign, ev.threshold) : '',
+    ].join('\n');
+    const facts = [
+      `${num(m.harmful)} harmful, ${num(m.benign)} benign`,
+      m.auprc === null ? '' : `AUPRC ${rate(m.auprc)}${m.auprcAgainst ? ` vs ${esc(m.auprcAgainst)}` : ''}`,
+      m.recall === null ? '' : `recall ${pct(m.recall)}`,
+      m.fpr === null ? '' : `FPR ${pct(m.fpr)}`,
+    ].filter(Boolean);
+    return `<section class="card" id="source-${slug(name)}" data-source="${esc(name)}" aria-labelledby="h-${slug(name)}">
 <h3 id="h-${slug(name)}">${esc(name)} ${trainingBadge(m)}</h3>
 <p class="muted">${facts.join(' · ')}</p>
 <div class="charts">${charts}</div>
 </section>`;
-    });
-  if (!cards.length) {
+  };
+  const drawn = ordered(ev).filter(([, m]) => m.curve.length > 0 || m.histogram);
+  if (!drawn.length) {
     return '<p id="no-charts">This manifest carries no curves or histograms. <code>pipeline eval --model &lt;dir&gt; --update-manifest</code> records them.</p>';
   }
+  const heldOut = drawn.filter(([, m]) => !m.seenInTraining);
+  const trained = drawn.filter(([, m]) => m.seenInTraining);
+  // The held-out sets first and open; the trained-on ones, many and optimistic, folded away.
+  const trainedCards = `<div class="cards">\n${trained.map(card).join('\n')}\n</div>`;
   return `<p>Dashed line: the threshold ${ev.threshold.toFixed(3)}. A harmful-only data set is ranked against a benign reference set for its curve and AUPRC.</p>
-<div class="cards">
-${cards.join('\n')}
-</div>`;
+${heldOut.length ? `<div class="cards">\n${heldOut.map(card).join('\n')}\n</div>` : ''}
+${trained.length ? (heldOut.length ? `<details class="more"><summary>Data sets the model was trained on (${trained.length})</summary>\n${trainedCards}\n</details>` : trainedCards) : ''}`;
 }
 
 function dataSourcesTable(manifest: Manifest): string {

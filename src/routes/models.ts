@@ -2,13 +2,15 @@
  * GET /v1/models: the serving model and its manifest summary, in the shape of OpenAI's model list
  * (so `openai.models.list()` works), plus EdgeGuard's fields on the entry. After it, the shadow
  * candidate and any other version the isolate holds loaded (pinned or replaced ones), each with
- * its `role`; `loadErrors` says why a version a pointer names is not serving.
+ * its `role`; `loadErrors` says why a version a pointer names is not serving. An entry's `metrics`
+ * leave out chart data (curves, histograms): its `report` page draws them.
  */
 import { Hono } from 'hono';
 import type { LoadedModel, ModelRegistry } from '../guard/registry.ts';
 import { wasmMemoryBytes } from '../guard/runtime.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { loadErrors, serveModel } from '../http/serve-model.ts';
+import { withoutChartData } from '../report/eval-metrics.ts';
 
 function entry({ manifest, loadedAt }: LoadedModel, role: 'current' | 'candidate' | 'loaded') {
   const created = Date.parse(manifest.createdAt);
@@ -26,7 +28,9 @@ function entry({ manifest, loadedAt }: LoadedModel, role: 'current' | 'candidate
     featurizer: manifest.featurizer,
     files: manifest.files,
     dataSources: manifest.dataSources,
-    metrics: manifest.metrics,
+    // the numbers; curves and histograms are drawn by the report page
+    metrics: withoutChartData(manifest.metrics),
+    report: `/v1/models/${manifest.version}/report`,
     loadedAt: new Date(loadedAt).toISOString(),
     wasmMemoryBytes: wasmMemoryBytes(),
   };

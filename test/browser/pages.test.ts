@@ -249,6 +249,7 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
       const ev = evalMetricsOf(manifest.metrics).eval!;
       expect(Object.values(ev.sources).some((m) => m.curve.length > 0)).toBe(true);
       const page = await reportOf(manifest);
+      await page.locator('details').evaluateAll((all) => all.forEach((details) => ((details as HTMLDetailsElement).open = true)));
       for (const [name, m] of Object.entries(ev.sources)) {
         const card = page.locator(`section.card[data-source="${name}"]`);
         const pr = card.locator('svg[data-chart="pr"]');

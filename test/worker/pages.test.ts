@@ -12,13 +12,15 @@ import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
-/** A read-only bucket holding manifests only: a report never needs more. */
-function manifestBucket(manifests: Manifest[]): R2Bucket {
-  const objects = new Map(manifests.map((m) => [MODEL_KEYS.manifest(m.version), JSON.stringify(m)]));
+/** A read-only bucket: the manifests, plus one model's bytes and the pointer naming it. */
+function readOnlyBucket(manifests: Manifest[], current: { version: string; bytes: Uint8Array }): R2Bucket {
+  const objects = new Map<string, Uint8Array>(manifests.map((m) => [MODEL_KEYS.manifest(m.version), new TextEncoder().encode(JSON.stringify(m))]));
+  objects.set(MODEL_KEYS.model(current.version), current.bytes);
+  objects.set(MODEL_KEYS.pointer, new TextEncoder().encode(JSON.stringify({ version: current.version })));
   return {
     get: async (key: string) => {
-      const text = objects.get(key);
-      return text === undefined ? null : { text: async () => text };
+      const bytes = objects.get(key);
+      return bytes === undefined ? null : { text: async () => new TextDecoder().decode(bytes), arrayBuffer: async () => bytes.slice().buffer };
     },
   } as unknown as R2Bucket;
 }
@@ -40,7 +42,7 @@ describe('the worker\'s pages', () => {
   const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers }, bindings);
 
   beforeAll(async () => {
-    const { manifest } = await buildFixtureModel({ version: 'pages-1' });
+    const { manifest, bytes } = await buildFixtureModel({ version: 'pages-1' });
     evaluated = {
       ...manifest,
       version: 'pages-eval',
@@ -59,7 +61,7 @@ describe('the worker\'s pages', () => {
     };
     plain = { ...manifest, version: 'pages-plain' };
     broken = { ...manifest, version: 'pages-broken', metrics: { eval: { threshold: 'high', sources: {} } } };
-    bindings = { ...env, MODELS: manifestBucket([evaluated, plain, broken]) };
+    bindings = { ...env, MODELS: readOnlyBucket([evaluated, plain, broken], { version: evaluated.version, bytes }) };
   });
 
   it('GET / answers a browser with the playground, under a CSP that allows exactly its inline style and script', async () => {
@@ -118,6 +120,17 @@ describe('the worker\'s pages', () => {
   it('the report of a manifest whose evaluation does not parse names the problem', async () => {
     const html = await (await get('/v1/models/pages-broken/report')).text();
     expect(html).toMatch(/cannot be read \(metrics\.eval\.threshold: [^)]+\)/);
+  });
+
+  it('GET /v1/models lists the metrics without the chart data, and links the report', async () => {
+    const body = (await (await get('/v1/models')).json()) as { data: { id: string; report: string; metrics: { eval: { sources: Record<string, Record<string, unknown>> } } }[] };
+    const entry = body.data[0]!;
+    expect(entry.id).toBe('pages-eval');
+    expect(entry.report).toBe('/v1/models/pages-eval/report');
+    const source = entry.metrics.eval.sources['set-a']!;
+    expect(source.auprc).toBe(0.9321);
+    expect(source).not.toHaveProperty('curve');
+    expect(source).not.toHaveProperty('histogram');
   });
 
   it('answers 404 model_not_found for an unknown version, 400 for a malformed one, 405 for POST', async () => {
