@@ -42,7 +42,7 @@ interface MiniflareModule {
  * The Miniflare that our wrangler bundles (npm may hoist another version for the vitest plugin):
  * the same code that `wrangler dev` stores R2 objects with.
  */
-async function wranglersMiniflare(): Promise<MiniflareModule> {
+export async function wranglersMiniflare(): Promise<MiniflareModule> {
   const fromWrangler = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'));
   return (await import(pathToFileURL(fromWrangler.resolve('miniflare')).href)) as MiniflareModule;
 }

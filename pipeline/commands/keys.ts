@@ -1,0 +1,139 @@
+/**
+ * `keys create|list|revoke`: the API keys the worker accepts, in its `API_KEYS` KV namespace,
+ * locally (`--local`, the KV of `npm start`) or on Cloudflare. A key is printed once, at create;
+ * only its SHA-256 is stored.
+ */
+import { defineCommand } from 'citty';
+import { z } from 'zod';
+import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
+import { listFlag, parseArgs } from '../args.ts';
+import { rejectUnknownFlags } from '../registry/target.ts';
+import { createKey, readKeys, revokeKey } from '../keys/records.ts';
+import { KV_TARGET_ARGS, KvTargetFlags, withKeyNamespace } from '../keys/target.ts';
+
+const Name = z.string().regex(KEY_NAME_PATTERN, 'letters, digits, ".", "_" or "-", at most 64');
+const Probability = z.coerce.number().min(0).max(1);
+
+/** `hate=0.4,violence=0.6` -> { hate: 0.4, violence: 0.6 } */
+const CategoryThresholds = listFlag().transform((pairs, ctx) => {
+  const out: Record<string, number> = {};
+  for (const pair of pairs) {
+    const [label, value, ...rest] = pair.split('=');
+    const threshold = Number(value);
+    if (!label || value === undefined || rest.length > 0 || value.trim() === '' || !(threshold >= 0 && threshold <= 1)) {
+      ctx.addIssue({ code: 'custom', message: `'${pair}' is not label=threshold with a threshold in [0, 1]` });
+      return z.NEVER;
+    }
+    out[label.trim()] = threshold;
+  }
+  return out;
+});
+
+const CREATE_ARGS = {
+  name: { type: 'positional', required: true, description: 'who holds the key (logged with each request): letters, digits, ".", "_", "-"' },
+  rateLimit: { type: 'string', description: `rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')} (default standard)` },
+  threshold: { type: 'string', description: 'flag at P(harmful) >= this (default: the model manifest\'s threshold)' },
+  categoryThresholds: { type: 'string', description: 'per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model\'s)' },
+  failMode: { type: 'string', description: 'when no model can score: closed (503, default) or open (an unscored 200)' },
+  json: { type: 'boolean', description: 'print JSON (the key included) instead of text' },
+  ...KV_TARGET_ARGS,
+} as const;
+
+const CreateFlags = KvTargetFlags.extend({
+  name: Name,
+  rateLimit: z.enum(RATE_LIMIT_TIERS).default('standard'),
+  threshold: Probability.optional(),
+  categoryThresholds: CategoryThresholds.optional(),
+  failMode: z.enum(['open', 'closed']).default('closed'),
+  json: z.boolean().default(false),
+});
+
+const describePolicy = (r: KeyRecord) => {
+  const categories = Object.entries(r.categoryThresholds).map(([label, t]) => `${label}=${t}`).join(',');
+  return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}`;
+};
+
+const create = defineCommand({
+  meta: { name: 'create', description: 'Create an API key and print it (once: only its SHA-256 is stored).' },
+  args: CREATE_ARGS,
+  async run({ args }) {
+    rejectUnknownFlags(args, CREATE_ARGS);
+    const flags = parseArgs(CreateFlags, args);
+    await withKeyNamespace(flags, async (kv) => {
+      const settings = { rateLimit: flags.rateLimit, threshold: flags.threshold, categoryThresholds: flags.categoryThresholds ?? {}, failMode: flags.failMode };
+      const { key, digest, record } = await createKey(kv, flags.name, settings);
+      if (flags.json) {
+        console.log(JSON.stringify({ key, id: digest.slice(0, 16), where: kv.where, record }, null, 2));
+        return;
+      }
+      console.log(`created API key '${record.name}' in ${kv.where}: ${describePolicy(record)}`);
+      console.log(`\n  ${key}\n`);
+      console.log('This is the only time the key is shown: store it now. Clients send it as `Authorization: Bearer <key>`.');
+    });
+  },
+});
+
+const LIST_ARGS = {
+  json: { type: 'boolean', description: 'print JSON instead of a table' },
+  ...KV_TARGET_ARGS,
+} as const;
+
+const list = defineCommand({
+  meta: { name: 'list', description: 'List API keys: name, id, created, status, rate limit, policy (never the keys).' },
+  args: LIST_ARGS,
+  async run({ args }) {
+    rejectUnknownFlags(args, LIST_ARGS);
+    const flags = parseArgs(KvTargetFlags.extend({ json: z.boolean().default(false) }), args);
+    await withKeyNamespace(flags, async (kv) => {
+      const keys = await readKeys(kv);
+      const rows = keys.map(({ digest, record, problem }) => ({ id: digest.slice(0, 16), problem, ...(record ?? {}) }));
+      if (flags.json) {
+        console.log(JSON.stringify({ where: kv.where, open: keys.length === 0, keys: rows }, null, 2));
+        return;
+      }
+      if (keys.length === 0) {
+        console.log(`no API keys in ${kv.where}: the API is open to anyone`);
+        return;
+      }
+      const active = keys.filter((k) => k.record && !k.record.revokedAt).length;
+      console.log(`API keys in ${kv.where} (${active} active; the API requires a key):`);
+      const width = Math.max(4, ...keys.map((k) => k.record?.name.length ?? 0));
+      console.log(`  ${'name'.padEnd(width)}  ${'id'.padEnd(16)}  ${'created'.padEnd(16)}  status`);
+      const sorted = [...keys].sort((a, b) => (a.record?.createdAt ?? '').localeCompare(b.record?.createdAt ?? ''));
+      for (const { digest, record, problem } of sorted) {
+        if (!record) {
+          console.log(`  ${'?'.padEnd(width)}  ${digest.slice(0, 16)}  ${''.padEnd(16)}  BROKEN: ${problem}`);
+          continue;
+        }
+        const status = record.revokedAt ? `revoked ${record.revokedAt.slice(0, 16).replace('T', ' ')}` : `active: ${describePolicy(record)}`;
+        console.log(`  ${record.name.padEnd(width)}  ${digest.slice(0, 16)}  ${record.createdAt.slice(0, 16).replace('T', ' ')}  ${status}`);
+      }
+    });
+  },
+});
+
+const REVOKE_ARGS = {
+  name: { type: 'positional', required: true, description: 'the key to revoke (see `keys list`)' },
+  purge: { type: 'boolean', description: 'delete the record instead of marking it revoked (deleting the last one opens the API)' },
+  ...KV_TARGET_ARGS,
+} as const;
+
+const revoke = defineCommand({
+  meta: { name: 'revoke', description: 'Revoke an API key: it stops working within about a minute (KV and the worker cache).' },
+  args: REVOKE_ARGS,
+  async run({ args }) {
+    rejectUnknownFlags(args, REVOKE_ARGS);
+    const flags = parseArgs(KvTargetFlags.extend({ name: Name, purge: z.boolean().default(false) }), args);
+    await withKeyNamespace(flags, async (kv) => {
+      const { changed, left } = await revokeKey(kv, flags.name, { purge: flags.purge });
+      const ids = changed.map((k) => k.digest.slice(0, 16)).join(', ');
+      console.log(`${flags.purge ? 'deleted' : 'revoked'} API key '${flags.name}' (${ids}) in ${kv.where}`);
+      if (flags.purge && left === 0) console.log('no key is left: the API is open to anyone again');
+    });
+  },
+});
+
+export default defineCommand({
+  meta: { name: 'keys', description: 'Create, list and revoke the API keys the worker accepts (KV namespace API_KEYS).' },
+  subCommands: { create, list, revoke },
+});
