@@ -17,8 +17,10 @@ export const API_KEY_PREFIX = 'egk_';
  * (for trusted internal callers: no limit at all).
  */
 export const RATE_LIMIT_TIERS = ['standard', 'high', 'unlimited'] as const;
+/** One of RATE_LIMIT_TIERS. */
 export type RateLimitTier = (typeof RATE_LIMIT_TIERS)[number];
 
+/** A key's name: it goes into every request's log line, so plain characters only. */
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const Probability = z.number().min(0).max(1);

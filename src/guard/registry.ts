@@ -6,7 +6,8 @@
  * to the end: a replaced session is released only after the runs already queued on it. A version
  * that fails is refused, the previous one keeps serving, and the failure is reported until the
  * pointer moves on or the version loads. Callers may also ask for a given version (pinning); the
- * few most recently used besides the serving ones stay loaded.
+ * few most recently used besides the serving ones stay loaded. A session that failed fatally
+ * (WASM out of memory, a trap) is forgotten, so the next request loads its version again.
  */
 import { ModelUnavailableError, UnknownVersionError, describeIssue, loadVersion, type LoadedModel } from './load-model.ts';
 import { MODEL_KEYS, PointerSchema, VERSION_PATTERN } from './manifest.ts';
