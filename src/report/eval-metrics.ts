@@ -16,6 +16,7 @@ const CompactPointSchema = z
   .tuple([z.number(), z.number(), z.number()])
   .transform(([threshold, precision, recall]): CurvePoint => ({ threshold, precision, recall }));
 
+/** One source's metrics at the threshold, and its chart data where recorded. */
 export const SourceMetricsSchema = z.object({
   rows: Count,
   harmful: Count,
@@ -35,6 +36,10 @@ export const SourceMetricsSchema = z.object({
 });
 export type SourceMetrics = z.infer<typeof SourceMetricsSchema>;
 
+/**
+ * `manifest.metrics.eval`: the metrics of every source at one threshold.
+ * @example EvalMetricsSchema.parse(manifest.metrics.eval).sources.advbench.auprc // 0.988
+ */
 export const EvalMetricsSchema = z.object({
   /** The threshold the metrics were measured at. */
   threshold: z.number().min(0).max(1),

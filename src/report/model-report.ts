@@ -30,6 +30,7 @@ sup{color:var(--muted)}
 /** The text of a report page's `<style>`: what a Content-Security-Policy hash covers. */
 export const REPORT_STYLE = styleOf({ css: REPORT_CSS });
 
+/** How to render a report: which evaluation, and whether the page lives on a server. */
 export interface ReportOptions {
   /** The evaluation to show; default: the manifest's `metrics.eval`. */
   eval?: EvalMetrics;

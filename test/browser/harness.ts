@@ -26,6 +26,7 @@ export const ARTIFACTS = join(ROOT, 'test-results', 'browser');
 const READY_TIMEOUT_MS = 90_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A port nothing listens on right now (the OS picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
