@@ -223,6 +223,28 @@ export const PLAYGROUND_SCRIPT = String.raw`
     if (again) again();
     else loadModel().catch((error) => fail(error, null));
   });
+  // With a key, the report (under /v1/, so behind the key) is fetched with it and written into a
+  // new tab: a same-origin about:blank that inherits this page's CSP, which allows the report's style.
+  $('report-link').addEventListener('click', (event) => {
+    if (!apiKey) return;
+    event.preventDefault();
+    const view = window.open('', '_blank');
+    fetch($('report-link').href, { headers: { authorization: 'Bearer ' + apiKey } })
+      .then(async (res) => {
+        if (!res.ok) {
+          const error = ((await res.json().catch(() => null)) || {}).error || {};
+          throw new ApiError(res.status, error.code || 'http_' + res.status, error.message || res.statusText, res.headers.get('retry-after'));
+        }
+        const html = await res.text();
+        view.document.open();
+        view.document.write(html);
+        view.document.close();
+      })
+      .catch((error) => {
+        if (view) view.close();
+        fail(error, null);
+      });
+  });
   $('forget-key').addEventListener('click', () => {
     apiKey = '';
     $('key-state').textContent = 'Key forgotten.';

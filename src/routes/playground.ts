@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import { htmlPage } from '../http/html-page.ts';
 import { PLAYGROUND_HTML, PLAYGROUND_SCRIPT, PLAYGROUND_STYLE } from '../playground/page.ts';
+import { REPORT_STYLE } from '../report/model-report.ts';
 
 /** Whether the client asks for HTML (a browser navigating), not JSON or anything (`*\/*`). */
 function wantsHtml(accept: string | undefined): boolean {
@@ -18,6 +19,7 @@ export function createPlaygroundRoute() {
   return new Hono<AppEnv>().get('/', async (c, next) => {
     c.header('vary', 'accept');
     if (!wantsHtml(c.req.header('accept'))) return next();
-    return htmlPage(c, PLAYGROUND_HTML, { styles: [PLAYGROUND_STYLE], scripts: [PLAYGROUND_SCRIPT] });
+    // the report's style too: with an API key the page writes the report into a tab of its own
+    return htmlPage(c, PLAYGROUND_HTML, { styles: [PLAYGROUND_STYLE, REPORT_STYLE], scripts: [PLAYGROUND_SCRIPT] });
   });
 }

@@ -205,6 +205,15 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
       }));
       expect(kept).toEqual({ storage: 0, cookie: '', inPage: false });
       expect(await page.locator('#curl').textContent()).toContain('Bearer $EDGEGUARD_API_KEY');
+      // the report is behind the key too: the page fetches it with the key into a new tab
+      const [tab] = await Promise.all([context.waitForEvent('page'), page.locator('#report-link').click()]);
+      tab.on('console', (message) => void (message.type() === 'error' && pageErrors.push(`report tab: ${message.text()}`)));
+      await tab.locator('h1', { hasText: current.manifest.version }).waitFor();
+      // styled: the playground's CSP, which the tab inherits, allows the report's style
+      expect(await tab.evaluate(() => getComputedStyle(document.querySelector('.facts div')!).borderTopStyle)).toBe('solid');
+      expect(await tab.locator('#sources-table tbody tr').count()).toBe(current.manifest.dataSources.length);
+      expect(seen.at(-1)).toBe('Bearer eg-test-key');
+      await tab.close();
       await page.close();
     });
 

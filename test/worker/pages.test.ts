@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { MODEL_KEYS, type Manifest } from '../../src/guard/manifest.ts';
 import { createRegistry } from '../../src/guard/registry.ts';
+import { REPORT_STYLE } from '../../src/report/model-report.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -74,7 +75,8 @@ describe('the worker\'s pages', () => {
     const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
     const csp = res.headers.get('content-security-policy')!;
     expect(directive(csp, 'default-src')).toEqual(["'none'"]);
-    expect(directive(csp, 'style-src')).toEqual([await sha256Source(style)]);
+    // its own style, and the report's (written into a tab of its own when a key is needed)
+    expect(directive(csp, 'style-src')).toEqual([await sha256Source(style), await sha256Source(REPORT_STYLE)]);
     expect(directive(csp, 'script-src')).toEqual([await sha256Source(script)]);
     expect(directive(csp, 'connect-src')).toEqual(["'self'"]);
     expect(directive(csp, 'frame-ancestors')).toEqual(["'none'"]);
