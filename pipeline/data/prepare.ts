@@ -93,24 +93,6 @@ async function seedLines(name: string, fallback: string[]): Promise<string[]> {
   return lines.length ? lines : fallback;
 }
 
-/** Openings of refusals that go on to name what they refuse. */
-const REFUSAL_LEADS = [
-  "I'm sorry, but I can't help with this:",
-  "I can't help with that. You asked:",
-  'I won\'t provide help with the following request:',
-  "Sorry, I'm not able to assist with",
-  'I must decline. The request was:',
-  "I can't provide instructions for this. Request:",
-  "That's not something I can help with:",
-  'I will not assist with',
-];
-
-/** A refusal that repeats the request's own words: `<lead> "<request>"` and a short reason. */
-function refusalNaming(request: string, lead: string): string {
-  const topic = request.trim().replace(/\s+/g, ' ').slice(0, 300);
-  return `${lead} "${topic}". It could cause real harm, so I won't give details, but I'm happy to help with something else.`;
-}
-
 /**
  * The start of an answer that goes along with `request`: a compliant opener, the request's own
  * words as the topic, and the first step. Real compliances (gptfuzz, jailbreakbench artifacts)
@@ -189,16 +171,10 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     if (ex.response !== null || ex.label !== 1 || ex.use !== 'train' || options.holdout?.includes(ex.source)) continue;
     if (ex.kind !== 'request' && ex.kind !== 'jailbreak') continue;
     if (rng() < options.refusalPairs) {
-      // Half the refusals name what they refuse, as real ones often do ("I can't help with
-      // building weapons"), so a refusal is told apart by how it answers, not by the topic's words.
-      const refusal =
-        rng() < 0.5
-          ? refusalNaming(ex.prompt, REFUSAL_LEADS[Math.floor(rng() * REFUSAL_LEADS.length)]!)
-          : refusalTexts[Math.floor(rng() * refusalTexts.length)]!;
       synthetic.push({
         ...ex,
         id: `${ex.id}:refusal`,
-        response: refusal,
+        response: refusalTexts[Math.floor(rng() * refusalTexts.length)]!,
         label: 0,
         score: null,
         categories: [],
