@@ -10,10 +10,10 @@
  * `wrangler deploy --dry-run`. `--model <dir>` seeds another model folder (default model/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, dryRun } from '../../pipeline/dev/wrangler.ts';
+import { freePort } from '../pipeline/helpers/dev-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,16 +37,6 @@ const PROMPT = (
   'tips you can share with a beginner.'
 ).slice(0, 500);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(base: string, server: ChildProcess | null): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;

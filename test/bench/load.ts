@@ -16,13 +16,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ROOT, wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
+import { freePort } from '../pipeline/helpers/dev-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,16 +52,6 @@ const TEXTS = [
   'Explain how vaccines train the immune system, in plain language for a ten-year-old.',
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => ok(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,16 +4,15 @@
  * it) and Debian's Chromium driven by playwright-core, launched so that it makes no connection of
  * its own (this machine's network is closed; CI's too).
  */
-import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { ROOT, bucketName, wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
+import { ROOT, bucketName } from '../../pipeline/dev/wrangler.ts';
+import { startDevWorker } from '../pipeline/helpers/dev-worker.ts';
 import { createLocalStore } from '../../pipeline/registry/local-r2.ts';
 import { MODEL_KEYS, ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';
 
@@ -23,20 +22,6 @@ export const CHROMIUM = [process.env.EDGEGUARD_CHROMIUM, '/usr/bin/chromium'].fi
 /** Where screenshots and measurements go (gitignored). */
 export const ARTIFACTS = join(ROOT, 'test-results', 'browser');
 
-const READY_TIMEOUT_MS = 90_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A model folder's manifest and bytes. */
 export interface ModelFiles {
@@ -105,39 +90,20 @@ export async function startWorker(models: ModelFiles[]): Promise<Worker> {
   } finally {
     await store.close();
   }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const worker: ChildProcess = wranglerSpawn(
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', persistTo, '--show-interactive-dev-session', 'false', '--log-level', 'warn'],
-    'pipe',
-  );
-  let log = '';
-  worker.stdout!.on('data', (chunk) => (log += chunk));
-  worker.stderr!.on('data', (chunk) => (log += chunk));
-  const stop = async () => {
-    // wrangler dev and its workerd run in their own process group: end that group only.
-    if (worker.pid && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      process.kill(-worker.pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
-    }
+  try {
+    const worker = await startDevWorker({ persistTo });
+    return {
+      base: worker.base,
+      log: worker.log,
+      stop: async () => {
+        await worker.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
     await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (worker.exitCode !== null) {
-      await stop();
-      throw new Error(`wrangler dev exited with ${worker.exitCode}:\n${log}`);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${log}`);
-    }
-    const ok = await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-    if (ok) break;
-    await sleep(250);
+    throw error;
   }
-  return { base, log: () => log, stop };
 }
 
 /** Chromium flags for a closed network: no background connections, no first-run work. */

@@ -4,30 +4,18 @@
  * (saying so in /healthz and in the log), closed within the mode TTL once `keys create` ran: no
  * key or a wrong one is a 401, the printed key is served, and the request log names the key.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
 import { cli } from './helpers/cli.ts';
+import { startDevWorker, type DevWorker } from './helpers/dev-worker.ts';
 import { writeModelFolder } from './helpers/registry-targets.ts';
 
 const READY_TIMEOUT_MS = 60_000;
 /** The worker re-checks whether keys exist every 10 s; slack for 2 busy cores. */
 const CLOSE_DEADLINE_MS = 25_000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,8 +23,8 @@ describe('API keys end to end: CLI -> local KV -> wrangler dev', () => {
   let dir: string;
   let persistTo: string;
   let base: string;
-  let worker: ChildProcess;
-  let workerLog = '';
+  let worker: DevWorker | undefined;
+  const workerLog = () => worker?.log() ?? '';
   let key: string;
   const local = () => ['--local', '--persist-to', persistTo];
   const classify = (headers: Record<string, string> = {}) =>
@@ -47,38 +35,19 @@ describe('API keys end to end: CLI -> local KV -> wrangler dev', () => {
     persistTo = join(dir, 'state');
     await writeModelFolder(dir, 'keys-v1');
     expect((await cli('deploy', join(dir, 'keys-v1'), '--promote', ...local())).code).toBe(0);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = wranglerSpawn(
-      ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', persistTo, '--show-interactive-dev-session', 'false', '--log-level', 'log'],
-      'pipe',
-    );
-    worker.stdout!.on('data', (chunk) => (workerLog += chunk));
-    worker.stderr!.on('data', (chunk) => (workerLog += chunk));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (worker.exitCode !== null) throw new Error(`wrangler dev exited with ${worker.exitCode}:\n${workerLog}`);
-      if (Date.now() > deadline) throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${workerLog}`);
-      const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false);
-      if (ok) break;
-      await sleep(250);
-    }
+    worker = await startDevWorker({ persistTo, logLevel: 'log' });
+    base = worker.base;
   }, READY_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
-    // wrangler dev and its workerd run in their own process group: end that group only.
-    if (worker?.pid && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      process.kill(-worker.pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
-    }
+    await worker?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('runs open with no key, and says so in /healthz and in the log', async () => {
     expect((await classify()).status).toBe(200);
     expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ auth: 'open' });
-    expect(workerLog).toMatch(/"event":"auth_mode","mode":"open","message":"no API keys configured: the API is open to anyone/);
+    expect(workerLog()).toMatch(/"event":"auth_mode","mode":"open","message":"no API keys configured: the API is open to anyone/);
   });
 
   it('requires a key once `keys create --local` has run, within the mode TTL', async () => {
@@ -101,8 +70,8 @@ describe('API keys end to end: CLI -> local KV -> wrangler dev', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('e2e-request-1');
     const deadline = Date.now() + 5_000;
-    while (!workerLog.includes('"requestId":"e2e-request-1"') && Date.now() < deadline) await sleep(100);
-    expect(workerLog).toMatch(/"requestId":"e2e-request-1","method":"POST","path":"\/v1\/classify","status":200,"key":"e2e","model":"keys-v1","scores":\[[\d.]+\]/);
-    expect(workerLog).not.toContain('hello there');
+    while (!workerLog().includes('"requestId":"e2e-request-1"') && Date.now() < deadline) await sleep(100);
+    expect(workerLog()).toMatch(/"requestId":"e2e-request-1","method":"POST","path":"\/v1\/classify","status":200,"key":"e2e","model":"keys-v1","scores":\[[\d.]+\]/);
+    expect(workerLog()).not.toContain('hello there');
   });
 });

@@ -6,14 +6,13 @@
  * by the worker; a swap under continuous requests fails none of them; a shadow candidate's
  * records read back by shadow-report.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_KEYS } from '../../src/guard/manifest.ts';
 import { bucketName, wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
+import { startDevWorker, type DevWorker } from './helpers/dev-worker.ts';
 import { createLocalStore } from '../../pipeline/registry/local-r2.ts';
 import { jsonBytes } from '../../pipeline/registry/store.ts';
 import { cli } from './helpers/cli.ts';
@@ -24,16 +23,6 @@ const TTL_SECONDS = 1;
 const SWAP_DEADLINE_MS = TTL_SECONDS * 1000 + 15_000;
 const READY_TIMEOUT_MS = 60_000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -52,8 +41,7 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
   let dir: string;
   let persistTo: string;
   let base: string;
-  let worker: ChildProcess;
-  let workerLog = '';
+  let worker: DevWorker | undefined;
   const local = () => ['--local', '--persist-to', persistTo];
 
   /** POST /v1/classify; the version that scored it, from the header and from the body. */
@@ -75,7 +63,7 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
       if (served === version) return Date.now() - started;
       await sleep(100);
     }
-    throw new Error(`the worker did not serve ${version} within ${SWAP_DEADLINE_MS} ms:\n${workerLog.slice(-2000)}`);
+    throw new Error(`the worker did not serve ${version} within ${SWAP_DEADLINE_MS} ms:\n${worker?.log().slice(-2000)}`);
   }
 
   beforeAll(async () => {
@@ -84,31 +72,12 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
     for (const version of ['e2e-v1', 'e2e-v2']) await writeModelFolder(dir, version);
     const deployed = await cli('deploy', join(dir, 'e2e-v1'), '--promote', ...local());
     expect(deployed.stderr).toBe('');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = wranglerSpawn(
-      ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', persistTo, '--var', `MODEL_TTL_SECONDS:${TTL_SECONDS}`, '--show-interactive-dev-session', 'false', '--log-level', 'warn'],
-      'pipe',
-    );
-    worker.stdout!.on('data', (chunk) => (workerLog += chunk));
-    worker.stderr!.on('data', (chunk) => (workerLog += chunk));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (worker.exitCode !== null) throw new Error(`wrangler dev exited with ${worker.exitCode}:\n${workerLog}`);
-      if (Date.now() > deadline) throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${workerLog}`);
-      const ok = await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-      if (ok) break;
-      await sleep(250);
-    }
+    worker = await startDevWorker({ persistTo, vars: { MODEL_TTL_SECONDS: String(TTL_SECONDS) } });
+    base = worker.base;
   }, READY_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
-    // wrangler dev and its workerd run in their own process group: end that group only.
-    if (worker?.pid && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      process.kill(-worker.pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
-    }
+    await worker?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
