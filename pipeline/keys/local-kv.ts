@@ -2,11 +2,9 @@
  * The local target: the KV namespace that `npm start` / `wrangler dev` serve, in wrangler's
  * persistence directory (`.wrangler/state` unless `--persist-to`). Opened through the Miniflare
  * that wrangler bundles, with the options of `wrangler kv key put --local`, so the worker reads
- * exactly what we write (as pipeline/registry/local-r2.ts does for R2).
+ * exactly what we write (see pipeline/dev/local-state.ts).
  */
-import { join, relative, resolve } from 'node:path';
-import { CLIError } from '../errors.ts';
-import { DEFAULT_PERSIST_DIR, wranglersMiniflare } from '../registry/local-r2.ts';
+import { openLocalBinding } from '../dev/local-state.ts';
 import type { KeyNamespace } from './namespace.ts';
 
 /** The part of Miniflare's KV binding we use. */
@@ -16,8 +14,6 @@ interface LocalKv {
   delete(key: string): Promise<void>;
   list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
 }
-
-const IDLE_WORKER = 'export default { fetch() { return new Response(null, { status: 404 }); } }';
 
 export interface LocalKvOptions {
   /** wrangler's persistence directory (`--persist-to`); default `.wrangler/state` of the repository. */
@@ -35,27 +31,9 @@ export interface LocalKvOptions {
  * try { await kv.list('key:') } finally { await kv.close() }
  */
 export async function createLocalKv(options: LocalKvOptions): Promise<KeyNamespace> {
-  const persistTo = resolve(options.persistTo ?? DEFAULT_PERSIST_DIR);
-  const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
-  // These options mirror wrangler's `usingLocalNamespace` (kv key put/get/list --local).
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      script: IDLE_WORKER,
-      resourcePersistencePath: join(persistTo, 'v3'),
-      kvNamespaces: { NAMESPACE: options.namespaceId },
-    }),
-  ) as unknown as { getKVNamespace(binding: string): Promise<LocalKv>; dispose(): Promise<void> };
-  let kv: LocalKv;
-  try {
-    kv = await mf.getKVNamespace('NAMESPACE');
-  } catch (error) {
-    await mf.dispose().catch(() => {});
-    throw new CLIError(`cannot open the local KV in ${persistTo}: ${(error as Error).message}`, { cause: error });
-  }
-  const shown = relative(process.cwd(), persistTo) || '.';
+  const { binding: kv, where, close } = await openLocalBinding<LocalKv>('kv', options.namespaceId, options.binding, options.persistTo);
   return {
-    where: `local KV namespace ${options.binding} (${shown.startsWith('..') ? persistTo : shown})`,
+    where,
     get: (key) => kv.get(key, 'text'),
     put: (key, value) => kv.put(key, value),
     delete: (key) => kv.delete(key),
@@ -69,6 +47,6 @@ export async function createLocalKv(options: LocalKvOptions): Promise<KeyNamespa
       } while (cursor);
       return names;
     },
-    close: () => mf.dispose(),
+    close,
   };
 }
