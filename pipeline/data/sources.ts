@@ -125,6 +125,14 @@ export const SOURCES: Record<string, SourcePolicy> = {
     name: 'edgeguard-seed', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
     categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
   },
+  'edgeguard-contrast': {
+    name: 'edgeguard-contrast', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
+    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
+  },
+  'edgeguard-requests': {
+    name: 'edgeguard-requests', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
+    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
+  },
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */
