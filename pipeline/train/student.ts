@@ -40,12 +40,16 @@ export interface DenseGrads {
 
 export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-/** Random initial weights: small uniform embeddings (as fastText), He-scaled MLP. */
-export function initStudent(shape: StudentShape, rng: Rng): StudentWeights {
+/**
+ * Random initial weights: uniform embeddings in ±embeddingScale/dim (fastText's init at scale 1),
+ * He-scaled MLP. At scale 0 every row starts at zero, so a feature never seen in training (a hash
+ * bucket no training text reached) adds nothing to a text's mean instead of random noise.
+ */
+export function initStudent(shape: StudentShape, rng: Rng, embeddingScale = 1): StudentWeights {
   const { buckets, dim, hidden, outputs } = shape;
   const input = 2 * dim + 1;
   const uniform = (n: number, limit: number) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * limit);
-  const embedding = uniform(buckets * dim, 1 / dim);
+  const embedding = uniform(buckets * dim, embeddingScale / dim);
   embedding.fill(0, 0, dim);
   return {
     ...shape,

@@ -38,6 +38,8 @@ export interface TrainConfig {
   sourceTemperature: number;
   /** Extra weight of a source's share of draws (default 1), e.g. for small hand-written sets. */
   sourceWeights: Record<string, number>;
+  /** Initial embedding range as a multiple of fastText's ±1/dim; 0 = all rows start at zero. */
+  embeddingInit: number;
   /** Share of an example's feature ids dropped at random in training (a regulariser). */
   featureDropout: number;
   hardWeight: number;
@@ -159,7 +161,7 @@ export function train(
 ): TrainResult {
   const started = performance.now();
   const rng = createRng(config.seed);
-  const weights = initStudent({ ...shape, dim: config.dim, hidden: config.hidden }, rng);
+  const weights = initStudent({ ...shape, dim: config.dim, hidden: config.hidden }, rng, config.embeddingInit);
   const dense = {
     w1: new DenseAdam(weights.w1.length, { ...ADAM_DEFAULTS, lr: config.lr }),
     b1: new DenseAdam(weights.b1.length, { ...ADAM_DEFAULTS, lr: config.lr }),

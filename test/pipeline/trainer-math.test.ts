@@ -47,6 +47,18 @@ describe('student gradients', () => {
     expect(embGrad[i]!).toBeCloseTo(numeric(w.embedding, i), 3);
   });
 
+  it('starts every embedding row at zero with embeddingInit 0, and training can still move them', () => {
+    const shape = { buckets: 32, dim: 4, hidden: 5, outputs: 3 };
+    expect(Math.max(...initStudent(shape, createRng(7)).embedding.map(Math.abs))).toBeCloseTo(1 / 4, 1);
+    const zero = initStudent(shape, createRng(7), 0);
+    expect(zero.embedding.every((v) => v === 0)).toBe(true);
+    const act = forward(zero, window);
+    const dx = backward(zero, act, lossAndGrad(act.scores, target, CONFIG).dLogits, zeroGrads(zero));
+    const moved = new Set<number>();
+    embeddingGrad(zero, window, dx, (id, g) => g.some((v) => v !== 0) && moved.add(id));
+    expect([...moved].sort((a, b) => a - b)).toEqual([3, 5, 9, 12, 30]);
+  });
+
   it('an unknown category (NaN) gets no gradient', () => {
     expect(dLogits[2]).toBe(0);
   });
