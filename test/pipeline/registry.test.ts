@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MODEL_KEYS } from '../../src/guard/manifest.ts';
 import { sha256Hex, type RegistryStore } from '../../pipeline/registry/store.ts';
+import { seedLocal } from '../../pipeline/dev/seed.ts';
+import { readCurrent } from '../../pipeline/registry/pointer.ts';
 import { readDeployable, uploadVersion } from '../../pipeline/registry/versions.ts';
 import { cli } from './helpers/cli.ts';
 import { LOCAL, REMOTE, evalMetrics, readJsonObject, writeModelFolder, type Target, type TargetKind } from './helpers/registry-targets.ts';
@@ -257,6 +259,31 @@ describe('registry commands, whatever the target (on s3rver)', () => {
     expect(result.stdout).toMatch(/^s1 \(current\) in /);
     expect(result.stdout).toContain('labels      harmful, hate, harassment, violence, self-harm, sexual, illicit');
     expect(result.stdout).toMatch(/harmbench +0\.931 +– +0\.900/);
+  });
+});
+
+describe('what npm start serves (seedLocal)', () => {
+  it('serves model/, follows a newer model/, keeps a version promoted by hand, and --reset overrides it', async () => {
+    const started = await LOCAL.start();
+    const target = await started.bucket();
+    const store = await target.open();
+    const seed = async (version: string, reset = false) => seedLocal(store, await readDeployable(await writeModelFolder(models, version)), { reset });
+    try {
+      expect(await seed('start-1')).toEqual({ serving: 'start-1', seeded: 'start-1' });
+      expect(await seed('start-1')).toEqual({ serving: 'start-1', seeded: 'start-1' }); // a restart
+      // a pull brings a new default: start made start-1 current itself, so start-2 replaces it
+      expect(await seed('start-2')).toEqual({ serving: 'start-2', seeded: 'start-2' });
+      // someone promotes start-1 by hand: restarts keep it, --reset serves the folder again
+      const promoted = await cli('promote', 'start-1', ...target.flags);
+      expect(promoted.code).toBe(0);
+      expect(await seed('start-2')).toEqual({ serving: 'start-1', seeded: 'start-2' });
+      expect((await readCurrent(store))?.version).toBe('start-1');
+      expect(await seed('start-2', true)).toEqual({ serving: 'start-2', seeded: 'start-2' });
+      expect((await readCurrent(store))?.version).toBe('start-2');
+    } finally {
+      await store.close();
+      await started.stop();
+    }
   });
 });
 
