@@ -18,7 +18,7 @@ export type { FeaturizerConfig };
 export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   kind: 'hashed-ngrams-v1',
   buckets: 1 << 17,
-  charNgramMin: 3,
+  charNgramMin: 2,
   charNgramMax: 5,
   wordBigrams: true,
   skipStopwords: true,
