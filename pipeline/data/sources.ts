@@ -31,6 +31,14 @@ function byHead(table: Record<string, CategoryLabel[] | null>) {
 }
 
 /** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
+/** Our hand-written request sets (pipeline/data/seed): each row names its own categories. */
+function ownRequests(name: string): SourcePolicy {
+  return {
+    name, license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
+    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
+  };
+}
+
 const JAILBREAKBENCH_CATEGORIES = byHead({
   'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
   'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],
@@ -121,18 +129,9 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'pairs-gsm8k': { name: 'pairs-gsm8k', license: 'MIT', kind: 'pair', use: 'train' },
   'pairs-self-instruct': { name: 'pairs-self-instruct', license: 'Apache-2.0', kind: 'pair', use: 'train' },
   'edgeguard-benign-chat': { name: 'edgeguard-benign-chat', license: 'Apache-2.0 (this project)', kind: 'benign', use: 'train' },
-  'edgeguard-seed': {
-    name: 'edgeguard-seed', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
-    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
-  },
-  'edgeguard-contrast': {
-    name: 'edgeguard-contrast', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
-    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
-  },
-  'edgeguard-requests': {
-    name: 'edgeguard-requests', license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
-    categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
-  },
+  'edgeguard-seed': ownRequests('edgeguard-seed'),
+  'edgeguard-contrast': ownRequests('edgeguard-contrast'),
+  'edgeguard-requests': ownRequests('edgeguard-requests'),
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */

@@ -19,8 +19,12 @@ const MarkerSchema = z.object({ promoted: z.string() });
 async function readMarker(store: RegistryStore): Promise<string | null> {
   const bytes = await store.get(START_MARKER_KEY);
   if (!bytes) return null;
-  const parsed = MarkerSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
-  return parsed.success ? parsed.data.promoted : null;
+  try {
+    const parsed = MarkerSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    return parsed.success ? parsed.data.promoted : null;
+  } catch {
+    return null; // unreadable: treat the pointer as chosen by hand (the safe side)
+  }
 }
 
 export interface Seeded {
@@ -34,12 +38,10 @@ export interface Seeded {
 export async function seedLocal(store: RegistryStore, folder: ModelFolder, options: { reset: boolean }): Promise<Seeded> {
   const version = folder.manifest.version;
   if ((await store.list(versionPrefix(version))).length === 0) await uploadVersion(store, folder);
-  const current = await readCurrent(store);
-  const chosenByHand = current !== null && current.version !== (await readMarker(store));
-  if (current && current.version !== version && chosenByHand && !options.reset) {
-    return { serving: current.version, seeded: version };
-  }
-  if (current?.version !== version) await promote(store, version);
+  const current = (await readCurrent(store))?.version ?? null;
+  const chosenByHand = current !== null && current !== version && current !== (await readMarker(store));
+  if (chosenByHand && !options.reset) return { serving: current, seeded: version };
+  if (current !== version) await promote(store, version);
   await store.put(START_MARKER_KEY, jsonBytes({ promoted: version }), 'application/json');
   return { serving: version, seeded: version };
 }
