@@ -38,7 +38,7 @@ export default defineCommand({
         `${m.version} (${status}) in ${store.where}`,
         `  created     ${formatDate(m.createdAt)}`,
         `  model       ${model.path} ${formatBytes(model.bytes)} sha256 ${model.sha256}`,
-        `  network     ${m.model.architecture}, dim ${m.model.dim}, hidden ${m.model.hidden}, ${m.model.parameters} parameters, ${m.model.quantization}`,
+        `  network     ${m.model.architecture}, dim ${m.model.dim}, ${m.model.pooling} pooling, hidden ${m.model.hidden}, ${m.model.parameters} parameters, ${m.model.quantization}`,
         `  featurizer  ${m.featurizer.kind}, ${m.featurizer.buckets} buckets, char ${m.featurizer.charNgramMin}-${m.featurizer.charNgramMax}-grams${m.featurizer.wordBigrams ? ' + word bigrams' : ''}, windows ${m.featurizer.windowTokens}/${m.featurizer.windowStride}`,
         `  labels      ${m.labels.join(', ')}`,
         `  threshold   ${m.threshold}${Object.keys(m.categoryThresholds).length ? ` (${Object.entries(m.categoryThresholds).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,

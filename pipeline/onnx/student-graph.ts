@@ -1,12 +1,13 @@
 /**
- * The student as an ONNX graph: embedding bags for prompt and response, a one-hidden-layer MLP,
+ * The student as an ONNX graph: embedding bags for prompt and response (mean, and with 'mean-max'
+ * also the per-dimension max floored at zero, as in student.ts), a one-hidden-layer MLP,
  * sigmoid scores. Inputs and outputs match `packBatch()` in src/guard/featurize.ts.
  *
  * With int8 quantisation the table is stored as int8 rows plus one float scale per row, and the
  * graph gathers int8 rows first and scales only those: a DequantizeLinear over the whole table is
  * not folded by onnxruntime and would cost milliseconds per call.
  */
-import type { StudentWeights } from '../train/student.ts';
+import { inputSize, type StudentWeights } from '../train/student.ts';
 import { DataType, type Graph, type Node, type Tensor } from './onnx-model.ts';
 
 export type Quantization = 'int8-rows' | 'float32';
@@ -25,23 +26,28 @@ export function quantizeRows(table: Float32Array, rows: number, dim: number) {
   return { q, scale };
 }
 
-function bag(side: 'prompt' | 'response', quantization: Quantization): Node[] {
+/** Nodes from `<side>_ids` to `<side>_mean` (and `<side>_max` with max pooling). */
+function bag(side: 'prompt' | 'response', quantization: Quantization, withMax: boolean): Node[] {
   const ids = `${side}_ids`;
-  if (quantization === 'float32') {
-    return [
-      { op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_rows`] },
-      { op: 'ReduceSum', inputs: [`${side}_rows`, 'axis_tokens'], outputs: [`${side}_sum`], attributes: [{ name: 'keepdims', int: 0 }] },
-      { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] },
-    ];
-  }
-  return [
-    { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_rows_q`] },
-    { op: 'Cast', inputs: [`${side}_rows_q`], outputs: [`${side}_rows_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
-    { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] },
-    { op: 'Mul', inputs: [`${side}_rows_f`, `${side}_scales`], outputs: [`${side}_rows`] },
+  const rows: Node[] =
+    quantization === 'float32'
+      ? [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_rows`] }]
+      : [
+          { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_rows_q`] },
+          { op: 'Cast', inputs: [`${side}_rows_q`], outputs: [`${side}_rows_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
+          { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] },
+          { op: 'Mul', inputs: [`${side}_rows_f`, `${side}_scales`], outputs: [`${side}_rows`] },
+        ];
+  const mean: Node[] = [
     { op: 'ReduceSum', inputs: [`${side}_rows`, 'axis_tokens'], outputs: [`${side}_sum`], attributes: [{ name: 'keepdims', int: 0 }] },
     { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] },
   ];
+  // padding ids gather the zero row 0, which the floor at zero (Relu) makes harmless
+  const max: Node[] = [
+    { op: 'ReduceMax', inputs: [`${side}_rows`], outputs: [`${side}_max_raw`], attributes: [{ name: 'axes', ints: [1] }, { name: 'keepdims', int: 0 }] },
+    { op: 'Relu', inputs: [`${side}_max_raw`], outputs: [`${side}_max`] },
+  ];
+  return [...rows, ...mean, ...(withMax ? max : [])];
 }
 
 /** Builds the inference graph of trained weights. */
@@ -57,7 +63,9 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
             { name: 'embedding_scale', dataType: DataType.FLOAT, dims: [buckets, 1], data: scale },
           ];
         })();
-  const input = 2 * dim + 1;
+  const input = inputSize(weights);
+  const withMax = weights.pooling === 'mean-max';
+  const features = ['prompt_mean', 'response_mean', 'has_response', ...(withMax ? ['prompt_max', 'response_max'] : [])];
   return {
     name: 'edgeguard_student',
     initializers: [
@@ -69,9 +77,9 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
       { name: 'b2', dataType: DataType.FLOAT, dims: [outputs], data: weights.b2 },
     ],
     nodes: [
-      ...bag('prompt', quantization),
-      ...bag('response', quantization),
-      { op: 'Concat', inputs: ['prompt_mean', 'response_mean', 'has_response'], outputs: ['features'], attributes: [{ name: 'axis', int: 1 }] },
+      ...bag('prompt', quantization, withMax),
+      ...bag('response', quantization, withMax),
+      { op: 'Concat', inputs: features, outputs: ['features'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'MatMul', inputs: ['features', 'w1'], outputs: ['h_pre'] },
       { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },
       { op: 'Relu', inputs: ['h_bias'], outputs: ['hidden'] },

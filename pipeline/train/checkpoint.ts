@@ -8,11 +8,17 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DataSourceSchema, FeaturizerConfigSchema } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
-import type { StudentWeights } from './student.ts';
+import { inputSize, type StudentWeights } from './student.ts';
 
 export const CheckpointSchema = z.object({
   format: z.literal('edgeguard-checkpoint-1'),
-  shape: z.object({ buckets: z.number().int(), dim: z.number().int(), hidden: z.number().int(), outputs: z.number().int() }),
+  shape: z.object({
+    buckets: z.number().int(),
+    dim: z.number().int(),
+    hidden: z.number().int(),
+    outputs: z.number().int(),
+    pooling: z.enum(['mean', 'mean-max']).default('mean'),
+  }),
   featurizer: FeaturizerConfigSchema,
   labels: z.array(z.string()),
   openaiCategories: z.record(z.string(), z.array(z.string())),
@@ -55,7 +61,7 @@ export async function loadCheckpoint(dir: string): Promise<{ meta: Checkpoint; w
   if (!parsed.success) throw new CLIError(`${dir}/checkpoint.json: ${parsed.error.issues[0]!.message}`);
   const meta = parsed.data;
   const { buckets, dim, hidden, outputs } = meta.shape;
-  const sizes = { embedding: buckets * dim, w1: (2 * dim + 1) * hidden, b1: hidden, w2: hidden * outputs, b2: outputs };
+  const sizes = { embedding: buckets * dim, w1: inputSize(meta.shape) * hidden, b1: hidden, w2: hidden * outputs, b2: outputs };
   const expected = 4 * Object.values(sizes).reduce((a, b) => a + b, 0);
   if (bytes.length !== expected) throw new CLIError(`${dir}/weights.bin has ${bytes.length} bytes, expected ${expected}`);
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

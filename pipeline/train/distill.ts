@@ -80,7 +80,13 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
   const checkpointDir = join(out, 'checkpoint');
   await saveCheckpoint(checkpointDir, {
     format: 'edgeguard-checkpoint-1',
-    shape: { buckets: result.weights.buckets, dim: result.weights.dim, hidden: result.weights.hidden, outputs: result.weights.outputs },
+    shape: {
+      buckets: result.weights.buckets,
+      dim: result.weights.dim,
+      hidden: result.weights.hidden,
+      outputs: result.weights.outputs,
+      pooling: result.weights.pooling ?? 'mean',
+    },
     featurizer: config.featurizer,
     labels: [...LABELS],
     openaiCategories: OPENAI_MAPPING,

@@ -3,20 +3,34 @@
  * for the response, concatenated with a has-response flag, then a one-hidden-layer MLP with one
  * sigmoid output per label. Forward and backward for one feature window; the ONNX export
  * (pipeline/onnx/student-graph.ts) computes exactly this forward pass.
+ *
+ * Each bag is the mean of its rows and, with `pooling: 'mean-max'`, also their per-dimension max
+ * (floored at zero, so padding rows change nothing): one strong feature ("bioweapon") then still
+ * counts when many harmless words dilute the mean.
  */
 import type { FeatureWindow } from '../../src/guard/featurize.ts';
 import type { Rng } from './rng.ts';
+
+export type Pooling = 'mean' | 'mean-max';
 
 export interface StudentShape {
   buckets: number;
   dim: number;
   hidden: number;
   outputs: number;
+  /** How a bag of rows becomes a vector; absent = 'mean'. */
+  pooling?: Pooling;
 }
+
+/**
+ * Width of the MLP's input: [prompt mean, response mean, has-response flag], then with
+ * 'mean-max' [prompt max, response max].
+ */
+export const inputSize = (s: StudentShape) => (s.pooling === 'mean-max' ? 4 : 2) * s.dim + 1;
 
 export interface StudentWeights extends StudentShape {
   embedding: Float32Array; // [buckets, dim]; row 0 stays zero (padding)
-  w1: Float32Array; // [2 * dim + 1, hidden]
+  w1: Float32Array; // [inputSize, hidden]
   b1: Float32Array; // [hidden]
   w2: Float32Array; // [hidden, outputs]
   b2: Float32Array; // [outputs]
@@ -24,7 +38,9 @@ export interface StudentWeights extends StudentShape {
 
 /** Everything the backward pass needs from the forward pass of one window. */
 export interface Activations {
-  x: Float32Array; // [2 * dim + 1]: prompt mean, response mean, has-response flag
+  x: Float32Array; // [inputSize]
+  /** With 'mean-max': per max dimension (prompt then response), the id whose row won, or -1 if zero did. */
+  argmax: Int32Array | null;
   hidden: Float32Array; // after ReLU
   logits: Float32Array;
   scores: Float32Array;
@@ -47,7 +63,7 @@ export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
  */
 export function initStudent(shape: StudentShape, rng: Rng, embeddingScale = 1): StudentWeights {
   const { buckets, dim, hidden, outputs } = shape;
-  const input = 2 * dim + 1;
+  const input = inputSize(shape);
   const uniform = (n: number, limit: number) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * limit);
   const embedding = uniform(buckets * dim, embeddingScale / dim);
   embedding.fill(0, 0, dim);
@@ -63,7 +79,7 @@ export function initStudent(shape: StudentShape, rng: Rng, embeddingScale = 1): 
 
 export function zeroGrads(w: StudentShape): DenseGrads {
   return {
-    w1: new Float32Array((2 * w.dim + 1) * w.hidden),
+    w1: new Float32Array(inputSize(w) * w.hidden),
     b1: new Float32Array(w.hidden),
     w2: new Float32Array(w.hidden * w.outputs),
     b2: new Float32Array(w.outputs),
@@ -80,15 +96,33 @@ function bagMean(w: StudentWeights, ids: Int32Array, out: Float32Array, offset: 
   for (let d = 0; d < dim; d++) out[offset + d]! *= inv;
 }
 
+/** Per-dimension max of the rows and zero, written at `offset`; `argmax` gets the winning ids. */
+function bagMax(w: StudentWeights, ids: Int32Array, out: Float32Array, offset: number, argmax: Int32Array, at: number): void {
+  const { dim, embedding } = w;
+  for (const id of ids) {
+    const row = id * dim;
+    for (let d = 0; d < dim; d++) {
+      const v = embedding[row + d]!;
+      if (v > out[offset + d]!) {
+        out[offset + d] = v;
+        argmax[at + d] = id;
+      }
+    }
+  }
+}
+
 /** Forward pass of one window. */
 export function forward(w: StudentWeights, window: FeatureWindow): Activations {
   const { dim, hidden, outputs } = w;
-  const input = 2 * dim + 1;
+  const input = inputSize(w);
   const x = new Float32Array(input);
+  const argmax = w.pooling === 'mean-max' ? new Int32Array(2 * dim).fill(-1) : null;
   bagMean(w, window.prompt, x, 0);
+  if (argmax) bagMax(w, window.prompt, x, 2 * dim + 1, argmax, 0);
   if (window.response) {
     bagMean(w, window.response, x, dim);
     x[2 * dim] = 1;
+    if (argmax) bagMax(w, window.response, x, 3 * dim + 1, argmax, dim);
   }
   const h = new Float32Array(hidden);
   h.set(w.b1);
@@ -107,7 +141,7 @@ export function forward(w: StudentWeights, window: FeatureWindow): Activations {
     const row = j * outputs;
     for (let k = 0; k < outputs; k++) logits[k]! += hj * w.w2[row + k]!;
   }
-  return { x, hidden: h, logits, scores: logits.map(sigmoid) };
+  return { x, argmax, hidden: h, logits, scores: logits.map(sigmoid) };
 }
 
 /**
@@ -116,8 +150,8 @@ export function forward(w: StudentWeights, window: FeatureWindow): Activations {
  * (`embeddingGrad`).
  */
 export function backward(w: StudentWeights, act: Activations, dLogits: Float32Array, grads: DenseGrads): Float32Array {
-  const { dim, hidden, outputs } = w;
-  const input = 2 * dim + 1;
+  const { hidden, outputs } = w;
+  const input = inputSize(w);
   const dh = new Float32Array(hidden);
   for (let k = 0; k < outputs; k++) grads.b2[k]! += dLogits[k]!;
   for (let j = 0; j < hidden; j++) {
@@ -150,11 +184,13 @@ export function backward(w: StudentWeights, act: Activations, dLogits: Float32Ar
 
 /**
  * Calls `visit(id, gradRow, scale)` for every feature id of the window: each id's embedding row
- * receives `scale * gradRow` (the mean's gradient is split evenly over its ids).
+ * receives `scale * gradRow` (the mean's gradient is split evenly over its ids; a max dimension's
+ * goes to the row that won it).
  */
 export function embeddingGrad(
   w: StudentShape,
   window: FeatureWindow,
+  act: Activations,
   dx: Float32Array,
   visit: (id: number, grad: Float32Array, scale: number) => void,
 ): void {
@@ -165,5 +201,16 @@ export function embeddingGrad(
     const responseGrad = dx.subarray(w.dim, 2 * w.dim);
     const responseScale = 1 / Math.max(1, window.response.length);
     for (const id of window.response) visit(id, responseGrad, responseScale);
+  }
+  if (!act.argmax) return;
+  for (const half of [0, w.dim]) {
+    const rows = new Map<number, Float32Array>();
+    for (let d = 0; d < w.dim; d++) {
+      const id = act.argmax[half + d]!;
+      if (id < 0) continue;
+      const row = rows.get(id) ?? rows.set(id, new Float32Array(w.dim)).get(id)!;
+      row[d] = dx[2 * w.dim + 1 + half + d]!;
+    }
+    for (const [id, row] of rows) visit(id, row, 1);
   }
 }

@@ -12,7 +12,7 @@ import { averagePrecision } from '../eval/metrics.ts';
 import { lossAndGrad, type Target } from './loss.ts';
 import { ADAM_DEFAULTS, DenseAdam, SparseAdam } from './optimizer.ts';
 import { createRng, type Rng } from './rng.ts';
-import { backward, embeddingGrad, forward, initStudent, zeroGrads, type StudentShape, type StudentWeights } from './student.ts';
+import { backward, embeddingGrad, forward, initStudent, zeroGrads, type Pooling, type StudentShape, type StudentWeights } from './student.ts';
 
 export interface TrainExample {
   windows: FeatureWindow[];
@@ -26,6 +26,8 @@ export interface TrainConfig {
   seed: number;
   dim: number;
   hidden: number;
+  /** 'mean-max' adds each bag's per-dimension max to its mean (see student.ts). */
+  pooling: Pooling;
   batchSize: number;
   lr: number;
   lrEmbedding: number;
@@ -155,13 +157,13 @@ const copyWeights = (w: StudentWeights): StudentWeights => ({
 export function train(
   trainSet: TrainExample[],
   valSet: TrainExample[],
-  shape: Omit<StudentShape, 'dim' | 'hidden'>,
+  shape: Omit<StudentShape, 'dim' | 'hidden' | 'pooling'>,
   config: TrainConfig,
   hooks: { onEpoch?: (stats: EpochStats) => void; onBatch?: (seen: number, total: number) => void } = {},
 ): TrainResult {
   const started = performance.now();
   const rng = createRng(config.seed);
-  const weights = initStudent({ ...shape, dim: config.dim, hidden: config.hidden }, rng, config.embeddingInit);
+  const weights = initStudent({ ...shape, dim: config.dim, hidden: config.hidden, pooling: config.pooling }, rng, config.embeddingInit);
   const dense = {
     w1: new DenseAdam(weights.w1.length, { ...ADAM_DEFAULTS, lr: config.lr }),
     b1: new DenseAdam(weights.b1.length, { ...ADAM_DEFAULTS, lr: config.lr }),
@@ -188,7 +190,7 @@ export function train(
         const { loss, dLogits } = lossAndGrad(act.scores, ex.target, config);
         trainLoss += loss;
         const dx = backward(weights, act, dLogits, grads);
-        embeddingGrad(weights, windows[bestIndex]!, dx, (id, g, s) => sparse.accumulate(id, g, s));
+        embeddingGrad(weights, windows[bestIndex]!, act, dx, (id, g, s) => sparse.accumulate(id, g, s));
       }
       const inv = 1 / batch;
       for (const key of ['w1', 'b1', 'w2', 'b2'] as const) {

@@ -68,6 +68,8 @@ export const ManifestSchema = z.object({
     architecture: z.literal('hashed-bag-mlp'),
     dim: z.number().int().positive(),
     hidden: z.number().int().positive(),
+    /** 'mean-max' adds each bag's per-dimension max to its mean; manifests before 1.2 had mean only. */
+    pooling: z.enum(['mean', 'mean-max']).default('mean'),
     quantization: z.enum(['int8-rows', 'float32']),
     parameters: z.number().int().positive(),
   }),

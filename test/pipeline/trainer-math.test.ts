@@ -12,8 +12,8 @@ function lossOf(w: StudentWeights, window: FeatureWindow, target: Target): numbe
   return lossAndGrad(forward(w, window).scores, target, CONFIG).loss;
 }
 
-describe('student gradients', () => {
-  const w = initStudent({ buckets: 32, dim: 4, hidden: 5, outputs: 3 }, createRng(7));
+describe.each(['mean', 'mean-max'] as const)('student gradients, %s pooling', (pooling) => {
+  const w = initStudent({ buckets: 32, dim: 4, hidden: 5, outputs: 3, pooling }, createRng(7));
   // give the MLP some larger weights so ReLUs are active in both directions
   w.embedding.forEach((_, i) => (w.embedding[i] = i < 4 ? 0 : Math.sin(i) * 0.8));
   const window: FeatureWindow = { prompt: Int32Array.of(3, 5, 5, 9), response: Int32Array.of(12, 30) };
@@ -24,7 +24,7 @@ describe('student gradients', () => {
   const grads = zeroGrads(w);
   const dx = backward(w, act, dLogits, grads);
   const embGrad = new Float32Array(w.embedding.length);
-  embeddingGrad(w, window, dx, (id, g, s) => g.forEach((v, d) => (embGrad[id * w.dim + d]! += s * v)));
+  embeddingGrad(w, window, act, dx, (id, g, s) => g.forEach((v, d) => (embGrad[id * w.dim + d]! += s * v)));
 
   const numeric = (param: Float32Array, i: number) => {
     const h = 1e-3;
@@ -47,15 +47,25 @@ describe('student gradients', () => {
     expect(embGrad[i]!).toBeCloseTo(numeric(w.embedding, i), 3);
   });
 
+  it.skipIf(pooling === 'mean').each([0, 1, 2, 3])('the prompt and response rows winning max dimension %i get its gradient', (d) => {
+    for (const [half, ids] of [[0, window.prompt], [4, window.response!]] as const) {
+      const winner = act.argmax![half + d]!;
+      const best = Math.max(0, ...Array.from(ids, (id) => w.embedding[id * 4 + d]!));
+      expect(act.x[2 * 4 + 1 + half + d]).toBeCloseTo(best, 6);
+      if (winner < 0) expect(best).toBe(0);
+      else expect(embGrad[winner * 4 + d]!).toBeCloseTo(numeric(w.embedding, winner * 4 + d), 3);
+    }
+  });
+
   it('starts every embedding row at zero with embeddingInit 0, and training can still move them', () => {
-    const shape = { buckets: 32, dim: 4, hidden: 5, outputs: 3 };
+    const shape = { buckets: 32, dim: 4, hidden: 5, outputs: 3, pooling };
     expect(Math.max(...initStudent(shape, createRng(7)).embedding.map(Math.abs))).toBeCloseTo(1 / 4, 1);
     const zero = initStudent(shape, createRng(7), 0);
     expect(zero.embedding.every((v) => v === 0)).toBe(true);
     const act = forward(zero, window);
     const dx = backward(zero, act, lossAndGrad(act.scores, target, CONFIG).dLogits, zeroGrads(zero));
     const moved = new Set<number>();
-    embeddingGrad(zero, window, dx, (id, g) => g.some((v) => v !== 0) && moved.add(id));
+    embeddingGrad(zero, window, act, dx, (id, g) => g.some((v) => v !== 0) && moved.add(id));
     expect([...moved].sort((a, b) => a - b)).toEqual([3, 5, 9, 12, 30]);
   });
 
