@@ -21,6 +21,7 @@ const Flags = z.object({
   nearDuplicate: numberFlag(0.5, 1).default(0.85),
   refusalPairs: numberFlag(0, 1).default(0.5),
   compliancePairs: numberFlag(0, 1).default(0.25),
+  rephrasings: numberFlag(0, 1).default(0),
   seed: intFlag(0, 2 ** 31).default(13),
 });
 
@@ -35,6 +36,7 @@ export default defineCommand({
     'near-duplicate': { type: 'string', description: 'near-duplicate Jaccard threshold, 1 = exact only (default 0.85)' },
     'refusal-pairs': { type: 'string', description: 'share of harmful requests given a synthetic refusal pair (default 0.5)' },
     'compliance-pairs': { type: 'string', description: 'share of harmful requests given a synthetic compliance pair (default 0.25)' },
+    rephrasings: { type: 'string', description: 'share of short requests given a rephrased copy in another common form (default 0)' },
     seed: { type: 'string', description: 'seed for splits and synthetic pairs (default 13)' },
   },
   async run({ args }) {
@@ -47,11 +49,12 @@ export default defineCommand({
       seed: flags.seed,
       holdout: flags.holdout,
       compliancePairs: flags.compliancePairs,
+      rephrasings: flags.rephrasings,
     });
     const splits = split(examples, { valFraction: flags.valFraction, holdout: flags.holdout, seed: flags.seed });
     for (const [name, rows] of Object.entries(splits)) await writeJsonl(join(flags.out, `${name}.jsonl`), rows);
     const counts = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length]));
     await writeFile(join(flags.out, 'report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
+    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
   },
 });

@@ -13,6 +13,8 @@
  * 5. Add benign snippets: the first and last sentence of long benign requests, as benign requests
  *    of their own. Harmful requests in public sets are short and benign ones long, so without
  *    this the student learns "short question = harmful" and flags everyday chat.
+ * 6. Add rephrasings: short requests of both classes in another common form (see rephrase.ts),
+ *    so the form of a request says nothing about its label.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -22,7 +24,8 @@ import { readJsonl } from './jsonl.ts';
 import { ExampleSchema, type Example } from './schema.ts';
 import { policyFor, type SourceKind } from './sources.ts';
 import { readUserFile, type ColumnMap } from './user-files.ts';
-import { createRng } from '../train/rng.ts';
+import { createRng, type Rng } from '../train/rng.ts';
+import { rephrase } from './rephrase.ts';
 
 /** An example ready for splitting and training. */
 export interface PreparedExample extends Example {
@@ -45,6 +48,8 @@ export interface PrepareOptions {
   columns?: ColumnMap;
   /** Share of harmful requests that also get a synthetic compliance pair (label 1). */
   compliancePairs?: number;
+  /** Share of short requests (harmful and benign) that also get a rephrased copy. */
+  rephrasings?: number;
   /**
    * Sources held out for evaluation: read right after eval-only ones (so their copy of a
    * duplicate is kept) and given no synthetic rows (so they are measured on real rows only).
@@ -61,6 +66,7 @@ export interface PrepareReport {
   refusalPairs: number;
   compliancePairs: number;
   benignSnippets: number;
+  rephrasings: number;
   perSource: Record<string, { rows: number; harmful: number; benign: number; license: string; use: string }>;
 }
 
@@ -118,7 +124,7 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.holdout?.includes(name) ? 1 : 2);
   loaded.sort((a, b) => rank(a.policy.name, a.policy.use) - rank(b.policy.name, b.policy.use));
 
-  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, compliancePairs: 0, benignSnippets: 0, perSource: {} };
+  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, compliancePairs: 0, benignSnippets: 0, rephrasings: 0, perSource: {} };
   const prompts = new DuplicateIndex(options.nearDuplicate);
   const pairKeys = new Set<string>();
   const examples: PreparedExample[] = [];
@@ -163,6 +169,7 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     }
   }
 
+  const rows = examples.length; // the rows read; synthetic ones follow
   const refusalTexts = await seedLines('refusals.txt', ["I'm sorry, but I can't help with that."]);
   const openers = await seedLines('compliance-openers.txt', ['Sure, here is']);
   const rng = createRng(options.seed);
@@ -198,8 +205,23 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     report.benignSnippets = snippets.length;
     examples.push(...snippets);
   }
+  if (options.rephrasings) {
+    const share = options.rephrasings;
+    const rephrased = examples.slice(0, rows).flatMap((ex) => (rng() < share && !options.holdout?.includes(ex.source) ? rephrasing(ex, prompts, rng) : []));
+    report.rephrasings = rephrased.length;
+    examples.push(...rephrased);
+  }
   report.kept = examples.length;
   return { examples, report };
+}
+
+/** The request in another form, with its label and group, when it has a form we know and the result is new. */
+function rephrasing(ex: PreparedExample, seen: DuplicateIndex, rng: Rng): PreparedExample[] {
+  if (ex.response !== null || ex.use !== 'train' || (ex.kind !== 'request' && ex.kind !== 'benign')) return [];
+  const text = rephrase(ex.prompt, rng);
+  if (text === null || seen.find(text) !== null) return [];
+  seen.add(text, text);
+  return [{ ...ex, id: `${ex.id}:rephrased`, prompt: text }];
 }
 
 const SENTENCE = /[^.!?\n]+[.!?]?/g;

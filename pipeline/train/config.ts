@@ -19,6 +19,8 @@ export const DISTILL_DEFAULTS = {
   nearDuplicate: 0.85,
   refusalPairs: 0.5,
   compliancePairs: 0.25,
+  /** Share of short requests (both classes) that also get a rephrased copy (data/rephrase.ts). */
+  rephrasings: 0,
   /** Add first/last sentences of long benign requests as short benign requests. */
   benignSnippets: true,
   featurizer: DEFAULT_FEATURIZER,
@@ -55,6 +57,7 @@ export const DistillConfigSchema = z.strictObject({
   nearDuplicate: z.number().min(0.5).max(1),
   refusalPairs: z.number().min(0).max(1),
   compliancePairs: z.number().min(0).max(1),
+  rephrasings: z.number().min(0).max(1),
   benignSnippets: z.boolean(),
   featurizer: FeaturizerConfigSchema,
   train: z.strictObject({

@@ -45,11 +45,12 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     seed: config.train.seed,
     holdout: config.holdout,
     compliancePairs: config.compliancePairs,
+    rephrasings: config.rephrasings,
   });
   const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
   const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
+  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
 
   const featurizing = createProgress('featurize', counts.train + counts.val, { quiet });
   const toExample = (ex: PreparedExample, i: number, offset: number) => {
@@ -101,7 +102,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
       use: s.use === 'eval-only' || config.holdout.includes(name) ? ('eval-only' as const) : ('train' as const),
     })),
     training: {
-      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs, compliancePairs: report.compliancePairs, benignSnippets: report.benignSnippets },
+      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs, compliancePairs: report.compliancePairs, benignSnippets: report.benignSnippets, rephrasings: report.rephrasings },
       bestEpoch: result.bestEpoch,
       epochs: result.history,
       seconds: Math.round(result.seconds),
