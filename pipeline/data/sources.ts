@@ -132,6 +132,7 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'edgeguard-seed': ownRequests('edgeguard-seed'),
   'edgeguard-contrast': ownRequests('edgeguard-contrast'),
   'edgeguard-requests': ownRequests('edgeguard-requests'),
+  'edgeguard-augmented': ownRequests('edgeguard-augmented'),
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */
