@@ -133,6 +133,7 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'edgeguard-contrast': ownRequests('edgeguard-contrast'),
   'edgeguard-requests': ownRequests('edgeguard-requests'),
   'edgeguard-augmented': ownRequests('edgeguard-augmented'),
+  'edgeguard-contrast-augmented': ownRequests('edgeguard-contrast-augmented'),
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */
