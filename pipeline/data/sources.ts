@@ -30,8 +30,7 @@ function byHead(table: Record<string, CategoryLabel[] | null>) {
   return (row: Example) => table[head(row)] ?? null;
 }
 
-/** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
-/** Our hand-written request sets (pipeline/data/seed): each row names its own categories. */
+/** Our own request sets (pipeline/data/seed): each row names its own categories. */
 function ownRequests(name: string): SourcePolicy {
   return {
     name, license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
@@ -39,6 +38,7 @@ function ownRequests(name: string): SourcePolicy {
   };
 }
 
+/** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
 const JAILBREAKBENCH_CATEGORIES = byHead({
   'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
   'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],

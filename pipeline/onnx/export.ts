@@ -41,7 +41,7 @@ function buildManifest(meta: Checkpoint, weights: StudentWeights, bytes: Uint8Ar
     createdAt: new Date().toISOString(),
     files: { model: { path: 'model.onnx', sha256: sha256(bytes), bytes: bytes.length } },
     featurizer: meta.featurizer,
-    model: { architecture: 'hashed-bag-mlp', dim: weights.dim, hidden: weights.hidden, pooling: weights.pooling ?? 'mean', quantization, parameters },
+    model: { architecture: 'hashed-bag-mlp', dim: weights.dim, hidden: weights.hidden, pooling: weights.pooling, quantization, parameters },
     labels: meta.labels,
     openaiCategories: meta.openaiCategories,
     threshold: meta.threshold,

@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DataSourceSchema, FeaturizerConfigSchema } from '../../src/guard/manifest.ts';
+import { DataSourceSchema, FeaturizerConfigSchema, PoolingSchema } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
 import { inputSize, type StudentWeights } from './student.ts';
 
@@ -17,7 +17,7 @@ export const CheckpointSchema = z.object({
     dim: z.number().int(),
     hidden: z.number().int(),
     outputs: z.number().int(),
-    pooling: z.enum(['mean', 'mean-max']).default('mean'),
+    pooling: PoolingSchema.default('mean'),
   }),
   featurizer: FeaturizerConfigSchema,
   labels: z.array(z.string()),

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_FEATURIZER } from '../../src/guard/featurize.ts';
-import { FeaturizerConfigSchema } from '../../src/guard/manifest.ts';
+import { FeaturizerConfigSchema, PoolingSchema, type Pooling } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
 import { isThresholdRule } from '../eval/threshold.ts';
 
@@ -28,7 +28,7 @@ export const DISTILL_DEFAULTS = {
     seed: 13,
     dim: 64,
     hidden: 64,
-    pooling: 'mean' as 'mean' | 'mean-max',
+    pooling: 'mean' as Pooling,
     batchSize: 32,
     lr: 1e-3,
     lrEmbedding: 2e-3,
@@ -64,7 +64,7 @@ export const DistillConfigSchema = z.strictObject({
     seed: z.number().int(),
     dim: z.number().int().min(2).max(512),
     hidden: z.number().int().min(2).max(1024),
-    pooling: z.enum(['mean', 'mean-max']),
+    pooling: PoolingSchema,
     batchSize: z.number().int().min(1).max(4096),
     lr: z.number().positive(),
     lrEmbedding: z.number().positive(),

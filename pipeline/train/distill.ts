@@ -86,7 +86,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
       dim: result.weights.dim,
       hidden: result.weights.hidden,
       outputs: result.weights.outputs,
-      pooling: result.weights.pooling ?? 'mean',
+      pooling: result.weights.pooling,
     },
     featurizer: config.featurizer,
     labels: [...LABELS],

@@ -9,17 +9,16 @@
  * counts when many harmless words dilute the mean.
  */
 import type { FeatureWindow } from '../../src/guard/featurize.ts';
+import type { Pooling } from '../../src/guard/manifest.ts';
 import type { Rng } from './rng.ts';
-
-export type Pooling = 'mean' | 'mean-max';
 
 export interface StudentShape {
   buckets: number;
   dim: number;
   hidden: number;
   outputs: number;
-  /** How a bag of rows becomes a vector; absent = 'mean'. */
-  pooling?: Pooling;
+  /** How a bag of rows becomes a vector. */
+  pooling: Pooling;
 }
 
 /**

@@ -12,7 +12,8 @@ import { averagePrecision } from '../eval/metrics.ts';
 import { lossAndGrad, type Target } from './loss.ts';
 import { ADAM_DEFAULTS, DenseAdam, SparseAdam } from './optimizer.ts';
 import { createRng, type Rng } from './rng.ts';
-import { backward, embeddingGrad, forward, initStudent, zeroGrads, type Pooling, type StudentShape, type StudentWeights } from './student.ts';
+import type { Pooling } from '../../src/guard/manifest.ts';
+import { backward, embeddingGrad, forward, initStudent, zeroGrads, type StudentShape, type StudentWeights } from './student.ts';
 
 export interface TrainExample {
   windows: FeatureWindow[];

@@ -56,6 +56,10 @@ export const DataSourceSchema = z.object({
   use: z.enum(['train', 'eval-only']),
 });
 
+/** How the student pools a bag of embedding rows: their mean, or their mean and per-dimension max. */
+export const PoolingSchema = z.enum(['mean', 'mean-max']);
+export type Pooling = z.infer<typeof PoolingSchema>;
+
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(1),
   version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64'),
@@ -69,7 +73,7 @@ export const ManifestSchema = z.object({
     dim: z.number().int().positive(),
     hidden: z.number().int().positive(),
     /** 'mean-max' adds each bag's per-dimension max to its mean; manifests before 1.2 had mean only. */
-    pooling: z.enum(['mean', 'mean-max']).default('mean'),
+    pooling: PoolingSchema.default('mean'),
     quantization: z.enum(['int8-rows', 'float32']),
     parameters: z.number().int().positive(),
   }),

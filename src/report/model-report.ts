@@ -146,7 +146,7 @@ ${chartCards(ev)}`
   const body = `<header class="top"><div class="wrap"><a class="brand" href="${links ? '/' : '#'}">EdgeGuard</a>${nav}</div></header>
 <main class="wrap">
 <h1>Model <code>${esc(manifest.version)}</code></h1>
-<p class="lead">${esc(model.architecture)} (embedding dim ${model.dim}, ${model.pooling} pooling, hidden ${model.hidden}, ${esc(model.quantization)}), created ${esc(manifest.createdAt.slice(0, 10))}. Labels: ${manifest.labels.map(esc).join(', ')}; the first is the overall P(harmful).</p>
+<p class="lead">${esc(model.architecture)} (embedding dim ${model.dim}, ${esc(model.pooling)} pooling, hidden ${model.hidden}, ${esc(model.quantization)}), created ${esc(manifest.createdAt.slice(0, 10))}. Labels: ${manifest.labels.map(esc).join(', ')}; the first is the overall P(harmful).</p>
 <dl class="facts">${facts}</dl>
 <h2 id="metrics">Per data set</h2>
 ${evalBody}
