@@ -27,6 +27,9 @@ export interface StudentShape {
  */
 export const inputSize = (s: StudentShape) => (s.pooling === 'mean-max' ? 4 : 2) * s.dim + 1;
 
+/** Where the max block (prompt max, then response max) starts in the MLP's input. */
+const maxStart = (dim: number) => 2 * dim + 1;
+
 export interface StudentWeights extends StudentShape {
   embedding: Float32Array; // [buckets, dim]; row 0 stays zero (padding)
   w1: Float32Array; // [inputSize, hidden]
@@ -117,11 +120,11 @@ export function forward(w: StudentWeights, window: FeatureWindow): Activations {
   const x = new Float32Array(input);
   const argmax = w.pooling === 'mean-max' ? new Int32Array(2 * dim).fill(-1) : null;
   bagMean(w, window.prompt, x, 0);
-  if (argmax) bagMax(w, window.prompt, x, 2 * dim + 1, argmax, 0);
+  if (argmax) bagMax(w, window.prompt, x, maxStart(dim), argmax, 0);
   if (window.response) {
     bagMean(w, window.response, x, dim);
     x[2 * dim] = 1;
-    if (argmax) bagMax(w, window.response, x, 3 * dim + 1, argmax, dim);
+    if (argmax) bagMax(w, window.response, x, maxStart(dim) + dim, argmax, dim);
   }
   const h = new Float32Array(hidden);
   h.set(w.b1);
@@ -208,7 +211,7 @@ export function embeddingGrad(
       const id = act.argmax[half + d]!;
       if (id < 0) continue;
       const row = rows.get(id) ?? rows.set(id, new Float32Array(w.dim)).get(id)!;
-      row[d] = dx[2 * w.dim + 1 + half + d]!;
+      row[d] = dx[maxStart(w.dim) + half + d]!;
     }
     for (const [id, row] of rows) visit(id, row, 1);
   }
