@@ -28,6 +28,14 @@ export const FeaturizerConfigSchema = z.object({
   /** Tokens per window, and how far the next window starts. */
   windowTokens: z.number().int().min(1),
   windowStride: z.number().int().min(1),
+  /**
+   * A prompt's sentences are also scored on their own, long ones in sub-windows of this many
+   * tokens, so benign text around a harmful request cannot dilute it; 0 = windows only. Absent in
+   * manifests before 2.0: 0.
+   */
+  spanTokens: z.number().int().min(0).default(0),
+  /** Whether a text is also scored with its base64 / hex / URL-encoded runs decoded. Absent: true. */
+  decodeViews: z.boolean().default(true),
 });
 export type FeaturizerConfig = z.infer<typeof FeaturizerConfigSchema>;
 

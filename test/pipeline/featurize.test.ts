@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEATURIZER, featurize, normalize, packBatch, tokenize } from '../../src/guard/featurize.ts';
+import { DEFAULT_FEATURIZER, featurize, normalize, tokenize } from '../../src/guard/featurize.ts';
+import { feeds } from '../../src/guard/model-input.ts';
 
 describe('featurize', () => {
   it('normalises full-width letters, case and invisible characters', () => {
@@ -28,7 +29,7 @@ describe('featurize', () => {
 
   it('covers every token of a long text with overlapping windows', () => {
     const text = Array.from({ length: 1000 }, (_, i) => `w${i}`).join(' ');
-    const windows = featurize(text, null, DEFAULT_FEATURIZER);
+    const windows = featurize(text, null, { ...DEFAULT_FEATURIZER, spanTokens: 0 });
     // 1000 tokens, windows of 256 every 192 tokens: starts 0..768 -> 5 windows
     expect(windows).toHaveLength(5);
   });
@@ -38,15 +39,35 @@ describe('featurize', () => {
     expect(featurize(long, long, DEFAULT_FEATURIZER)).toHaveLength(4);
   });
 
-  it('pads a batch with id 0 and records real counts', () => {
-    const batch = packBatch([
+  it('pads a batch with id 0 and records real counts in the padded contract', () => {
+    const batch = feeds('padded', [
       { prompt: Int32Array.of(5, 6, 7), response: null },
       { prompt: Int32Array.of(9), response: Int32Array.of(3, 4) },
     ]);
-    expect(Array.from(batch.promptIds)).toEqual([5, 6, 7, 9, 0, 0]);
-    expect(Array.from(batch.promptCount)).toEqual([3, 1]);
-    expect(Array.from(batch.responseIds)).toEqual([0, 0, 3, 4]);
-    expect(Array.from(batch.responseCount)).toEqual([1, 2]);
-    expect(Array.from(batch.hasResponse)).toEqual([0, 1]);
+    expect(Array.from(batch.prompt_ids!.data)).toEqual([5, 6, 7, 9, 0, 0]);
+    expect(batch.prompt_ids!.dims).toEqual([2, 3]);
+    expect(Array.from(batch.prompt_count!.data)).toEqual([3, 1]);
+    expect(Array.from(batch.response_ids!.data)).toEqual([0, 0, 3, 4]);
+    expect(Array.from(batch.response_count!.data)).toEqual([1, 2]);
+    expect(Array.from(batch.has_response!.data)).toEqual([0, 1]);
+  });
+
+  it('lays a batch end to end with each id\'s row in the ragged contract', () => {
+    const batch = feeds('ragged', [
+      { prompt: Int32Array.of(5, 6, 7), response: null },
+      { prompt: Int32Array.of(9), response: Int32Array.of(3, 4) },
+    ]);
+    expect(Array.from(batch.prompt_ids!.data)).toEqual([5, 6, 7, 9]);
+    expect(Array.from(batch.prompt_rows!.data)).toEqual([0, 0, 0, 1]);
+    expect(Array.from(batch.response_ids!.data)).toEqual([3, 4]);
+    expect(Array.from(batch.response_rows!.data)).toEqual([1, 1]);
+    expect(Array.from(batch.response_count!.data)).toEqual([1, 2]);
+    expect(Array.from(batch.has_response!.data)).toEqual([0, 1]);
+  });
+
+  it('gives a side with no ids at all one zero id in the ragged contract', () => {
+    const batch = feeds('ragged', [{ prompt: Int32Array.of(5), response: null }]);
+    expect(Array.from(batch.response_ids!.data)).toEqual([0]);
+    expect(Array.from(batch.response_rows!.data)).toEqual([0]);
   });
 });
