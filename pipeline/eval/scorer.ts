@@ -1,11 +1,13 @@
 /**
  * Scores texts with an exported model exactly as the worker does: the shared featurizer, the
- * student's ONNX graph, and onnxruntime-web's WASM kernels (single-threaded, as in workerd).
- * The highest-scoring window of a text gives its scores, per label.
+ * model's input contract (src/guard/model-input.ts), the student's ONNX graph, and
+ * onnxruntime-web's WASM kernels (single-threaded, as in workerd). Each label of a text takes its
+ * highest row (window, span or decoded reading).
  */
 import * as ort from 'onnxruntime-web';
-import { featurize, packBatch, type FeatureWindow } from '../../src/guard/featurize.ts';
+import { featurize, type FeatureWindow } from '../../src/guard/featurize.ts';
 import type { Manifest } from '../../src/guard/manifest.ts';
+import { MODEL_OUTPUT, contractOf, feeds, maxOverRows, runsOf } from '../../src/guard/model-input.ts';
 
 ort.env.wasm.numThreads = 1;
 
@@ -14,47 +16,40 @@ export interface Scorer {
   score(items: { prompt: string; response: string | null }[]): Promise<Float32Array[]>;
 }
 
-/** Windows per ONNX call; bounds memory for long texts. */
-const MAX_WINDOWS_PER_RUN = 256;
-
 /**
  * Opens an ONNX session for the model bytes.
+ * @throws Error when the graph speaks neither input contract
  * @example const scorer = await createScorer(bytes, manifest); await scorer.score([{ prompt: 'hi', response: null }])
  */
 export async function createScorer(modelBytes: Uint8Array, manifest: Manifest): Promise<Scorer> {
   const session = await ort.InferenceSession.create(modelBytes);
+  const contract = contractOf(session.inputNames);
+  if (!contract) throw new Error(`the model's inputs [${session.inputNames.join(', ')}] are not a student's`);
   const run = async (windows: FeatureWindow[]): Promise<Float32Array> => {
-    const p = packBatch(windows);
-    const out = await session.run({
-      prompt_ids: new ort.Tensor('int32', p.promptIds, [p.size, p.promptLength]),
-      prompt_count: new ort.Tensor('float32', p.promptCount, [p.size, 1]),
-      response_ids: new ort.Tensor('int32', p.responseIds, [p.size, p.responseLength]),
-      response_count: new ort.Tensor('float32', p.responseCount, [p.size, 1]),
-      has_response: new ort.Tensor('float32', p.hasResponse, [p.size, 1]),
-    });
-    return out.scores!.data as Float32Array;
+    const tensors = Object.fromEntries(
+      Object.entries(feeds(contract, windows)).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]),
+    );
+    const out = await session.run(tensors);
+    return out[MODEL_OUTPUT]!.data as Float32Array;
   };
   const labels = manifest.labels.length;
   return {
     async score(items) {
       const windows: FeatureWindow[] = [];
-      const owner: number[] = [];
+      const owners: number[] = [];
       items.forEach((item, i) => {
         for (const w of featurize(item.prompt, item.response, manifest.featurizer)) {
           windows.push(w);
-          owner.push(i);
+          owners.push(i);
         }
       });
-      const results = items.map(() => new Float32Array(labels).fill(-Infinity));
-      for (let start = 0; start < windows.length; start += MAX_WINDOWS_PER_RUN) {
-        const chunk = windows.slice(start, start + MAX_WINDOWS_PER_RUN);
-        const scores = await run(chunk);
-        chunk.forEach((_, j) => {
-          const target = results[owner[start + j]!]!;
-          for (let k = 0; k < labels; k++) target[k] = Math.max(target[k]!, scores[j * labels + k]!);
-        });
+      // runs of at most MAX_IDS_PER_RUN ids, as in the worker, so memory stays bounded
+      const scores = new Float32Array(windows.length * labels);
+      for (const rows of runsOf(contract, windows)) {
+        const out = await run(rows.map((r) => windows[r]!));
+        rows.forEach((r, k) => scores.set(out.subarray(k * labels, (k + 1) * labels), r * labels));
       }
-      return results;
+      return maxOverRows(owners, scores, labels, items.length).map((best) => Float32Array.from(best));
     },
   };
 }

@@ -14,7 +14,7 @@ export interface Tensor {
   data: Float32Array | Int8Array | Int32Array | BigInt64Array;
 }
 
-export type Attribute = { name: string } & ({ int: number } | { ints: number[] });
+export type Attribute = { name: string } & ({ int: number } | { ints: number[] } | { string: string });
 
 export interface Node {
   op: string;
@@ -39,7 +39,8 @@ export interface Graph {
 }
 
 const IR_VERSION = 8;
-export const OPSET = 17;
+// 18: ScatterElements with reduction 'max', which the student's bags are pooled with.
+export const OPSET = 18;
 
 function writeTensor(w: ProtoWriter, t: Tensor): void {
   for (const d of t.dims) w.int(1, d);
@@ -71,6 +72,7 @@ function writeNode(w: ProtoWriter, n: Node, index: number): void {
     w.message(5, (attr) => {
       attr.string(1, a.name);
       if ('int' in a) attr.int(3, a.int).int(20, 2);
+      else if ('string' in a) attr.bytes(4, new TextEncoder().encode(a.string)).int(20, 3);
       else {
         for (const v of a.ints) attr.int(8, v);
         attr.int(20, 7);
@@ -80,7 +82,7 @@ function writeNode(w: ProtoWriter, n: Node, index: number): void {
 }
 
 /**
- * Serialises a graph as an ONNX model (IR 8, default-domain opset 17).
+ * Serialises a graph as an ONNX model (IR 8, default-domain opset 18).
  * @param metadata string pairs stored as `metadata_props`
  */
 export function encodeModel(graph: Graph, metadata: Record<string, string> = {}): Uint8Array {

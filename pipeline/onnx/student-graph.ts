@@ -1,14 +1,17 @@
 /**
  * The student as an ONNX graph: embedding bags for prompt and response (mean, and with 'mean-max'
  * also the per-dimension max floored at zero, as in student.ts), a one-hidden-layer MLP,
- * sigmoid scores. Inputs and outputs match `packBatch()` in src/guard/featurize.ts.
+ * sigmoid scores. Inputs and outputs are the `ragged` contract of src/guard/model-input.ts: each
+ * side's ids end to end with the row each belongs to, pooled per row by ScatterElements (sum and
+ * max onto zeros), so no row is padded to the longest.
  *
  * With int8 quantisation the table is stored as int8 rows plus one float scale per row, and the
  * graph gathers int8 rows first and scales only those: a DequantizeLinear over the whole table is
  * not folded by onnxruntime and would cost milliseconds per call.
  */
 import { inputSize, type StudentWeights } from '../train/student.ts';
-import { DataType, type Graph, type Node, type Tensor } from './onnx-model.ts';
+import type { InputContract } from '../../src/guard/model-input.ts';
+import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-model.ts';
 
 export type Quantization = 'int8-rows' | 'float32';
 
@@ -26,32 +29,83 @@ export function quantizeRows(table: Float32Array, rows: number, dim: number) {
   return { q, scale };
 }
 
-/** Nodes from `<side>_ids` to `<side>_mean` (and `<side>_max` with max pooling). */
-function bag(side: 'prompt' | 'response', quantization: Quantization, withMax: boolean): Node[] {
+/** Nodes gathering (and with int8, scaling) the embedding rows of `<side>_ids` into `<side>_vectors`. */
+function gather(side: 'prompt' | 'response', quantization: Quantization): Node[] {
   const ids = `${side}_ids`;
-  const rows: Node[] =
-    quantization === 'float32'
-      ? [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_rows`] }]
+  return quantization === 'float32'
+      ? [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_vectors`] }]
       : [
-          { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_rows_q`] },
-          { op: 'Cast', inputs: [`${side}_rows_q`], outputs: [`${side}_rows_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
+          { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_vectors_q`] },
+          { op: 'Cast', inputs: [`${side}_vectors_q`], outputs: [`${side}_vectors_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
           { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] },
-          { op: 'Mul', inputs: [`${side}_rows_f`, `${side}_scales`], outputs: [`${side}_rows`] },
+          { op: 'Mul', inputs: [`${side}_vectors_f`, `${side}_scales`], outputs: [`${side}_vectors`] },
         ];
+}
+
+/** Nodes from `<side>_vectors` and `<side>_rows` to `<side>_mean` (and `<side>_max` with max pooling). */
+function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
+  // each id's row index, repeated across the embedding's dimensions: [ids, dim]
+  const targets: Node[] = [
+    { op: 'Unsqueeze', inputs: [`${side}_rows`, 'axis_last'], outputs: [`${side}_rows_2d`] },
+    { op: 'Expand', inputs: [`${side}_rows_2d`, 'one_by_dim'], outputs: [`${side}_targets`] },
+    // zeros of [rows, dim]: the rows come from the count input, [rows, 1] * [1, dim]
+    { op: 'Shape', inputs: [`${side}_count`], outputs: [`${side}_count_shape`] },
+    { op: 'Mul', inputs: [`${side}_count_shape`, 'one_by_dim'], outputs: [`${side}_bag_shape`] },
+    { op: 'ConstantOfShape', inputs: [`${side}_bag_shape`], outputs: [`${side}_zeros`] },
+  ];
+  const scatter = (reduction: string, output: string): Node => ({
+    op: 'ScatterElements',
+    inputs: [`${side}_zeros`, `${side}_targets`, `${side}_vectors`],
+    outputs: [output],
+    attributes: [{ name: 'axis', int: 0 }, { name: 'reduction', string: reduction }],
+  });
+  const mean: Node[] = [scatter('add', `${side}_sum`), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
+  // max onto zeros is the max floored at zero; the filler id 0 of an empty side gathers the zero row
+  const max: Node[] = [scatter('max', `${side}_max`)];
+  return [...gathered, ...targets, ...mean, ...(withMax ? max : [])];
+}
+
+/**
+ * The same bag in the `padded` contract of models before 2.0 (`[rows, length]` ids, 0-padded),
+ * kept so the worker's support for those models stays tested.
+ */
+function paddedBag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
   const mean: Node[] = [
-    { op: 'ReduceSum', inputs: [`${side}_rows`, 'axis_tokens'], outputs: [`${side}_sum`], attributes: [{ name: 'keepdims', int: 0 }] },
+    { op: 'ReduceSum', inputs: [`${side}_vectors`, 'axis_last'], outputs: [`${side}_sum`], attributes: [{ name: 'keepdims', int: 0 }] },
     { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] },
   ];
   // padding ids gather the zero row 0, which the floor at zero (Relu) makes harmless
   const max: Node[] = [
-    { op: 'ReduceMax', inputs: [`${side}_rows`], outputs: [`${side}_max_raw`], attributes: [{ name: 'axes', ints: [1] }, { name: 'keepdims', int: 0 }] },
+    { op: 'ReduceMax', inputs: [`${side}_vectors`, 'axis_last'], outputs: [`${side}_max_raw`], attributes: [{ name: 'keepdims', int: 0 }] },
     { op: 'Relu', inputs: [`${side}_max_raw`], outputs: [`${side}_max`] },
   ];
-  return [...rows, ...mean, ...(withMax ? max : [])];
+  return [...gathered, ...mean, ...(withMax ? max : [])];
 }
 
-/** Builds the inference graph of trained weights. */
-export function studentGraph(weights: StudentWeights, quantization: Quantization): Graph {
+const RAGGED_INPUTS: ValueInfo[] = [
+  { name: 'prompt_ids', dataType: DataType.INT32, shape: ['prompt_ids'] },
+  { name: 'prompt_rows', dataType: DataType.INT32, shape: ['prompt_ids'] },
+  { name: 'prompt_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
+  { name: 'response_ids', dataType: DataType.INT32, shape: ['response_ids'] },
+  { name: 'response_rows', dataType: DataType.INT32, shape: ['response_ids'] },
+  { name: 'response_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
+  { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
+];
+
+const PADDED_INPUTS: ValueInfo[] = [
+  { name: 'prompt_ids', dataType: DataType.INT32, shape: ['batch', 'prompt_length'] },
+  { name: 'prompt_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
+  { name: 'response_ids', dataType: DataType.INT32, shape: ['batch', 'response_length'] },
+  { name: 'response_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
+  { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
+];
+
+/**
+ * Builds the inference graph of trained weights.
+ * @param contract the input contract (src/guard/model-input.ts); 'padded' only to test the
+ *   worker's support for models before 2.0
+ */
+export function studentGraph(weights: StudentWeights, quantization: Quantization, contract: InputContract = 'ragged'): Graph {
   const { buckets, dim, hidden, outputs } = weights;
   const table: Tensor[] =
     quantization === 'float32'
@@ -70,15 +124,16 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
     name: 'edgeguard_student',
     initializers: [
       ...table,
-      { name: 'axis_tokens', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
+      { name: 'axis_last', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
+      { name: 'one_by_dim', dataType: DataType.INT64, dims: [2], data: BigInt64Array.of(1n, BigInt(dim)) },
       { name: 'w1', dataType: DataType.FLOAT, dims: [input, hidden], data: weights.w1 },
       { name: 'b1', dataType: DataType.FLOAT, dims: [hidden], data: weights.b1 },
       { name: 'w2', dataType: DataType.FLOAT, dims: [hidden, outputs], data: weights.w2 },
       { name: 'b2', dataType: DataType.FLOAT, dims: [outputs], data: weights.b2 },
     ],
     nodes: [
-      ...bag('prompt', quantization, withMax),
-      ...bag('response', quantization, withMax),
+      ...(contract === 'ragged' ? bag : paddedBag)('prompt', gather('prompt', quantization), withMax),
+      ...(contract === 'ragged' ? bag : paddedBag)('response', gather('response', quantization), withMax),
       { op: 'Concat', inputs: features, outputs: ['features'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'MatMul', inputs: ['features', 'w1'], outputs: ['h_pre'] },
       { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },
@@ -87,13 +142,7 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
       { op: 'Add', inputs: ['logits_pre', 'b2'], outputs: ['logits'] },
       { op: 'Sigmoid', inputs: ['logits'], outputs: ['scores'] },
     ],
-    inputs: [
-      { name: 'prompt_ids', dataType: DataType.INT32, shape: ['batch', 'prompt_length'] },
-      { name: 'prompt_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
-      { name: 'response_ids', dataType: DataType.INT32, shape: ['batch', 'response_length'] },
-      { name: 'response_count', dataType: DataType.FLOAT, shape: ['batch', 1] },
-      { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
-    ],
+    inputs: contract === 'ragged' ? RAGGED_INPUTS : PADDED_INPUTS,
     outputs: [{ name: 'scores', dataType: DataType.FLOAT, shape: ['batch', outputs] }],
   };
 }

@@ -1,10 +1,13 @@
 /**
- * Text -> scores -> verdict, with no HTTP. Every text is featurized into windows (see
- * featurize.ts), all windows of a request are scored in a few batched runs, and each label takes
- * its highest window: a harmful passage anywhere in a long text decides.
+ * Text -> scores -> verdict, with no HTTP. Every text is planned (tokens, windows, sentence spans,
+ * decoded readings: see featurize.ts) and its cost in feature ids counted before anything is
+ * hashed, so a request over its budget is refused before it costs CPU; then all rows of a request
+ * are scored in a few batched runs, and each label takes its highest row: a harmful passage
+ * anywhere in a long text decides.
  */
-import { featurize, packBatch, type FeatureWindow } from './featurize.ts';
+import { featurizePlan, planFeatures, type FeatureWindow, type FeaturizePlan } from './featurize.ts';
 import type { Manifest } from './manifest.ts';
+import { maxOverRows, runsOf } from './model-input.ts';
 import type { LoadedModel } from './registry.ts';
 
 /** A prompt, or a prompt and the response to judge in its context. */
@@ -37,66 +40,35 @@ export interface Verdict {
 }
 
 /**
- * Inputs that need more feature ids than the caller allows. A prompt alone costs about four ids
- * per character, but a pair is scored window by window (prompt windows x response windows), so
- * long pairs grow quadratically; the caller sets the bound.
+ * Inputs that need more feature ids than the caller allows, found by counting (tokenizing, no
+ * hashing or inference) up to the input that crosses the bound. A prompt alone costs about four
+ * ids per character, twice that with its sentence spans, but a pair is scored window by window
+ * (prompt windows x response windows), so long pairs grow quadratically; the caller sets the bound.
  */
 export class TooMuchTextError extends Error {
   override name = 'TooMuchTextError';
+  /** Ids counted when the bound was crossed: the first `counted` inputs' (the rest were not looked at). */
   readonly ids: number;
   readonly limit: number;
+  readonly counted: number;
+  readonly inputs: number;
 
-  constructor(ids: number, limit: number) {
-    super(`the texts need ${ids} feature ids to score, more than the ${limit} a request may use`);
+  constructor(ids: number, limit: number, counted: number, inputs: number) {
+    const which = counted === inputs ? `the ${inputs === 1 ? 'text needs' : `${inputs} texts need`}` : `the first ${counted} of ${inputs} texts already need`;
+    super(`${which} ${ids} feature ids to score, more than the ${limit} a request may use`);
     this.ids = ids;
     this.limit = limit;
+    this.counted = counted;
+    this.inputs = inputs;
   }
-}
-
-/**
- * Padded ids per ORT run (rows x (prompt length + response length)). Bounds the embedding
- * gather's intermediate tensors (ids x dim floats), because WASM memory never shrinks.
- */
-export const MAX_IDS_PER_RUN = 1 << 15;
-
-interface Row {
-  item: number;
-  window: FeatureWindow;
-}
-
-const widthOf = (row: Row) => row.window.prompt.length + (row.window.response?.length ?? 0);
-
-/** Groups rows into runs under MAX_IDS_PER_RUN; sorted by size so similar rows pad together. */
-function chunk(rows: Row[]): Row[][] {
-  const sorted = [...rows].sort((a, b) => widthOf(a) - widthOf(b));
-  const chunks: Row[][] = [];
-  let current: Row[] = [];
-  let promptMax = 0;
-  let responseMax = 0;
-  for (const row of sorted) {
-    const p = Math.max(promptMax, row.window.prompt.length);
-    const r = Math.max(responseMax, row.window.response?.length ?? 1);
-    if (current.length > 0 && (current.length + 1) * (p + r) > MAX_IDS_PER_RUN) {
-      chunks.push(current);
-      current = [];
-      promptMax = row.window.prompt.length;
-      responseMax = row.window.response?.length ?? 1;
-    } else {
-      promptMax = p;
-      responseMax = r;
-    }
-    current.push(row);
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /**
  * Scores inputs with a loaded model.
  * All runs are queued in one synchronous step after featurizing, so a model swap that releases
  * the old session is queued behind them.
- * @param options.maxIds most feature ids (over all windows) to score; default: no bound
- * @throws TooMuchTextError before any run, when the inputs need more than `maxIds`
+ * @param options.maxIds most feature ids (over all rows) to score; default: no bound
+ * @throws TooMuchTextError before any hashing or inference, when the inputs need more than `maxIds`
  * @example const { items } = await scoreInputs(model, [{ prompt: 'hi', response: null }])
  */
 export async function scoreInputs(
@@ -105,35 +77,47 @@ export async function scoreInputs(
   options: { maxIds?: number } = {},
 ): Promise<{ items: ItemScores[]; timing: ClassifyTiming }> {
   const { manifest, session } = model;
+  const config = manifest.featurizer;
   const started = performance.now();
-  const rows: Row[] = inputs.flatMap((input, item) =>
-    featurize(input.prompt, input.response, manifest.featurizer).map((window) => ({ item, window })),
-  );
-  const ids = rows.reduce((sum, row) => sum + widthOf(row), 0);
-  if (ids > (options.maxIds ?? Infinity)) throw new TooMuchTextError(ids, options.maxIds!);
-  const chunks = chunk(rows);
+  const maxIds = options.maxIds ?? Infinity;
+  const plans: FeaturizePlan[] = [];
+  let ids = 0;
+  for (const input of inputs) {
+    const plan = planFeatures(input.prompt, input.response, config);
+    ids += plan.ids;
+    plans.push(plan);
+    // stop at the text that crosses the bound: the rest is never tokenized
+    if (ids > maxIds) throw new TooMuchTextError(ids, maxIds, plans.length, inputs.length);
+  }
+  const windows: FeatureWindow[] = [];
+  const owners: number[] = [];
+  plans.forEach((plan, item) => {
+    for (const window of featurizePlan(plan, config)) {
+      windows.push(window);
+      owners.push(item);
+    }
+  });
+  const runs = runsOf(session.contract, windows);
   const featurized = performance.now();
-  const outputs = await Promise.all(chunks.map((rows) => session.run(packBatch(rows.map((r) => r.window)))));
+  const outputs = await Promise.all(runs.map((rows) => session.run(rows.map((r) => windows[r]!))));
   const inferred = performance.now();
 
   const labels = manifest.labels;
-  const best = inputs.map(() => new Float64Array(labels.length).fill(-Infinity));
-  const windows = inputs.map(() => 0);
-  chunks.forEach((rows, c) => {
-    const { scores, width } = outputs[c]!;
-    rows.forEach((row, r) => {
-      const target = best[row.item]!;
-      windows[row.item]!++;
-      for (let l = 0; l < labels.length; l++) target[l] = Math.max(target[l]!, scores[r * width + l]!);
+  const scores = new Float32Array(windows.length * labels.length);
+  runs.forEach((rows, run) => {
+    const { scores: out, width } = outputs[run]!;
+    rows.forEach((r, k) => {
+      for (let l = 0; l < labels.length; l++) scores[r * labels.length + l] = out[k * width + l]!;
     });
   });
-  const items = best.map((scores, i) => ({
-    scores: Object.fromEntries(labels.map((label, l) => [label, scores[l]!])),
-    windows: windows[i]!,
+  const best = maxOverRows(owners, scores, labels.length, inputs.length);
+  const items = best.map((row, i) => ({
+    scores: Object.fromEntries(labels.map((label, l) => [label, row[l]!])),
+    windows: plans[i]!.rows,
   }));
   return {
     items,
-    timing: { featurizeMs: featurized - started, inferenceMs: inferred - featurized, windows: rows.length, runs: chunks.length },
+    timing: { featurizeMs: featurized - started, inferenceMs: inferred - featurized, windows: windows.length, runs: runs.length },
   };
 }
 

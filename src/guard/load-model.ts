@@ -75,18 +75,8 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * manifest's `buckets` rows and the output has one column per label.
  */
 async function probe(session: ModelSession, manifest: Manifest): Promise<void> {
-  const top = manifest.featurizer.buckets - 1;
-  const one = Float32Array.of(1);
-  const { width } = await session.run({
-    size: 1,
-    promptIds: Int32Array.of(top),
-    promptLength: 1,
-    promptCount: one,
-    responseIds: Int32Array.of(top),
-    responseLength: 1,
-    responseCount: one,
-    hasResponse: one,
-  });
+  const top = Int32Array.of(manifest.featurizer.buckets - 1);
+  const { width } = await session.run([{ prompt: top, response: top }]);
   if (width !== manifest.labels.length) {
     throw new ModelUnavailableError(`model has ${width} outputs but the manifest lists ${manifest.labels.length} labels`);
   }

@@ -10,12 +10,8 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ORT_WASM from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
-import type { PackedBatch } from './featurize.ts';
-
-/** The student's input names, in the order `packBatch()` produces them (the model contract). */
-export const MODEL_INPUTS = ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'] as const;
-/** The student's output: sigmoid scores, `[batch, labels]`. */
-export const MODEL_OUTPUT = 'scores';
+import type { FeatureWindow } from './featurize.ts';
+import { MODEL_OUTPUT, contractOf, feeds, type InputContract } from './model-input.ts';
 
 /**
  * A model the runtime cannot use: bytes ORT rejects, inputs and outputs off the contract, or a
@@ -123,26 +119,22 @@ function serialised<T>(task: () => Promise<T>): Promise<T> {
 
 /** A loaded student: one ORT session, reused for every request of the isolate. */
 export interface ModelSession {
+  /** The input contract the model's graph speaks (see model-input.ts). */
+  readonly contract: InputContract;
   /**
-   * Scores a packed batch; resolves to `batch.size` rows of `width` sigmoid scores, row-major.
-   * @throws ModelRuntimeError when the output is not `[batch.size, width]`
+   * Scores a batch of feature windows; resolves to one row of `width` sigmoid scores per window,
+   * row-major.
+   * @throws ModelRuntimeError when the output is not `[windows, width]`
    */
-  run(batch: PackedBatch): Promise<{ scores: Float32Array; width: number }>;
+  run(batch: readonly FeatureWindow[]): Promise<{ scores: Float32Array; width: number }>;
   /** Frees the session's WASM memory for reuse by the next model. */
   release(): Promise<void>;
   /** The fatal error that ended this session (every later run fails with it), or `null` while it is usable. */
   failure(): ModelRuntimeError | null;
 }
 
-function feeds(batch: PackedBatch): Record<(typeof MODEL_INPUTS)[number], ort.Tensor> {
-  const n = batch.size;
-  return {
-    prompt_ids: new ort.Tensor('int32', batch.promptIds, [n, batch.promptLength]),
-    prompt_count: new ort.Tensor('float32', batch.promptCount, [n, 1]),
-    response_ids: new ort.Tensor('int32', batch.responseIds, [n, batch.responseLength]),
-    response_count: new ort.Tensor('float32', batch.responseCount, [n, 1]),
-    has_response: new ort.Tensor('float32', batch.hasResponse, [n, 1]),
-  };
+function tensors(contract: InputContract, batch: readonly FeatureWindow[]): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(feeds(contract, batch)).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
 }
 
 /**
@@ -163,8 +155,8 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
       throw new ModelRuntimeError(`onnxruntime could not load the model: ${(error as Error).message ?? error}`, { cause: error });
     }
   });
-  const missing = MODEL_INPUTS.filter((name) => !session.inputNames.includes(name));
-  if (missing.length > 0 || !session.outputNames.includes(MODEL_OUTPUT)) {
+  const contract = contractOf(session.inputNames);
+  if (contract === null || !session.outputNames.includes(MODEL_OUTPUT)) {
     await session.release();
     throw new ModelRuntimeError(
       `model is off the contract: inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`,
@@ -172,12 +164,13 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
   }
   let failure: ModelRuntimeError | null = null;
   return {
+    contract,
     run: (batch) =>
       serialised(async () => {
         if (failure) throw failure;
         let results: ort.InferenceSession.ReturnType;
         try {
-          results = await session.run(feeds(batch), [MODEL_OUTPUT]);
+          results = await session.run(tensors(contract, batch), [MODEL_OUTPUT]);
         } catch (error) {
           const fatal = isFatalRunError(error);
           const failed = new ModelRuntimeError(`onnxruntime run failed: ${(error as Error)?.message ?? error}`, { cause: error, fatal });
@@ -187,8 +180,8 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
         const output = results[MODEL_OUTPUT]!;
         try {
           const [rows, width] = output.dims;
-          if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.size || width === undefined) {
-            throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.size}, labels]`);
+          if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.length || width === undefined) {
+            throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.length}, labels]`);
           }
           return { scores: Float32Array.from(output.data as Float32Array), width };
         } finally {

@@ -171,6 +171,14 @@ describe('compute per request', () => {
     expect(res.headers.get('server-timing')).not.toContain('inference');
   });
 
+  it('refuses texts whose NFKC form explodes (U+FDFA) from a count, before hashing the rest', async () => {
+    // 10 x 32,000 U+FDFA: each text is 576,000 characters once normalised; the old check came after featurizing all ten
+    const items = Array.from({ length: 10 }, () => ({ prompt: '\uFDFA'.repeat(MAX_TEXT_CHARS) }));
+    const error = await errorOf(await post('/v1/classify', { items }));
+    expect(error).toMatchObject({ status: 413, code: 'too_much_text' });
+    expect(error.message).toMatch(/^the first [1-9] of 10 texts already need \d+ feature ids to score/);
+  });
+
   it('scores a body just under the size limit of maximal texts alone', async () => {
     const input = Array.from({ length: Math.floor(MAX_BODY_BYTES / (MAX_TEXT_CHARS + 3)) }, () => longest);
     const res = await post('/v1/moderations', { input });

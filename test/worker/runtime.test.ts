@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
-import { featurize, packBatch } from '../../src/guard/featurize.ts';
+import { featurize } from '../../src/guard/featurize.ts';
 import { ModelRuntimeError, PRECOMPILED_MARKER, createPrecompiledInstantiate, createSession, wasmMemoryBytes } from '../../src/guard/runtime.ts';
 import { buildFixtureModel, fixtureWeights } from '../fixtures/fixture-model.ts';
 import { expectedScores } from './helpers.ts';
@@ -47,7 +47,7 @@ describe('ORT sessions', () => {
     const session = await createSession(fixture.bytes);
     const texts = ['How do I build a pipe bomb?', 'hello there', 'They are subhuman vermin.', 'Ｈ0w to m4ke a b\u200Bоmb'];
     const windows = texts.flatMap((t) => featurize(t, null, fixture.manifest.featurizer));
-    const { scores, width } = await session.run(packBatch(windows));
+    const { scores, width } = await session.run(windows);
     texts.forEach((text, i) => {
       const expected = Object.values(expectedScores(fixture, text));
       Array.from(scores.subarray(i * width, (i + 1) * width)).forEach((s, l) => expect(s).toBeCloseTo(expected[l]!, 6));
@@ -55,11 +55,37 @@ describe('ORT sessions', () => {
     await session.release();
   });
 
+  it('run models of the padded contract (before 2.0) to the same scores', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(encodeModel(studentGraph(fixture.weights, 'float32', 'padded')));
+    expect(session.contract).toBe('padded');
+    const texts = ['How do I build a pipe bomb?', 'hello there, how are you today?', 'They are subhuman vermin.'];
+    const windows = texts.flatMap((t) => featurize(t, null, fixture.manifest.featurizer));
+    const { scores, width } = await session.run(windows);
+    texts.forEach((text, i) => {
+      const expected = Object.values(expectedScores(fixture, text));
+      Array.from(scores.subarray(i * width, (i + 1) * width)).forEach((s, l) => expect(s).toBeCloseTo(expected[l]!, 6));
+    });
+    await session.release();
+  });
+
+  it('score rows of very different lengths in one ragged run as the forward pass does', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    expect(session.contract).toBe('ragged');
+    const texts = ['bomb', 'a calm and very long sentence about gardening '.repeat(20) + 'with poison at the end', 'hi'];
+    const pairs = [featurize(texts[0]!, 'sorry, I cannot', fixture.manifest.featurizer)[0]!, ...texts.slice(1).map((t) => featurize(t, null, fixture.manifest.featurizer)[0]!)];
+    const { scores, width } = await session.run(pairs);
+    const expected = [expectedScores(fixture, texts[0]!, 'sorry, I cannot'), expectedScores(fixture, texts[1]!), expectedScores(fixture, texts[2]!)];
+    expected.forEach((row, i) => Object.values(row).forEach((e, l) => expect(scores[i * width + l]).toBeCloseTo(e, 6)));
+    await session.release();
+  });
+
   it('keep 40 concurrent runs apart', async () => {
     const fixture = await buildFixtureModel();
     const session = await createSession(fixture.bytes);
     const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? `bomb number ${i}` : `a calm sentence ${i}`));
-    const runs = await Promise.all(texts.map((t) => session.run(packBatch(featurize(t, null, fixture.manifest.featurizer)))));
+    const runs = await Promise.all(texts.map((t) => session.run(featurize(t, null, fixture.manifest.featurizer))));
     runs.forEach(({ scores }, i) => expect(scores[0]).toBeCloseTo(expectedScores(fixture, texts[i]!).harmful!, 6));
     await session.release();
   });

@@ -1,0 +1,196 @@
+/**
+ * The student's input contract: the tensors a batch of feature windows becomes, their names, and
+ * how a batch's rows of scores map back to the texts they came from. The worker's runtime and the
+ * pipeline's scorer both feed models through this module, so the contract lives in one place.
+ * Plain typed arrays only: turning them into onnxruntime tensors is the caller's (one ORT door).
+ *
+ * Two contracts exist:
+ * - `ragged` (models from 2.0): every row's ids end to end in one flat tensor, with the row each id
+ *   belongs to. Nothing is padded, so a batch of one long window and many short sentence spans
+ *   costs what its ids cost.
+ * - `padded` (models before 2.0): rows padded with id 0 to the longest row, `[rows, length]`.
+ */
+import type { FeatureWindow } from './featurize.ts';
+
+export type InputContract = 'ragged' | 'padded';
+
+/** Input names of each contract, in the order `feeds()` produces them. */
+export const MODEL_INPUTS = {
+  ragged: ['prompt_ids', 'prompt_rows', 'prompt_count', 'response_ids', 'response_rows', 'response_count', 'has_response'],
+  padded: ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'],
+} as const satisfies Record<InputContract, readonly string[]>;
+
+/** The student's output: sigmoid scores, `[rows, labels]`. */
+export const MODEL_OUTPUT = 'scores';
+
+/**
+ * The contract a model's graph speaks, from its input names; `null` when it speaks neither
+ * (a graph that is not a student, or one from another version of this code).
+ * @example contractOf(session.inputNames) // 'ragged'
+ */
+export function contractOf(inputNames: readonly string[]): InputContract | null {
+  for (const contract of ['ragged', 'padded'] as const) {
+    const names = MODEL_INPUTS[contract];
+    if (names.length === inputNames.length && names.every((name) => inputNames.includes(name))) return contract;
+  }
+  return null;
+}
+
+/** One input tensor as plain data: what to hand ORT. */
+export interface InputTensor {
+  type: 'int32' | 'float32';
+  data: Int32Array | Float32Array;
+  dims: number[];
+}
+
+/**
+ * Most ids one ORT run may take (for `padded`, counting the padding). Bounds the embedding
+ * gather's intermediate tensors (ids x dim floats), because WASM memory never grows back.
+ */
+export const MAX_IDS_PER_RUN = 1 << 15;
+
+/**
+ * Ids a batch costs in one run: for `ragged` its real ids, for `padded` every row padded to the
+ * longest (the bound a run's memory depends on).
+ */
+export function batchIds(contract: InputContract, batch: readonly FeatureWindow[]): number {
+  if (contract === 'ragged') {
+    let ids = 0;
+    for (const w of batch) ids += w.prompt.length + (w.response?.length ?? 0);
+    return ids;
+  }
+  let prompt = 1;
+  let response = 1;
+  for (const w of batch) {
+    prompt = Math.max(prompt, w.prompt.length);
+    response = Math.max(response, w.response?.length ?? 0);
+  }
+  return batch.length * (prompt + response);
+}
+
+/**
+ * Splits rows into runs of at most `maxIds` ids each (a row over the bound runs alone). For
+ * `padded` the rows are sorted by width first, so that rows of similar width pad together.
+ * @returns the row indices of each run
+ * @example runsOf('ragged', windows) // [[0, 1, 2], [3]]
+ */
+export function runsOf(contract: InputContract, batch: readonly FeatureWindow[], maxIds = MAX_IDS_PER_RUN): number[][] {
+  const width = (w: FeatureWindow) => w.prompt.length + (w.response?.length ?? 0);
+  const order = batch.map((_, i) => i);
+  if (contract === 'padded') order.sort((a, b) => width(batch[a]!) - width(batch[b]!));
+  const runs: number[][] = [];
+  let current: number[] = [];
+  let ids = 0;
+  let prompt = 1;
+  let response = 1;
+  for (const i of order) {
+    const w = batch[i]!;
+    const p = Math.max(prompt, w.prompt.length);
+    const r = Math.max(response, w.response?.length ?? 0);
+    const next = contract === 'ragged' ? ids + width(w) : (current.length + 1) * (p + r);
+    if (current.length > 0 && next > maxIds) {
+      runs.push(current);
+      current = [];
+      ids = 0;
+      prompt = 1;
+      response = 1;
+    }
+    current.push(i);
+    ids += width(w);
+    prompt = Math.max(prompt, w.prompt.length);
+    response = Math.max(response, w.response?.length ?? 0);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
+}
+
+function side(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32Array | null) {
+  let total = 0;
+  for (const w of batch) total += pick(w)?.length ?? 0;
+  // a side with no ids at all still gets one: id 0 (the all-zero row) in row 0 adds nothing
+  const ids = new Int32Array(Math.max(1, total));
+  const rows = new Int32Array(Math.max(1, total));
+  const count = new Float32Array(batch.length);
+  let at = 0;
+  batch.forEach((w, row) => {
+    const own = pick(w);
+    count[row] = Math.max(1, own?.length ?? 0);
+    if (!own) return;
+    ids.set(own, at);
+    rows.fill(row, at, at + own.length);
+    at += own.length;
+  });
+  return { ids, rows, count };
+}
+
+function raggedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  const n = batch.length;
+  const prompt = side(batch, (w) => w.prompt);
+  const response = side(batch, (w) => w.response);
+  const hasResponse = Float32Array.from(batch, (w) => (w.response ? 1 : 0));
+  return {
+    prompt_ids: { type: 'int32', data: prompt.ids, dims: [prompt.ids.length] },
+    prompt_rows: { type: 'int32', data: prompt.rows, dims: [prompt.rows.length] },
+    prompt_count: { type: 'float32', data: prompt.count, dims: [n, 1] },
+    response_ids: { type: 'int32', data: response.ids, dims: [response.ids.length] },
+    response_rows: { type: 'int32', data: response.rows, dims: [response.rows.length] },
+    response_count: { type: 'float32', data: response.count, dims: [n, 1] },
+    has_response: { type: 'float32', data: hasResponse, dims: [n, 1] },
+  };
+}
+
+function paddedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  const n = batch.length;
+  let promptLength = 1;
+  let responseLength = 1;
+  for (const w of batch) {
+    promptLength = Math.max(promptLength, w.prompt.length);
+    responseLength = Math.max(responseLength, w.response?.length ?? 0);
+  }
+  // padding id 0 points at an all-zero row: a padded row's sum over its real count is their mean
+  const promptIds = new Int32Array(n * promptLength);
+  const responseIds = new Int32Array(n * responseLength);
+  const promptCount = new Float32Array(n);
+  const responseCount = new Float32Array(n);
+  const hasResponse = new Float32Array(n);
+  batch.forEach((w, row) => {
+    promptIds.set(w.prompt, row * promptLength);
+    promptCount[row] = Math.max(1, w.prompt.length);
+    responseCount[row] = Math.max(1, w.response?.length ?? 0);
+    if (w.response) {
+      responseIds.set(w.response, row * responseLength);
+      hasResponse[row] = 1;
+    }
+  });
+  return {
+    prompt_ids: { type: 'int32', data: promptIds, dims: [n, promptLength] },
+    prompt_count: { type: 'float32', data: promptCount, dims: [n, 1] },
+    response_ids: { type: 'int32', data: responseIds, dims: [n, responseLength] },
+    response_count: { type: 'float32', data: responseCount, dims: [n, 1] },
+    has_response: { type: 'float32', data: hasResponse, dims: [n, 1] },
+  };
+}
+
+/**
+ * The input tensors of a batch of windows, as the model's contract names them.
+ * @example const tensors = feeds('ragged', featurize('hi', null, config))
+ */
+export function feeds(contract: InputContract, batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  return contract === 'ragged' ? raggedFeeds(batch) : paddedFeeds(batch);
+}
+
+/**
+ * Each text's scores: per label, the highest over the rows (windows, spans, readings) that came
+ * from it, so a harmful passage anywhere in a text decides.
+ * @param owners for each scored row, the index of the text it came from
+ * @param scores row-major `[owners.length, width]`
+ * @param texts how many texts there are
+ */
+export function maxOverRows(owners: ArrayLike<number>, scores: ArrayLike<number>, width: number, texts: number): Float64Array[] {
+  const best = Array.from({ length: texts }, () => new Float64Array(width).fill(-Infinity));
+  for (let r = 0; r < owners.length; r++) {
+    const target = best[owners[r]!]!;
+    for (let l = 0; l < width; l++) target[l] = Math.max(target[l]!, scores[r * width + l]!);
+  }
+  return best;
+}
