@@ -50,7 +50,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const keys = options.keys ?? sharedKeyStore();
   const app = new Hono<AppEnv>();
 
-  app.use(requestLog());
+  app.use(requestLog({ routes: Object.keys(ROUTES) }));
   app.use(corsFromEnv());
   app.use(timing({ total: true }));
   app.use(async (c, next) => {
@@ -75,7 +75,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     });
   }
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  // The path is the caller's: not echoed back (nor logged, see requestLog)
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} on this path; GET / lists the endpoints`), 404));
   app.onError((error, c) => {
     if (error instanceof GuardError || error instanceof HTTPException) {
       const response = error.getResponse();
