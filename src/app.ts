@@ -60,6 +60,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
   // who may call, how often, and how much they may send: before any body is read
   app.use('/v1/*', apiKeyAuth({ store: keys }));
+  // open to health checks; a key holder sees more (loaded versions, load errors)
+  app.use('/healthz', apiKeyAuth({ store: keys, optional: true }));
   app.use('/v1/*', rateLimit());
   app.use('/v1/*', limitBody());
 

@@ -48,6 +48,12 @@ export interface ApiKeyOptions<E extends HonoEnv = HonoEnv> {
   namespace?: (c: Context<E>) => KVNamespace | undefined;
   /** Counts failed attempts per client address. Default: the `RATE_LIMIT_AUTH_FAILURES` binding; none = not counted. */
   failureLimiter?: (c: Context<E>) => RateLimit | undefined;
+  /**
+   * Lets a request without an `Authorization` header through with no key (`c.var.apiKey` null)
+   * even when keys are configured; one with the header is checked as usual. For open routes that
+   * show a key holder more (`/healthz`). Default false.
+   */
+  optional?: boolean;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -98,6 +104,10 @@ export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E
   const failureLimiterOf = options.failureLimiter ?? ((c: Context<E>) => (c.env as Record<string, RateLimit | undefined> | undefined)?.[AUTH_FAILURE_BINDING]);
 
   return async function apiKeyMiddleware(c, next) {
+    if (options.optional && !c.req.header('authorization')) {
+      c.set('apiKey', null);
+      return next();
+    }
     const kv = namespaceOf(c);
     let mode;
     try {
@@ -136,8 +146,8 @@ export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E
       }
       throw unauthorized('invalid_api_key', 'the API key is not valid');
     }
-    const { name, rateLimit, threshold, categoryThresholds, failMode } = record;
-    c.set('apiKey', { name, id: digest.slice(0, 16), settings: { rateLimit, threshold, categoryThresholds, failMode } });
+    const { name, rateLimit, threshold, categoryThresholds, failMode, pinVersions } = record;
+    c.set('apiKey', { name, id: digest.slice(0, 16), settings: { rateLimit, threshold, categoryThresholds, failMode, pinVersions } });
     return next();
   };
 }

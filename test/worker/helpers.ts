@@ -21,6 +21,7 @@ export const scratch = env as unknown as {
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
   FUZZ_KEYS_TEST: KVNamespace;
+  PIN_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
   /** 3 a minute, for failed key attempts. */
