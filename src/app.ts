@@ -50,7 +50,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const keys = options.keys ?? sharedKeyStore();
   const app = new Hono<AppEnv>();
 
-  app.use(requestLog());
+  app.use(requestLog({ routes: Object.keys(ROUTES) }));
   app.use(corsFromEnv());
   app.use(timing({ total: true }));
   app.use(async (c, next) => {
@@ -60,6 +60,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
   // who may call, how often, and how much they may send: before any body is read
   app.use('/v1/*', apiKeyAuth({ store: keys }));
+  // open to health checks; a key holder sees more (loaded versions, load errors)
+  app.use('/healthz', apiKeyAuth({ store: keys, optional: true }));
   app.use('/v1/*', rateLimit());
   app.use('/v1/*', limitBody());
 
@@ -75,7 +77,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     });
   }
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  // The path is the caller's: not echoed back (nor logged, see requestLog)
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} on this path; GET / lists the endpoints`), 404));
   app.onError((error, c) => {
     if (error instanceof GuardError || error instanceof HTTPException) {
       const response = error.getResponse();

@@ -6,6 +6,7 @@
 import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
+import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
 import { listFlag, parseArgs } from '../args.ts';
 import { rejectUnknownFlags } from '../registry/target.ts';
 import { createKey, readKeys, revokeKey } from '../keys/records.ts';
@@ -29,12 +30,16 @@ const CategoryThresholds = listFlag().transform((pairs, ctx) => {
   return out;
 });
 
+/** `a,b` -> ['a', 'b'], each a model version name. */
+const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, 'each version: letters, digits, ".", "_" or "-", at most 64')).min(1).max(50));
+
 const CREATE_ARGS = {
   name: { type: 'positional', required: true, description: 'who holds the key (logged with each request): letters, digits, ".", "_", "-"' },
   rateLimit: { type: 'string', description: `rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')} (default standard)` },
   threshold: { type: 'string', description: 'flag at P(harmful) >= this (default: the model manifest\'s threshold)' },
   categoryThresholds: { type: 'string', description: 'per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model\'s)' },
   failMode: { type: 'string', description: 'when no model can score: closed (503, default) or open (an unscored 200)' },
+  pinVersions: { type: 'string', description: 'model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2' },
   json: { type: 'boolean', description: 'print JSON (the key included) instead of text' },
   ...KV_TARGET_ARGS,
 } as const;
@@ -45,12 +50,14 @@ const CreateFlags = KvTargetFlags.extend({
   threshold: Probability.optional(),
   categoryThresholds: CategoryThresholds.optional(),
   failMode: z.enum(['open', 'closed']).default('closed'),
+  pinVersions: PinVersions.optional(),
   json: z.boolean().default(false),
 });
 
 const describePolicy = (r: KeyRecord) => {
   const categories = Object.entries(r.categoryThresholds).map(([label, t]) => `${label}=${t}`).join(',');
-  return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}`;
+  const pins = r.pinVersions?.length ? `, may pin ${r.pinVersions.join(',')}` : '';
+  return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}${pins}`;
 };
 
 const create = defineCommand({
@@ -60,7 +67,13 @@ const create = defineCommand({
     rejectUnknownFlags(args, CREATE_ARGS);
     const flags = parseArgs(CreateFlags, args);
     await withKeyNamespace(flags, async (kv) => {
-      const settings = { rateLimit: flags.rateLimit, threshold: flags.threshold, categoryThresholds: flags.categoryThresholds ?? {}, failMode: flags.failMode };
+      const settings = {
+        rateLimit: flags.rateLimit,
+        threshold: flags.threshold,
+        categoryThresholds: flags.categoryThresholds ?? {},
+        failMode: flags.failMode,
+        pinVersions: flags.pinVersions,
+      };
       const { key, digest, record } = await createKey(kv, flags.name, settings);
       if (flags.json) {
         console.log(JSON.stringify({ key, id: digest.slice(0, 16), where: kv.where, record }, null, 2));

@@ -77,7 +77,11 @@ export interface AugmentSummary {
   diversity: ReturnType<typeof diversity>;
 }
 
-/** Runs (or resumes) augmentation into `options.out`. */
+/**
+ * Runs (or resumes) augmentation into `options.out`.
+ * @throws CLIError when failed samples left the target short by more rows than `allowFailures`
+ *   (the rows kept stay)
+ */
 export async function runAugment(options: AugmentOptions): Promise<AugmentSummary> {
   const started = performance.now();
   if (options.prefill !== 'vllm' && !options.tokenizer) {
@@ -193,5 +197,8 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
   await folder.writeSummary(summary);
   await folder.log(`kept ${summary.kept}/${options.count} from ${summary.samples} samples (rejected ${JSON.stringify(counts.rejected)}, duplicates ${counts.exact} exact + ${counts.near} near, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached; distinct-2 ${summary.diversity.distinct2}, mean pairwise Jaccard ${summary.diversity.meanPairwiseJaccard}`);
   if (summary.kept < options.count) await folder.log(`only ${summary.kept} of ${options.count} kept after ${maxSamples} samples: raise --max-samples or rerun to retry failed samples`);
+  // A failed sample is replaced by the next one while samples last: rows are lost only when the
+  // target is missed, and at most one per failed sample.
+  failures.check('augment', options.allowFailures, Math.min(summary.failed, Math.max(0, options.count - summary.kept)));
   return summary;
 }

@@ -66,7 +66,10 @@ function teacherOf(options: LabelOptions, client: ReturnType<typeof createLlmCli
   return createLlamaGuardTeacher(client, { model: options.model, threshold: options.threshold, topLogprobs: options.topLogprobs, bos: options.bos });
 }
 
-/** Runs (or resumes) teacher labelling into `options.out`/labeled.jsonl. */
+/**
+ * Runs (or resumes) teacher labelling into `options.out`/labeled.jsonl.
+ * @throws CLIError when more rows were lost for good than `allowFailures` (those written stay)
+ */
 export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
   const started = performance.now();
   const flags = { ...options, model: options.model ?? WORKERS_AI_LLAMA_GUARD };
@@ -135,5 +138,6 @@ export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
   };
   await folder.writeSummary(summary);
   await folder.log(`${summary.rows} rows labelled (${scored} new, ${summary.unsafe} unsafe, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached`);
+  failures.check('label', options.allowFailures);
   return summary;
 }

@@ -53,7 +53,10 @@ export interface RespondSummary {
   llm: LlmStats;
 }
 
-/** Runs (or resumes) `respond` into `options.out`/responses.jsonl. */
+/**
+ * Runs (or resumes) `respond` into `options.out`/responses.jsonl.
+ * @throws CLIError when more answers were lost for good than `allowFailures` (those written stay)
+ */
 export async function runRespond(options: RespondOptions): Promise<RespondSummary> {
   const started = performance.now();
   const llmOptions = clientOptions(options, options.out);
@@ -122,5 +125,6 @@ export async function runRespond(options: RespondOptions): Promise<RespondSummar
   };
   await folder.writeSummary(summary);
   await folder.log(`${summary.rows} answers on disk (${written} new, ${empty} empty, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached, ${summary.llm.completionTokens} completion tokens`);
+  failures.check('respond', options.allowFailures);
   return summary;
 }

@@ -2,7 +2,9 @@
  * What a stage does when a request fails for good: a configuration error (bad key, unknown model,
  * wrong URL) stops the stage at once; any other failure is logged to `errors.jsonl`, that item is
  * left unwritten (a rerun asks again), and the stage goes on, unless failures keep coming back to
- * back, which means the server is gone and waiting longer would only burn time.
+ * back, which means the server is gone and waiting longer would only burn time. At its end the
+ * stage exits 1 when it lost more rows than `--allow-failures` allows, so `run` and scripts see it;
+ * the rows it wrote stay.
  */
 import { createAppender } from '../data/appender.ts';
 import { CLIError } from '../errors.ts';
@@ -13,6 +15,15 @@ export interface FailurePolicy {
   /** Records a failed item; throws CLIError when the stage must stop. Non-LLM errors are rethrown as is. */
   failed(id: string, error: unknown): Promise<void>;
   count(): number;
+  /**
+   * Ends the stage: throws when it lost more rows than allowed. Call it once the rows and the
+   * summary are written, which it leaves as they are.
+   * @param stage the stage's name, for the message
+   * @param allowed rows that may be lost (`--allow-failures`)
+   * @param lost rows lost for good; default every failure of this run
+   * @throws CLIError one line: how many rows were lost and where they are logged
+   */
+  check(stage: string, allowed: number, lost?: number): void;
 }
 
 /**
@@ -36,5 +47,12 @@ export function createFailurePolicy(errorsPath: string, maxConsecutive = 10): Fa
       if (inARow >= maxConsecutive) throw new CLIError(`${inARow} requests failed in a row, stopping (rerun to resume); last: ${error.message}`);
     },
     count: () => total,
+    check(stage, allowed, lost = total) {
+      if (lost <= allowed) return;
+      throw new CLIError(
+        `${stage}: ${lost} ${lost === 1 ? 'row' : 'rows'} lost for good (requests that failed after their retries, logged in ${errorsPath}); ` +
+          `the rows written are kept: rerun to ask again, or accept the loss with --allow-failures ${lost}`,
+      );
+    },
   };
 }

@@ -19,6 +19,7 @@ export const LLM_ARGS = {
   timeout: { type: 'string', description: 'seconds to wait for one answer before retrying (default 120)' },
   retries: { type: 'string', description: 'retries of a request on 429, 5xx, timeouts and network errors (default 5)' },
   cache: { type: 'string', description: "answer cache folder, or 'off' (default <out>/cache)" },
+  'allow-failures': { type: 'string', description: 'rows the stage may lose to requests that fail for good before it exits 1 (default 0)' },
 } as const;
 
 /** The shared LLM flags, validated. */
@@ -31,6 +32,8 @@ export const LlmFlagsSchema = z.object({
   timeout: numberFlag(0.01, 3600).default(120),
   retries: intFlag(0, 20).default(5),
   cache: z.string().min(1).optional(),
+  /** Rows the stage may lose for good and still exit 0; more, and it exits 1 (rows written stay). */
+  allowFailures: intFlag(0, 1_000_000_000).default(0),
 });
 export type LlmFlags = z.infer<typeof LlmFlagsSchema>;
 

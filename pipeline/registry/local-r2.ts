@@ -8,7 +8,8 @@ import type { RegistryStore, StoredObject } from './store.ts';
 /** The part of Miniflare's R2 binding we use. */
 interface LocalBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
-  put(key: string, value: Uint8Array, options: { httpMetadata: { contentType: string } }): Promise<unknown>;
+  /** With `onlyIf`, null when the condition fails (nothing written). */
+  put(key: string, value: Uint8Array, options: { httpMetadata: { contentType: string }; onlyIf?: { etagDoesNotMatch: string } }): Promise<unknown>;
   delete(key: string): Promise<void>;
   list(options: { prefix: string; cursor?: string }): Promise<{
     objects: { key: string; size: number; uploaded: Date }[];
@@ -40,6 +41,10 @@ export async function createLocalStore(options: LocalStoreOptions): Promise<Regi
     },
     async put(key, body, contentType) {
       await bucket.put(key, body, { httpMetadata: { contentType } });
+    },
+    async create(key, body, contentType) {
+      // R2's If-None-Match: * (no object has any etag), checked and written in one transaction
+      return (await bucket.put(key, body, { httpMetadata: { contentType }, onlyIf: { etagDoesNotMatch: '*' } })) !== null;
     },
     async delete(key) {
       await bucket.delete(key);

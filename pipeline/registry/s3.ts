@@ -101,6 +101,21 @@ export function createS3Store(options: S3StoreOptions): RegistryStore {
       if (!response.ok) return fail(`PUT ${key}`, response);
       await response.body?.cancel();
     },
+    async create(key, body, contentType) {
+      const response = await request(`PUT ${key}`, url(key), {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': contentType, 'x-amz-content-sha256': sha256Hex(body), 'if-none-match': '*' },
+      });
+      // 412: the key exists; 409 (S3's ConditionalRequestConflict): another write to it is in flight
+      if (response.status === 412 || response.status === 409) {
+        await response.body?.cancel();
+        return false;
+      }
+      if (!response.ok) return fail(`PUT ${key}`, response);
+      await response.body?.cancel();
+      return true;
+    },
     async delete(key) {
       const response = await request(`DELETE ${key}`, url(key), { method: 'DELETE' });
       if (!response.ok && response.status !== 404) return fail(`DELETE ${key}`, response);

@@ -22,6 +22,12 @@ export interface RegistryStore {
   get(key: string): Promise<Uint8Array | null>;
   /** Writes (or replaces) one object in one request: readers see the old or the new bytes, never a mix. */
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes one object only if no object has that key, in one conditional request the storage
+   * decides atomically (S3 `If-None-Match: *`, R2 `onlyIf`): of two writers racing for a key, one
+   * wins. False, with nothing written, when the key exists.
+   */
+  create(key: string, body: Uint8Array, contentType: string): Promise<boolean>;
   /** Deletes one object; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */

@@ -44,21 +44,25 @@ export async function readDeployable(dir: string): Promise<ModelFolder> {
 }
 
 /**
- * Uploads a checked model folder as a new version: each file is written, read back and compared
- * by sha256. A version that fails the read-back is deleted again, so it can be retried.
- * @throws CLIError when the version already exists (nothing is written) or a file reads back wrong
+ * Uploads a checked model folder as a new version: each file is created (a conditional write that
+ * fails when the key exists, so of two deploys racing for a version only one gets it, and no
+ * deploy ever overwrites another's file), read back and compared by sha256. A version that fails
+ * the read-back is deleted again, so it can be retried; a deploy that loses a race deletes only
+ * what it wrote itself.
+ * @throws CLIError when the version already exists (nothing of it is overwritten) or a file reads
+ *   back wrong
  */
 export async function uploadVersion(store: RegistryStore, folder: ModelFolder): Promise<void> {
   const { version } = folder.manifest;
+  const exists = (files: string) => new CLIError(`version ${version} already exists in ${store.where} (${files}); versions are immutable: export under a new --version`);
+  // The listing gives the usual case its clear message; the conditional writes below are the guarantee.
   const existing = await store.list(versionPrefix(version));
-  if (existing.length > 0) {
-    throw new CLIError(`version ${version} already exists in ${store.where} (${existing.length} files); versions are immutable: export under a new --version`);
-  }
+  if (existing.length > 0) throw exists(`${existing.length} files`);
   const written: string[] = [];
   try {
     for (const file of folder.files) {
+      if (!(await store.create(file.key, file.bytes, file.contentType))) throw exists(`${file.key} was written by another deploy meanwhile`);
       written.push(file.key);
-      await store.put(file.key, file.bytes, file.contentType);
       const back = await store.get(file.key);
       const expected = sha256Hex(file.bytes);
       const actual = back ? sha256Hex(back) : null;

@@ -33,7 +33,14 @@ export async function runChain(runDir: string, plan: PlannedStage[], say: (line:
     say(`[run] stage ${i + 1}/${plan.length}: ${stage.name} -> ${stageDir(runDir, stage.name)}`);
     await log({ event: 'start', stage: stage.name });
     const started = performance.now();
-    const returned = await stage.run(options);
+    let returned: unknown;
+    try {
+      returned = await stage.run(options);
+    } catch (error) {
+      // the run stops here: later stages would build on rows this one did not write
+      await log({ event: 'failed', stage: stage.name, message: (error as Error)?.message ?? String(error) });
+      throw error;
+    }
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     // Stages that are plain commands return nothing: read the summary they left, if any.
     const summary = returned ?? (await readFile(join(stageDir(runDir, stage.name), 'summary.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => null));

@@ -5,6 +5,7 @@
  * never compares secrets. Web Crypto only, so the same module runs in Node and in workerd.
  */
 import { z } from 'zod';
+import { VERSION_PATTERN } from '../guard/manifest.ts';
 
 /** KV key prefix of every key record; a listing under it tells whether any key is configured. */
 export const KEY_RECORD_PREFIX = 'key:';
@@ -38,6 +39,11 @@ export const KeySettingsSchema = z.object({
    * 200 with unscored, unflagged results and the reason.
    */
   failMode: z.enum(['open', 'closed']).default('closed'),
+  /**
+   * Model versions this key may pin besides those the registry's pointers name (current, its
+   * history, the candidate): e.g. a deployed version a partner tests before it is promoted.
+   */
+  pinVersions: z.array(z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64')).max(50).optional(),
 });
 export type KeySettings = z.infer<typeof KeySettingsSchema>;
 

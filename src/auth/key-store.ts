@@ -1,8 +1,10 @@
 /**
  * The worker's view of the `API_KEYS` KV namespace, cached per isolate: whether any key is
  * configured (one KV list of at most one record, re-checked every few seconds) and the record of
- * a presented key (found by its SHA-256 digest; records found are kept for a while, misses are
- * not cached, so every wrong key costs the same one KV read).
+ * a presented key (found by its SHA-256 digest; records found are kept for a while, and a digest
+ * with no record is remembered for a few seconds, so a wrong key sent again and again costs one
+ * KV read, not one per request). And the client addresses refused for a while after too many
+ * failed attempts (apiKeyAuth decides when), so their next attempts cost no KV read at all.
  */
 import { KEY_RECORD_PREFIX, KeyRecordSchema, keyRecordKey, type KeyRecord } from './key-record.ts';
 
@@ -24,7 +26,12 @@ export interface KeyStoreOptions {
   modeTtlMs?: number;
   /** How long an isolate keeps a key record it found (a revocation shows within this plus KV's own delay). Default 30 s. */
   recordTtlMs?: number;
-  /** Most records kept; the oldest goes first. Default 1000. */
+  /**
+   * How long an isolate remembers that a digest has no record. A key created meanwhile works that
+   * much later (on top of KV's own spread of up to a minute), so keep it short. Default 5 s.
+   */
+  missTtlMs?: number;
+  /** Most records, misses and refused clients kept, each; the oldest goes first. Default 1000. */
   maxRecords?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
@@ -43,11 +50,22 @@ export interface KeyStore {
    * @throws InvalidKeyRecordError when the stored record fails its schema
    */
   lookup(kv: KVNamespace, digest: string): Promise<KeyRecord | null>;
+  /** Whether `client` (an address) is refused until a time `refuse` set that has not passed yet. */
+  refused(client: string): boolean;
+  /** Refuses `client` for `ms` milliseconds. */
+  refuse(client: string, ms: number): void;
+}
+
+/** Sets `key` in a map kept to `max` entries: the oldest goes first. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
 }
 
 /**
  * Creates a key store. The worker makes one per isolate (`sharedKeyStore()`); tests make their own.
- * @param options TTLs and cache size (defaults: mode 10 s, records 30 s, 1000 records)
+ * @param options TTLs and cache size (defaults: mode 10 s, records 30 s, misses 5 s, 1000 entries)
  * @example
  * const keys = createKeyStore();
  * if ((await keys.mode(env.API_KEYS)) === 'keys') await keys.lookup(env.API_KEYS, await hashApiKey(key));
@@ -55,11 +73,16 @@ export interface KeyStore {
 export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
   const modeTtlMs = options.modeTtlMs ?? 10_000;
   const recordTtlMs = options.recordTtlMs ?? 30_000;
+  const missTtlMs = options.missTtlMs ?? 5_000;
   const maxRecords = options.maxRecords ?? 1000;
   const now = options.now ?? Date.now;
   let known: { mode: AuthMode; at: number } | null = null;
   let checking: Promise<AuthMode> | null = null;
   const records = new Map<string, { record: KeyRecord; at: number }>();
+  /** Digests KV had no record for, and when it said so. */
+  const misses = new Map<string, number>();
+  /** Refused client addresses, and until when. */
+  const refusedUntil = new Map<string, number>();
 
   async function check(kv: KVNamespace): Promise<AuthMode> {
     try {
@@ -98,6 +121,8 @@ export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
     async lookup(kv, digest) {
       const cached = records.get(digest);
       if (cached && now() - cached.at < recordTtlMs) return cached.record;
+      const missedAt = misses.get(digest);
+      if (missedAt !== undefined && now() - missedAt < missTtlMs) return null;
       let text: string | null;
       try {
         text = await kv.get(keyRecordKey(digest), 'text');
@@ -105,7 +130,11 @@ export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
         throw new AuthUnavailableError(`cannot read the API_KEYS namespace: ${(error as Error)?.message ?? error}`, { cause: error });
       }
       records.delete(digest);
-      if (text === null) return null;
+      misses.delete(digest);
+      if (text === null) {
+        setBounded(misses, digest, now(), maxRecords);
+        return null;
+      }
       const invalid = (why: string) => new InvalidKeyRecordError(`the record ${keyRecordKey(digest.slice(0, 12))}… is invalid: ${why}`);
       let raw: unknown;
       try {
@@ -115,9 +144,18 @@ export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
       }
       const parsed = KeyRecordSchema.safeParse(raw);
       if (!parsed.success) throw invalid(`${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-      records.set(digest, { record: parsed.data, at: now() });
-      if (records.size > maxRecords) records.delete(records.keys().next().value!);
+      setBounded(records, digest, { record: parsed.data, at: now() }, maxRecords);
       return parsed.data;
+    },
+    refused(client) {
+      const until = refusedUntil.get(client);
+      if (until === undefined) return false;
+      if (now() < until) return true;
+      refusedUntil.delete(client);
+      return false;
+    },
+    refuse(client, ms) {
+      setBounded(refusedUntil, client, now() + ms, maxRecords);
     },
   };
 }

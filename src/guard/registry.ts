@@ -5,12 +5,15 @@
  * one keeps serving, then swapped in by one assignment. A request keeps the model it was handed
  * to the end: a replaced session is released only after the runs already queued on it. A version
  * that fails is refused, the previous one keeps serving, and the failure is reported until the
- * pointer moves on or the version loads. Callers may also ask for a given version (pinning); the
- * few most recently used besides the serving ones stay loaded. A session that failed fatally
- * (WASM out of memory, a trap) is forgotten, so the next request loads its version again.
+ * pointer moves on or the version loads. Callers may also ask for a given version (pinning), but
+ * only one the operator made reachable: the serving one, the one the current pointer names, the
+ * versions in its history (what `rollback` can bring back), the candidate, and any the caller's
+ * API key lists; any other is refused as if it were not deployed, and never loaded. The few most
+ * recently used besides the serving ones stay loaded. A session that failed fatally (WASM out of
+ * memory, a trap) is forgotten, so the next request loads its version again.
  */
 import { ModelUnavailableError, UnknownVersionError, describeIssue, loadVersion, type LoadedModel } from './load-model.ts';
-import { MODEL_KEYS, PointerSchema, VERSION_PATTERN } from './manifest.ts';
+import { MODEL_KEYS, PointerRecordSchema, PointerSchema, VERSION_PATTERN } from './manifest.ts';
 
 export { ModelUnavailableError, UnknownVersionError, type LoadedModel } from './load-model.ts';
 
@@ -35,6 +38,12 @@ export interface GetOptions {
    * it, a due refresh is awaited.
    */
   waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** Per-request settings of `version()`. */
+export interface PinOptions extends GetOptions {
+  /** Versions this caller may pin besides those the pointers name (its API key's list). */
+  alsoAllowed?: readonly string[];
 }
 
 /** A version a pointer names that could not be loaded, while another one (if any) serves. */
@@ -65,11 +74,15 @@ export interface ModelRegistry {
    */
   get(bucket: R2Bucket, options?: GetOptions): Promise<LoadedModel>;
   /**
-   * A given version, loaded or loaded now, whether or not a pointer names it.
-   * @throws UnknownVersionError when it is not deployed (or not a version name)
+   * A given version, loaded or loaded now, when the caller may pin it: the serving version, the
+   * current pointer's version and history, the candidate (the pointers as of the last read,
+   * refreshed as `get()` does), or one of `options.alsoAllowed`.
+   * @param options the TTL and `waitUntil` of `get()`, and the caller's own allowed versions
+   * @throws UnknownVersionError when it is not deployed, not a version name, or not one the
+   *   caller may pin (then nothing is read or loaded)
    * @throws ModelUnavailableError when it fails its checks
    */
-  version(bucket: R2Bucket, version: string): Promise<LoadedModel>;
+  version(bucket: R2Bucket, version: string, options?: PinOptions): Promise<LoadedModel>;
   /** The loaded shadow candidate, when the candidate pointer names a loadable version other than the serving one. */
   candidate(): LoadedModel | null;
   /** The loaded model, without touching R2; `null` before the first successful load. */
@@ -93,8 +106,17 @@ function asUnavailable(error: unknown): ModelUnavailableError {
   return new ModelUnavailableError(`model registry failed: ${(error as Error)?.message ?? error}`, { cause: error });
 }
 
-/** The version a pointer names, or `null` when there is no pointer. */
-async function readPointer(bucket: R2Bucket, key: string): Promise<string | null> {
+/** What a pointer says: its version and the versions it named before (newest first). */
+interface PointerVersions {
+  version: string;
+  history: string[];
+}
+
+/**
+ * What a pointer names, or `null` when there is no pointer. Only `version` must be valid: a
+ * history that is not (a pointer edited by hand) reads as none, so it never stops serving.
+ */
+async function readPointer(bucket: R2Bucket, key: string): Promise<PointerVersions | null> {
   const object = await bucket.get(key);
   if (!object) return null;
   let raw: unknown;
@@ -105,7 +127,8 @@ async function readPointer(bucket: R2Bucket, key: string): Promise<string | null
   }
   const pointer = PointerSchema.safeParse(raw);
   if (!pointer.success) throw new ModelUnavailableError(`${key} is invalid: ${describeIssue(pointer.error.issues)}`);
-  return pointer.data.version;
+  const history = PointerRecordSchema.shape.history.safeParse((raw as { history?: unknown }).history);
+  return { version: pointer.data.version, history: history.success ? history.data.map((entry) => entry.version) : [] };
 }
 
 const reported = (failure: Failure | null): LoadFailure | null =>
@@ -134,6 +157,9 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
   let candidateError: Failure | null = null;
   let checkedAt = 0;
   let inflight: Promise<LoadedModel> | null = null;
+  /** What the pointers named at their last successful read: the versions a caller may pin. */
+  let currentPointer: PointerVersions | null = null;
+  let candidatePointer: string | null = null;
 
   /** A version, loaded once however many ask at the same time; a recent failure is not retried. */
   function load(bucket: R2Bucket, version: string): Promise<LoadedModel> {
@@ -194,7 +220,8 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
   async function followCurrent(bucket: R2Bucket): Promise<LoadedModel> {
     let version: string | null = null;
     try {
-      version = await readPointer(bucket, MODEL_KEYS.pointer);
+      currentPointer = await readPointer(bucket, MODEL_KEYS.pointer);
+      version = currentPointer?.version ?? null;
       if (version === null) throw new ModelUnavailableError(`R2 key ${MODEL_KEYS.pointer} is missing`);
       const model = await load(bucket, version);
       if (current && current !== model) touch(current.manifest.version);
@@ -212,7 +239,7 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
   async function followCandidate(bucket: R2Bucket): Promise<void> {
     let version: string | null = null;
     try {
-      version = await readPointer(bucket, MODEL_KEYS.candidate);
+      candidatePointer = version = (await readPointer(bucket, MODEL_KEYS.candidate))?.version ?? null;
       if (version === null) {
         if (candidate) touch(candidate.manifest.version);
         candidate = null;
@@ -257,22 +284,41 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
     return serving.value;
   }
 
+  function get(bucket: R2Bucket, getOptions: GetOptions = {}): Promise<LoadedModel> {
+    dropBroken();
+    const ttl = options.refreshMs ?? getOptions.refreshMs ?? DEFAULT_REFRESH_MS;
+    if (current && now() - checkedAt < ttl) return Promise.resolve(current);
+    inflight ??= refresh(bucket).finally(() => {
+      inflight = null;
+    });
+    if (current && getOptions.waitUntil) {
+      getOptions.waitUntil(inflight.catch(() => {}));
+      return Promise.resolve(current);
+    }
+    return inflight;
+  }
+
+  /** Whether the operator made `version` reachable (see `version()`), or the caller's key lists it. */
+  function mayPin(version: string, alsoAllowed: readonly string[] = []): boolean {
+    return (
+      version === current?.manifest.version ||
+      version === currentPointer?.version ||
+      currentPointer?.history.includes(version) === true ||
+      version === candidatePointer ||
+      alsoAllowed.includes(version)
+    );
+  }
+
   return {
-    get(bucket, getOptions = {}) {
-      dropBroken();
-      const ttl = options.refreshMs ?? getOptions.refreshMs ?? DEFAULT_REFRESH_MS;
-      if (current && now() - checkedAt < ttl) return Promise.resolve(current);
-      inflight ??= refresh(bucket).finally(() => {
-        inflight = null;
-      });
-      if (current && getOptions.waitUntil) {
-        getOptions.waitUntil(inflight.catch(() => {}));
-        return Promise.resolve(current);
-      }
-      return inflight;
-    },
-    async version(bucket, version) {
+    get,
+    async version(bucket, version, pinOptions = {}) {
       if (!VERSION_PATTERN.test(version)) throw new UnknownVersionError(`'${version}' is not a model version name`);
+      // The pointers say what may be pinned: read them as a request for the current model does.
+      // No usable current model is that request's problem, not this one's.
+      await get(bucket, pinOptions).catch((error: unknown) => {
+        if (!(error instanceof ModelUnavailableError)) throw error;
+      });
+      if (!mayPin(version, pinOptions.alsoAllowed)) throw new UnknownVersionError(`'${version}' is not a version this caller may pin`);
       dropBroken();
       const model = await load(bucket, version);
       if (model !== current && model !== candidate) {

@@ -2,7 +2,8 @@
  * The model a request is served with: the current one (through the registry, with the worker's
  * TTL and a background refresh), or the version the caller pins (`x-edgeguard-model` header or the
  * body's `model`); refused with 503 `model_unavailable` when there is none, 404 `model_not_found`
- * for a pinned version that is not deployed; named in the response (`x-edgeguard-model`, plus a
+ * for a pinned version that is not deployed or not one the caller may pin (the same answer, so
+ * probing learns nothing); named in the response (`x-edgeguard-model`, plus a
  * `load` server-timing entry when this request paid for loading it). Scoring with it under the
  * API's compute limit, with `featurize` and `inference` server-timing entries. And the shadow:
  * the candidate scores the same inputs after the response.
@@ -21,6 +22,9 @@ import { MAX_IDS_PER_REQUEST } from './limits.ts';
 
 /** Header naming the model version on every response once a model is loaded; on a request, the version to pin. */
 export const MODEL_HEADER = 'x-edgeguard-model';
+
+/** What a caller may pin, as the 404 for any other version says (the same words whether it is deployed or not). */
+const PINNABLE = 'a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists';
 
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
@@ -82,21 +86,26 @@ function pinnedVersion(c: Context<AppEnv>, fromBody: string | undefined): string
 
 /**
  * The model for this request, named in its `x-edgeguard-model` header: the pinned version if the
- * caller names one, else the current one.
+ * caller names one (and may pin it: see `ModelRegistry.version`, plus its API key's
+ * `pinVersions`), else the current one.
  * @param requested the body's `model`, if the route takes one
+ * @param options.pinning false: the current model whatever the request pins (/healthz reports
+ *   what serves). Default true.
  * @throws GuardError 503 model_unavailable, with the registry's reason; 404 model_not_found for
- *   a pinned version that is not deployed; 400 for a malformed pin
+ *   a pinned version that is not deployed or not one the caller may pin; 400 for a malformed pin
  */
-export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry, requested?: string): Promise<LoadedModel> {
+export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry, requested?: string, options: { pinning?: boolean } = {}): Promise<LoadedModel> {
   const started = Date.now();
-  const pinned = pinnedVersion(c, requested);
+  const pinned = (options.pinning ?? true) ? pinnedVersion(c, requested) : null;
   let model: LoadedModel;
   try {
     if (!c.env?.MODELS) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
-    model = pinned ? await registry.version(c.env.MODELS, pinned) : await registry.get(c.env.MODELS, modelGetOptions(c));
+    model = pinned
+      ? await registry.version(c.env.MODELS, pinned, { ...modelGetOptions(c), alsoAllowed: c.var.apiKey?.settings.pinVersions })
+      : await registry.get(c.env.MODELS, modelGetOptions(c));
   } catch (error) {
     if (pinned && error instanceof UnknownVersionError) {
-      throw new GuardError(404, 'model_not_found', `model version '${pinned}' is not deployed (GET /v1/models lists the loaded ones)`, { cause: error });
+      throw new GuardError(404, 'model_not_found', `model version '${pinned}' is not available: ${PINNABLE}`, { cause: error });
     }
     if (error instanceof ModelUnavailableError) throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
     throw error;

@@ -2,13 +2,17 @@
  * `requestLog()`: a request id on every response (`x-request-id`: the caller's when well formed,
  * else a new UUID) and one structured log line per request (console.log JSON, which Workers Logs
  * indexes): id, method, path, status, error code, key name, model version, P(harmful) per text,
- * latency. Never the texts: a request's content stays out of the logs.
+ * latency. Never the texts: a request's content stays out of the logs. Nor a path no route serves:
+ * the caller chooses it (`/<script>…`), so the log names it by a fixed token.
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import { GuardError } from '../errors.ts';
 
 /** The header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** What the log says instead of a path that matches none of the app's routes. */
+export const UNMATCHED_PATH = '<unmatched>';
 
 /** What a caller may send as its own id: 1-128 of letters, digits and `._:-`, no spaces. */
 const WELL_FORMED_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -28,6 +32,7 @@ export interface RequestLogRecord {
   event: 'request';
   requestId: string;
   method: string;
+  /** The request's path when it matches one of the app's routes, else UNMATCHED_PATH. */
   path: string;
   status: number;
   /** The error code of a failed request. */
@@ -48,13 +53,35 @@ function errorCodeOf(c: Context): string | undefined {
   return c.error instanceof GuardError ? c.error.code : 'internal_error';
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether a path matches one of the routes (Hono patterns). A `:param` matches one segment of
+ * letters, digits, `.`, `_` and `-` only: what the worker accepts as a name, so a route's path
+ * with anything else in it (`/v1/models/<b>/report`) is not logged either.
+ */
+function routeMatcher(routes: readonly string[]): (path: string) => boolean {
+  const patterns = routes.map(
+    (route) => new RegExp(`^${route.split('/').map((part) => (part.startsWith(':') ? '[A-Za-z0-9._-]+' : escapeRegExp(part))).join('/')}$`),
+  );
+  return (path) => patterns.some((pattern) => pattern.test(path));
+}
+
+export interface RequestLogOptions {
+  /** The app's routes (Hono patterns, e.g. `/v1/models/:version/report`); any other path is logged as UNMATCHED_PATH. */
+  routes: readonly string[];
+  /** Where records go. Default: console.log of the JSON. */
+  log?: (record: RequestLogRecord) => void;
+}
+
 /**
  * Tags every request with an id and logs it when it is answered.
- * @param options.log where records go (default: console.log of the JSON)
- * @example app.use(requestLog());
+ * @param options the app's routes, and where records go (default console.log)
+ * @example app.use(requestLog({ routes: ['/healthz', '/v1/classify'] }));
  */
-export function requestLog<E extends HonoEnv = HonoEnv>(options: { log?: (record: RequestLogRecord) => void } = {}): MiddlewareHandler<E> {
+export function requestLog<E extends HonoEnv = HonoEnv>(options: RequestLogOptions): MiddlewareHandler<E> {
   const log = options.log ?? ((record: RequestLogRecord) => console.log(JSON.stringify(record)));
+  const isRoute = routeMatcher(options.routes);
 
   return async function requestLogMiddleware(c, next) {
     const started = performance.now();
@@ -70,7 +97,8 @@ export function requestLog<E extends HonoEnv = HonoEnv>(options: { log?: (record
       event: 'request',
       requestId,
       method: c.req.method,
-      path: c.req.path,
+      // checked on every request, not only on a 404: a path under /v1/* can be refused (401) before routing
+      path: isRoute(c.req.path) ? c.req.path : UNMATCHED_PATH,
       status: c.res.status,
       ...(error ? { error } : {}),
       key: c.get('apiKey')?.name ?? null,

@@ -1,9 +1,11 @@
 /**
  * GET /healthz: 200 once a model is loaded (loading it if needed), with whether the API runs open
- * or requires keys (`auth`), the last failed load if any (`lastLoadError`: why the version the
- * pointer names is not serving), the shadow candidate and every loaded version; else 503
- * `model_unavailable` with the reason. GET /: the service's name and endpoints, without touching
- * the model. Neither needs an API key.
+ * or requires keys (`auth`) and the serving version; else 503 `model_unavailable` with the reason.
+ * While the API runs open, or for a caller with a valid key, also the last failed load if any
+ * (`lastLoadError`: why the version the pointer names is not serving), WASM memory, the shadow
+ * candidate and every loaded version (pinned ones included); an anonymous caller of a keyed API
+ * sees only what serves. GET /: the service's name and endpoints, without touching the model.
+ * Neither needs an API key.
  */
 import { Hono } from 'hono';
 import { AuthUnavailableError, sharedKeyStore, type AuthMode, type KeyStore } from '../auth/key-store.ts';
@@ -35,13 +37,20 @@ export function createHealthRoute(registry: ModelRegistry, keys: KeyStore = shar
       }),
     )
     .get('/healthz', async (c) => {
-      const { manifest, loadedAt, loadMs } = await serveModel(c, registry);
-      const status = registry.status();
-      return c.json({
+      // what serves: a pin header is not followed here
+      const { manifest, loadedAt, loadMs } = await serveModel(c, registry, undefined, { pinning: false });
+      const auth = await authMode(keys, c.env?.API_KEYS);
+      const serving = {
         status: 'ok',
         // 'open': no API key configured, anyone may call /v1/*; 'keys': a key is required
-        auth: await authMode(keys, c.env?.API_KEYS),
+        auth,
         model: { version: manifest.version, loadedAt: new Date(loadedAt).toISOString(), loadMs },
+      };
+      // what else is loaded, and what failed to, is for key holders once keys exist
+      if (auth !== 'open' && !c.var.apiKey) return c.json(serving);
+      const status = registry.status();
+      return c.json({
+        ...serving,
         wasmMemoryBytes: wasmMemoryBytes(),
         // a newer version that failed its checks while this one kept serving
         lastLoadError: registry.lastError(),

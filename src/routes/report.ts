@@ -3,7 +3,8 @@
  * metrics per data set, precision-recall curves and score distributions where the manifest has
  * them, and its data sources with licences. Reads only the manifest (from the isolate's loaded
  * models, else R2): a report never loads a model. 404 `model_not_found` for a version that is not
- * deployed, 503 `model_unavailable` for a manifest that fails its schema.
+ * deployed, 503 `model_unavailable` for a manifest that fails its schema. Cached by the caller
+ * only (`Cache-Control: private`, `Vary: Authorization`).
  */
 import { Hono } from 'hono';
 import { GuardError } from '../errors.ts';
@@ -43,7 +44,9 @@ export function createReportRoute(registry: ModelRegistry) {
       throw new GuardError(400, 'invalid_request', `'${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`);
     }
     const manifest = await manifestOf(c.env?.MODELS, registry, version);
-    // A version's manifest never changes once deployed; a short cache still lets a fix show.
-    return htmlPage(c, renderModelReport(manifest), { styles: [REPORT_STYLE] }, 'public, max-age=300');
+    // A version's manifest never changes once deployed; a short cache still lets a fix show. Only
+    // the caller's own cache: a shared one would hand a keyed page to callers without a key.
+    c.header('vary', 'Authorization', { append: true });
+    return htmlPage(c, renderModelReport(manifest), { styles: [REPORT_STYLE] }, 'private, max-age=300');
   });
 }

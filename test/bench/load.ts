@@ -117,8 +117,9 @@ async function stopWorker(worker: Worker | null): Promise<void> {
   await Promise.race([exited, sleep(5_000)]);
 }
 
-async function health(base: string): Promise<{ model: { version: string }; wasmMemoryBytes: number | null }> {
-  const res = await fetch(`${base}/healthz`);
+/** /healthz as a key holder sees it (an anonymous caller of a keyed API gets no memory figure). */
+async function health(base: string, auth: Record<string, string>): Promise<{ model: { version: string }; wasmMemoryBytes: number | null }> {
+  const res = await fetch(`${base}/healthz`, { headers: auth });
   if (!res.ok) throw new Error(`${base}/healthz answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { model: { version: string }; wasmMemoryBytes: number | null };
 }
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
         if (!res.ok) throw new Error(`warm-up ${base} answered ${res.status}: ${await res.text()}`);
       }
     }
-    const before = await health(guard.base);
+    const before = await health(guard.base, auth);
 
     const swapAt = next.map((_, i) => Math.round(((i + 1) * DURATION_S) / (SWAPS + 1)));
     const swapMs: number[] = [];
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
     const sampling = (async () => {
       while (running) {
         const at = Math.round((performance.now() - startedAt) / 1000);
-        const sample = await health(guard!.base).catch(() => null);
+        const sample = await health(guard!.base, auth).catch(() => null);
         if (sample) samples.push({ at, bytes: sample.wasmMemoryBytes, version: sample.model.version });
         await sleep(SAMPLE_EVERY_MS);
       }
@@ -221,10 +222,10 @@ async function main(): Promise<void> {
     running = false;
     await sampling;
     // the first look after the run may start the refresh that follows the pointer: allow one TTL
-    let after = await health(guard.base);
+    let after = await health(guard.base, auth);
     for (let i = 0; i < 20 && after.model.version !== last; i++) {
       await sleep(500);
-      after = await health(guard.base);
+      after = await health(guard.base, auth);
     }
     console.log(`no-op: ${DURATION_S} s under load ...`);
     const baseline = await load(noop.base, auth);

@@ -92,6 +92,23 @@ describe('keys on Cloudflare KV (REST API)', () => {
     expect([...fake.values.values()].join()).not.toContain(key);
   });
 
+  it('stores the versions a key may pin (--pin-versions) and lists them', async () => {
+    const created = await cli('keys', 'create', 'partner', '--pin-versions', 'preview-1, 20261129-77b0e412');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/fail mode closed, may pin preview-1,20261129-77b0e412\n/);
+    const record = fake.values.get(keyRecordKey(await hashApiKey(keyOf(created.stdout)!)));
+    expect(KeyRecordSchema.parse(JSON.parse(record!)).pinVersions).toEqual(['preview-1', '20261129-77b0e412']);
+    expect((await cli('keys', 'list')).stdout).toMatch(/partner .* active: .*, may pin preview-1,20261129-77b0e412\n/);
+    expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).keys[0]).toMatchObject({ name: 'partner', pinVersions: ['preview-1', '20261129-77b0e412'] });
+  });
+
+  it('refuses a pin that is not a version name, writing nothing', async () => {
+    const result = await cli('keys', 'create', 'partner', '--pin-versions', 'ok,../current.json');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^edgeguard: --pinVersions\.1: each version: letters, digits/);
+    expect(fake.values.size).toBe(0);
+  });
+
   it('prints the key in JSON with --json', async () => {
     const { stdout } = await cli('keys', 'create', 'acme', '--json');
     const out = JSON.parse(stdout) as { key: string; id: string; record: { name: string } };

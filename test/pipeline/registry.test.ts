@@ -13,7 +13,10 @@ import { sha256Hex, type RegistryStore } from '../../pipeline/registry/store.ts'
 import { seedLocal } from '../../pipeline/dev/seed.ts';
 import { readCurrent } from '../../pipeline/registry/pointer.ts';
 import { readDeployable, uploadVersion } from '../../pipeline/registry/versions.ts';
+import { AwsClient } from 'aws4fetch';
+import { createS3Store } from '../../pipeline/registry/s3.ts';
 import { cli } from './helpers/cli.ts';
+import { startConditionalS3, type ConditionalS3 } from './helpers/conditional-s3.ts';
 import { LOCAL, REMOTE, evalMetrics, readJsonObject, writeModelFolder, type Target, type TargetKind } from './helpers/registry-targets.ts';
 
 let models: string;
@@ -312,6 +315,88 @@ describe('the read-back check of deploy', () => {
       await store.close();
       await started.stop();
     }
+  });
+});
+
+describe('deploy racing another deploy of the same version', () => {
+  const CREDENTIALS = { accessKeyId: 'RACE', secretAccessKey: 'RACE' };
+  /** The same version twice, with different manifests: what two exports under one --version give. */
+  const twoFolders = async (version: string) => {
+    const a = await writeModelFolder(join(models, 'a'), version, evalMetrics({ set: { auprc: 0.91, fpr: 0.01 } }));
+    const b = await writeModelFolder(join(models, 'b'), version, evalMetrics({ set: { auprc: 0.5, fpr: 0.5 } }));
+    return { a, b, manifestOf: (dir: string) => readFile(join(dir, 'manifest.json')) };
+  };
+
+  describe('on an S3 API that honours If-None-Match (R2 does)', () => {
+    let s3: ConditionalS3;
+    let flags: string[];
+    beforeEach(async () => {
+      s3 = await startConditionalS3();
+      const created = await new AwsClient({ ...CREDENTIALS, service: 's3', region: 'auto' }).fetch(`${s3.endpoint}/race`, { method: 'PUT' });
+      expect(created.status).toBe(200);
+      flags = ['--endpoint', s3.endpoint, '--bucket', 'race'];
+      vi.stubEnv('R2_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
+      vi.stubEnv('R2_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
+      return async () => {
+        vi.unstubAllEnvs();
+        await s3.close();
+      };
+    });
+
+    it('writes each file of a version with a conditional PUT (If-None-Match: *)', async () => {
+      expect((await cli('deploy', await writeModelFolder(models, 'cond-1'), ...flags)).code).toBe(0);
+      const puts = s3.requests.filter((r) => r.method === 'PUT' && r.path.startsWith('race/models/'));
+      expect(puts).toEqual([
+        { method: 'PUT', path: 'race/models/cond-1/model.onnx', ifNoneMatch: '*' },
+        { method: 'PUT', path: 'race/models/cond-1/manifest.json', ifNoneMatch: '*' },
+      ]);
+    });
+
+    it('refuses a deploy whose listing missed the other deploy\'s files, overwriting and deleting nothing', async () => {
+      const { a, b, manifestOf } = await twoFolders('race-1');
+      expect((await cli('deploy', a, ...flags)).code).toBe(0);
+      s3.staleListing = true;
+      const second = await cli('deploy', b, ...flags);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/^edgeguard: version race-1 already exists in R2 bucket race at .* \(models\/race-1\/model\.onnx was written by another deploy meanwhile\); versions are immutable: export under a new --version\n$/);
+      expect(s3.objects.get('race/models/race-1/manifest.json')).toEqual(new Uint8Array(await manifestOf(a)));
+      expect(s3.objects.has('race/models/race-1/model.onnx')).toBe(true);
+    });
+
+    it('lets exactly one of two deploys racing for a version succeed, and keeps the winner\'s files', async () => {
+      const { a, b, manifestOf } = await twoFolders('race-2');
+      s3.staleListing = true;
+      const store = createS3Store({ endpoint: s3.endpoint, bucket: 'race', ...CREDENTIALS });
+      const results = await Promise.allSettled([uploadVersion(store, await readDeployable(a)), uploadVersion(store, await readDeployable(b))]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const winner = results[0]!.status === 'fulfilled' ? a : b;
+      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(/^version race-2 already exists/);
+      expect(s3.objects.get('race/models/race-2/manifest.json')).toEqual(new Uint8Array(await manifestOf(winner)));
+    });
+  });
+
+  describe('on the local R2 of wrangler dev', () => {
+    it('lets exactly one of two deploys racing for a version succeed, overwriting nothing, even when both listings missed the other', async () => {
+      const { a, b, manifestOf } = await twoFolders('race-3');
+      const started = await LOCAL.start();
+      const store = await (await started.bucket()).open();
+      try {
+        // both listings taken before either deploy wrote: only the conditional writes stand between them
+        const stale: RegistryStore = { ...store, list: async () => [] };
+        const results = await Promise.allSettled([uploadVersion(stale, await readDeployable(a)), uploadVersion(stale, await readDeployable(b))]);
+        expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const winner = results[0]!.status === 'fulfilled' ? a : b;
+        expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(/^version race-3 already exists in local R2 bucket .* was written by another deploy meanwhile/);
+        expect(await store.get(MODEL_KEYS.manifest('race-3'))).toEqual(new Uint8Array(await manifestOf(winner)));
+        expect(sha256Hex((await store.get(MODEL_KEYS.model('race-3')))!)).toBe(sha256Hex(await readFile(join(winner, 'model.onnx'))));
+        // and a later deploy of the version is refused whatever its listing says
+        await expect(uploadVersion(stale, await readDeployable(winner === a ? b : a))).rejects.toThrow(/already exists/);
+        expect(await store.get(MODEL_KEYS.manifest('race-3'))).toEqual(new Uint8Array(await manifestOf(winner)));
+      } finally {
+        await store.close();
+        await started.stop();
+      }
+    });
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hashApiKey, keyRecordKey } from '../../src/auth/key-record.ts';
+import { generateApiKey, hashApiKey, keyRecordKey } from '../../src/auth/key-record.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 import { addKey, bearer, createTestApp, emptyNamespace, errorOf, scratch, seedModel } from './helpers.ts';
 
@@ -12,7 +12,7 @@ const kv = scratch.AUTH_KEYS_TEST;
 const PROMPT = { prompt: 'Best way to kill a Python process?' };
 
 /** The app over the suite's namespace; `gets` lists the KV keys read, `lists` counts listings. */
-function setUp(namespace: KVNamespace | undefined = kv, keys = {}) {
+function setUp(namespace: KVNamespace | undefined = kv, keys = {}, bindings: Record<string, unknown> = {}) {
   const gets: string[] = [];
   let lists = 0;
   const spying = namespace && {
@@ -25,7 +25,7 @@ function setUp(namespace: KVNamespace | undefined = kv, keys = {}) {
       return namespace.list(options);
     },
   };
-  const app = createTestApp({ bindings: { API_KEYS: spying }, keys });
+  const app = createTestApp({ bindings: { API_KEYS: spying, ...bindings }, keys });
   return { ...app, gets, lists: () => lists };
 }
 
@@ -175,6 +175,98 @@ describe('the cost of a wrong key', () => {
     const { post, gets } = setUp();
     await post('/v1/classify', PROMPT, bearer(key));
     expect(gets).toEqual([keyRecordKey(await hashApiKey(key))]);
+  });
+});
+
+describe('a wrong key sent again and again', () => {
+  it('costs one KV read while its miss is remembered (5 s), then one more', async () => {
+    await addKey(kv, 'acme');
+    let clock = 0;
+    const { post, gets } = setUp(kv, { missTtlMs: 5_000, now: () => clock });
+    for (let i = 0; i < 5; i++) expect((await post('/v1/classify', PROMPT, bearer('egk_wrong'))).status).toBe(401);
+    expect(gets).toHaveLength(1);
+    clock += 5_001;
+    expect((await post('/v1/classify', PROMPT, bearer('egk_wrong'))).status).toBe(401);
+    expect(gets).toHaveLength(2);
+  });
+
+  it('delays a key created right after a miss by at most the 5 s the miss is remembered', async () => {
+    await addKey(kv, 'acme');
+    let clock = 0;
+    const { post } = setUp(kv, { missTtlMs: 5_000, now: () => clock });
+    const key = generateApiKey();
+    expect((await post('/v1/classify', PROMPT, bearer(key))).status).toBe(401);
+    await addKey(kv, 'late', {}, key);
+    clock += 4_000;
+    expect((await post('/v1/classify', PROMPT, bearer(key))).status).toBe(401);
+    clock += 1_001;
+    expect((await post('/v1/classify', PROMPT, bearer(key))).status).toBe(200);
+  });
+});
+
+describe('failed attempts per client address', () => {
+  const ADDRESS = { 'cf-connecting-ip': '203.0.113.7' };
+
+  /** A limiter that allows `allow` calls per key and records them. */
+  function fakeLimiter(allow: number) {
+    const calls: string[] = [];
+    const limiter: RateLimit = {
+      async limit({ key }) {
+        calls.push(key);
+        return { success: calls.filter((k) => k === key).length <= allow };
+      },
+    };
+    return { limiter, calls };
+  }
+
+  it('answers 429 rate_limited with Retry-After once an address is over the binding\'s limit (3 a minute), then reads KV no more', async () => {
+    const key = await addKey(kv, 'acme');
+    const { post, gets } = setUp(kv, {}, { RATE_LIMIT_AUTH_FAILURES: scratch.AUTH_FAILURES_TEST });
+    const statuses: number[] = [];
+    // at most 7 wrong keys: 4 over one window of 3, even if a minute boundary falls in between
+    for (let i = 0; i < 7 && !statuses.includes(429); i++) statuses.push((await post('/v1/classify', PROMPT, { ...bearer(`egk_guess-${i}`), ...ADDRESS })).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((status) => status === 401)).toBe(true);
+    gets.length = 0;
+    const refused = [];
+    for (const guess of ['egk_guess-a', 'egk_guess-b', key]) refused.push(await post('/v1/classify', PROMPT, { ...bearer(guess), ...ADDRESS }));
+    expect(refused.map((r) => r.status)).toEqual([429, 429, 429]);
+    expect(gets).toEqual([]);
+    expect(refused[0]!.headers.get('retry-after')).toBe('60');
+    expect(await errorOf(refused[0]!)).toEqual({ status: 429, code: 'rate_limited', message: 'too many failed API key attempts from your address; retry after 60 s' });
+  });
+
+  it('counts each address apart, and only failed attempts', async () => {
+    const key = await addKey(kv, 'acme');
+    const { limiter, calls } = fakeLimiter(1);
+    const { post } = setUp(kv, {}, { RATE_LIMIT_AUTH_FAILURES: limiter });
+    const from = (address: string) => ({ 'cf-connecting-ip': address });
+    expect((await post('/v1/classify', PROMPT, { ...bearer(key), ...from('198.51.100.1') })).status).toBe(200);
+    expect((await post('/v1/classify', PROMPT, { ...bearer('egk_a'), ...from('198.51.100.1') })).status).toBe(401);
+    expect((await post('/v1/classify', PROMPT, { ...bearer('egk_b'), ...from('198.51.100.1') })).status).toBe(429);
+    expect((await post('/v1/classify', PROMPT, { ...bearer('egk_c'), ...from('198.51.100.2') })).status).toBe(401);
+    expect((await post('/v1/classify', PROMPT, { ...bearer(key), ...from('198.51.100.2') })).status).toBe(200);
+    expect(calls).toEqual(['198.51.100.1', '198.51.100.1', '198.51.100.2']);
+  });
+
+  it('lets the address try again once the binding\'s period (60 s) has passed', async () => {
+    const key = await addKey(kv, 'acme');
+    let clock = 0;
+    const { post } = setUp(kv, { now: () => clock }, { RATE_LIMIT_AUTH_FAILURES: fakeLimiter(0).limiter });
+    expect((await post('/v1/classify', PROMPT, { ...bearer('egk_a'), ...ADDRESS })).status).toBe(429);
+    clock += 59_000;
+    expect((await post('/v1/classify', PROMPT, { ...bearer(key), ...ADDRESS })).status).toBe(429);
+    clock += 1_001;
+    expect((await post('/v1/classify', PROMPT, { ...bearer(key), ...ADDRESS })).status).toBe(200);
+  });
+
+  it('counts nothing, and logs it, when the limiter fails', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    await addKey(kv, 'acme');
+    const failing: RateLimit = { limit: () => Promise.reject(new Error('limiter down')) };
+    const { post } = setUp(kv, {}, { RATE_LIMIT_AUTH_FAILURES: failing });
+    expect((await post('/v1/classify', PROMPT, { ...bearer('egk_a'), ...ADDRESS })).status).toBe(401);
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ event: 'rate_limiter_failed', limiter: 'RATE_LIMIT_AUTH_FAILURES', message: 'limiter down' });
   });
 });
 

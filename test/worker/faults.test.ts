@@ -85,7 +85,7 @@ describe('R2 unreachable', () => {
     const res = await post('/v1/classify', PROMPT, bearer(closedKey));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-edgeguard-model')).toBe('steady');
-    expect(await (await get('/healthz')).json()).toMatchObject({ status: 'ok', model: { version: 'steady' }, lastLoadError: 'model registry failed: Network connection lost.' });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ status: 'ok', model: { version: 'steady' }, lastLoadError: 'model registry failed: Network connection lost.' });
   });
 
   it('clears the reported failure once R2 answers again', async () => {
@@ -95,11 +95,11 @@ describe('R2 unreachable', () => {
     r2.down();
     await get('/healthz');
     await settle();
-    expect(await (await get('/healthz')).json()).toMatchObject({ lastLoadError: 'model registry failed: Network connection lost.' });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ lastLoadError: 'model registry failed: Network connection lost.' });
     r2.up();
     await get('/healthz');
     await settle();
-    expect(await (await get('/healthz')).json()).toMatchObject({ lastLoadError: null });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ lastLoadError: null });
   });
 });
 
@@ -137,7 +137,7 @@ describe('a model that throws at load', () => {
     await settle();
     const res = await post('/v1/classify', PROMPT, bearer(closedKey));
     expect(res.headers.get('x-edgeguard-model')).toBe('good');
-    expect(await (await get('/healthz')).json()).toMatchObject({ model: { version: 'good' }, lastLoadError: expect.stringMatching(/^garbage: onnxruntime could not load the model/) });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ model: { version: 'good' }, lastLoadError: expect.stringMatching(/^garbage: onnxruntime could not load the model/) });
   });
 });
 

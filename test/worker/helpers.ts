@@ -21,8 +21,11 @@ export const scratch = env as unknown as {
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
   FUZZ_KEYS_TEST: KVNamespace;
+  PIN_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
+  /** 3 a minute, for failed key attempts. */
+  AUTH_FAILURES_TEST: RateLimit;
 };
 
 /** Puts a model's files and (unless `pointer: false`) the pointer naming it. */
@@ -97,7 +100,7 @@ export interface TestAppOptions {
   /** Bindings and vars over the test env (e.g. `API_KEYS`, `MODELS`, `CORS_ORIGINS`). */
   bindings?: Record<string, unknown>;
   registry?: RegistryOptions;
-  /** Default: no caching, so every request sees KV as it is. */
+  /** Default: no caching (records or misses), so every request sees KV as it is. */
   keys?: KeyStoreOptions;
 }
 
@@ -109,7 +112,7 @@ export function createTestApp(options: TestAppOptions = {}) {
   const pending: Promise<unknown>[] = [];
   const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
   const registry = createRegistry(options.registry);
-  const app = createApp({ registry, keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, ...options.keys }) });
+  const app = createApp({ registry, keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, missTtlMs: 0, ...options.keys }) });
   const bindings = { ...env, ...options.bindings };
   const request = async (path: string, init: RequestInit = {}): Promise<Response> => app.request(path, init, bindings, ctx);
   return {

@@ -113,6 +113,12 @@ describe('the worker\'s pages', () => {
     expect(html).toMatch(/<th scope="row">set-b<\/th><td>CC BY-NC 4.0<\/td>/);
   });
 
+  it('the report may be cached only by its caller, never by a shared cache across API keys', async () => {
+    const res = await get('/v1/models/pages-eval/report');
+    expect(res.headers.get('cache-control')).toBe('private, max-age=300');
+    expect(res.headers.get('vary')?.split(',').map((v) => v.trim().toLowerCase())).toContain('authorization');
+  });
+
   it('the report of a manifest without an evaluation says so, and shows the data sources', async () => {
     const html = await (await get('/v1/models/pages-plain/report')).text();
     expect(html).toContain('id="no-eval"');

@@ -66,6 +66,30 @@ describe('logs', () => {
     ]);
   });
 
+  it('name an unknown path by a fixed token, never by the path the caller chose', async () => {
+    const { get } = createTestApp();
+    const res = await get('/<script>alert(1)</script>');
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toMatch(/script|alert/);
+    expect(records()).toMatchObject([{ path: '<unmatched>', status: 404 }]);
+    expect(logged().filter((line) => /script|alert/i.test(line))).toEqual([]);
+  });
+
+  it('name an unknown path under /v1 by the token too when it is refused before routing', async () => {
+    await addKey(kv, 'paths');
+    const { get } = createTestApp({ bindings: { API_KEYS: kv } });
+    expect((await get('/v1/<script>alert(1)</script>')).status).toBe(401);
+    expect(records()).toMatchObject([{ path: '<unmatched>', status: 401, error: 'missing_api_key' }]);
+    expect(logged().filter((line) => /script|alert/i.test(line))).toEqual([]);
+  });
+
+  it('name a route by its path, a version in it included, and a version that is no name by the token', async () => {
+    const { get } = createTestApp();
+    await get('/v1/models/privacy-1/report');
+    await get('/v1/models/%3Cb%3E/report');
+    expect(records().map((r) => [r.path, r.status])).toEqual([['/v1/models/privacy-1/report', 200], ['<unmatched>', 400]]);
+  });
+
   it('name the error code of a refused request', async () => {
     const { post } = createTestApp();
     await post('/v1/classify', { prompt: '' });

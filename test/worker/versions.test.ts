@@ -6,25 +6,36 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import { createKeyStore } from '../../src/auth/key-store.ts';
 import { MODEL_KEYS, SHADOW_PREFIX, ShadowRecordSchema } from '../../src/guard/manifest.ts';
 import { createRegistry, type RegistryOptions } from '../../src/guard/registry.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
-import { emptyBucket, errorOf, scratch, seedModel } from './helpers.ts';
+import { addKey, bearer, emptyBucket, emptyNamespace, errorOf, scratch, seedModel } from './helpers.ts';
 
 const bucket = scratch.SWAP_TEST;
+const keys = scratch.PIN_KEYS_TEST;
 const BOMB = 'How do I build a pipe bomb?';
 
 /**
  * An app on a fresh registry over the scratch bucket, with a clock the test moves and an
- * execution context whose `waitUntil` work the test can await (`settle`).
+ * execution context whose `waitUntil` work the test can await (`settle`). `reads` lists the R2
+ * keys read; with `keys: true` the API needs the keys of the suite's namespace.
  */
-function setUp(options: RegistryOptions & { vars?: Record<string, string> } = {}) {
+function setUp(options: RegistryOptions & { vars?: Record<string, string>; keys?: boolean } = {}) {
   let clock = 1_000_000;
   const pending: Promise<unknown>[] = [];
   const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  const { vars, ...registryOptions } = options;
-  const app = createApp({ registry: createRegistry({ now: () => clock, ...registryOptions }) });
-  const bindings = { ...env, MODELS: bucket, ...vars };
+  const { vars, keys: keyed, ...registryOptions } = options;
+  const app = createApp({ registry: createRegistry({ now: () => clock, ...registryOptions }), keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, missTtlMs: 0 }) });
+  const reads: string[] = [];
+  const spied = {
+    get: (key: string, o?: R2GetOptions) => (reads.push(key), bucket.get(key, o)),
+    put: bucket.put.bind(bucket),
+    list: bucket.list.bind(bucket),
+    delete: bucket.delete.bind(bucket),
+    head: bucket.head.bind(bucket),
+  } as unknown as R2Bucket;
+  const bindings = { ...env, MODELS: spied, API_KEYS: keyed ? keys : undefined, ...vars };
   const request = async (path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request(
       path,
@@ -36,6 +47,7 @@ function setUp(options: RegistryOptions & { vars?: Record<string, string> } = {}
   return {
     request,
     served,
+    reads,
     advance: (ms: number) => void (clock += ms),
     /** Awaits every `waitUntil` so far (background loads, shadow writes). */
     settle: async () => {
@@ -47,7 +59,9 @@ function setUp(options: RegistryOptions & { vars?: Record<string, string> } = {}
 const seed = async (version: string, options: { pointer?: boolean; threshold?: number } = {}) =>
   seedModel(bucket, await buildFixtureModel({ version, threshold: options.threshold }), { pointer: options.pointer });
 
-const setPointer = (key: string, version: string) => bucket.put(key, JSON.stringify({ version }));
+/** Writes a pointer; `history` as `promote` leaves it (newest first): what `rollback` can reach. */
+const setPointer = (key: string, version: string, history: string[] = []) =>
+  bucket.put(key, JSON.stringify({ version, updatedAt: '2026-11-29T10:00:00.000Z', history: history.map((v) => ({ version: v, at: '2026-11-28T10:00:00.000Z' })) }));
 
 async function seedCorrupt(version: string): Promise<void> {
   const model = await buildFixtureModel({ version });
@@ -58,6 +72,7 @@ async function seedCorrupt(version: string): Promise<void> {
 
 beforeEach(async () => {
   await emptyBucket(bucket);
+  await emptyNamespace(keys);
 });
 
 describe('the pointer TTL', () => {
@@ -175,6 +190,7 @@ describe('pinning a version', () => {
     const { served } = setUp();
     await seed('v1');
     await seed('v2');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
     expect(await served()).toBe('v2');
     expect(await served({ 'x-edgeguard-model': 'v1' })).toBe('v1');
   });
@@ -183,6 +199,7 @@ describe('pinning a version', () => {
     const { request } = setUp();
     await seed('v1');
     await seed('v2');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
     const body = (await (await request('/v1/classify', { items: [{ prompt: BOMB }], model: 'v1' })).json()) as { model: { version: string } };
     expect(body.model.version).toBe('v1');
   });
@@ -191,6 +208,7 @@ describe('pinning a version', () => {
     const { request } = setUp();
     await seed('v1');
     await seed('v2');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
     const moderate = async (model: string) => ((await (await request('/v1/moderations', { input: BOMB, model })).json()) as { model: string }).model;
     expect(await moderate('omni-moderation-latest')).toBe('v2');
     expect(await moderate('text-moderation-stable')).toBe('v2');
@@ -200,10 +218,11 @@ describe('pinning a version', () => {
   it('answers 404 model_not_found for a version that is not deployed', async () => {
     const { request } = setUp();
     await seed('v1');
+    await setPointer(MODEL_KEYS.pointer, 'v1', ['v9']);
     expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'v9' }))).toEqual({
       status: 404,
       code: 'model_not_found',
-      message: "model version 'v9' is not deployed (GET /v1/models lists the loaded ones)",
+      message: "model version 'v9' is not available: a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists",
     });
   });
 
@@ -227,6 +246,7 @@ describe('pinning a version', () => {
     const { request } = setUp();
     await seed('v1');
     await seedCorrupt('bad');
+    await setPointer(MODEL_KEYS.pointer, 'v1', ['bad']);
     expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'bad' }))).toEqual({
       status: 503,
       code: 'model_unavailable',
@@ -238,6 +258,7 @@ describe('pinning a version', () => {
     const { request, served } = setUp({ keepLoaded: 1 });
     for (const v of ['a', 'b', 'c']) await seed(v, { pointer: false });
     await seed('d');
+    await setPointer(MODEL_KEYS.pointer, 'd', ['c', 'b', 'a']);
     await served({ 'x-edgeguard-model': 'a' });
     await served({ 'x-edgeguard-model': 'b' });
     await served({ 'x-edgeguard-model': 'c' });
@@ -249,9 +270,118 @@ describe('pinning a version', () => {
     const { request, served } = setUp();
     await seed('v1');
     await seed('v2');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
     await served({ 'x-edgeguard-model': 'v1' });
     const models = (await (await request('/v1/models')).json()) as { data: { id: string; role: string }[] };
     expect(models.data.map((m) => [m.id, m.role])).toEqual([['v2', 'current'], ['v1', 'loaded']]);
+  });
+});
+
+describe('what a caller may pin', () => {
+  const NOT_AVAILABLE = (version: string) => ({
+    status: 404,
+    code: 'model_not_found',
+    message: `model version '${version}' is not available: a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists`,
+  });
+
+  it('refuses a deployed version no pointer names exactly as one that is not deployed, and never reads or loads it', async () => {
+    const { request, reads } = setUp();
+    await seed('unpromoted', { pointer: false });
+    await seed('v1');
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'unpromoted' }))).toEqual(NOT_AVAILABLE('unpromoted'));
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'ghost' }))).toEqual(NOT_AVAILABLE('ghost'));
+    expect(reads.filter((key) => key.startsWith('models/unpromoted/') || key.startsWith('models/ghost/'))).toEqual([]);
+    expect(((await (await request('/healthz')).json()) as { loaded: string[] }).loaded).toEqual(['v1']);
+  });
+
+  it('serves every version of the pointer\'s history, what rollback can reach', async () => {
+    const { served } = setUp();
+    for (const v of ['v1', 'v2']) await seed(v, { pointer: false });
+    await seed('v3');
+    await setPointer(MODEL_KEYS.pointer, 'v3', ['v2', 'v1']);
+    expect(await served({ 'x-edgeguard-model': 'v2' })).toBe('v2');
+    expect(await served({ 'x-edgeguard-model': 'v1' })).toBe('v1');
+  });
+
+  it('serves the shadow candidate', async () => {
+    const { served } = setUp();
+    await seed('v1');
+    await seed('next', { pointer: false });
+    await setPointer(MODEL_KEYS.candidate, 'next');
+    expect(await served({ 'x-edgeguard-model': 'next' })).toBe('next');
+  });
+
+  it('stops serving a version rolled back from once the moved pointer is read (TTL)', async () => {
+    const { request, served, advance, settle } = setUp({ vars: { MODEL_TTL_SECONDS: '1' } });
+    await seed('v1');
+    await seed('v2');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
+    expect(await served({ 'x-edgeguard-model': 'v1' })).toBe('v1');
+    await setPointer(MODEL_KEYS.pointer, 'v1', []);
+    advance(1_500);
+    await served();
+    await settle();
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'v2' }))).toEqual(NOT_AVAILABLE('v2'));
+  });
+
+  it('serves a version an API key lists (keys create --pin-versions) to that key only', async () => {
+    const { request } = setUp({ keys: true });
+    await seed('preview', { pointer: false });
+    await seed('v1');
+    const partner = await addKey(keys, 'partner', { pinVersions: ['preview'] });
+    const other = await addKey(keys, 'other');
+    const pin = { 'x-edgeguard-model': 'preview' };
+    expect((await request('/v1/classify', { prompt: 'hi' }, { ...bearer(partner), ...pin })).headers.get('x-edgeguard-model')).toBe('preview');
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { ...bearer(other), ...pin }))).toEqual(NOT_AVAILABLE('preview'));
+  });
+
+  it('answers a listed version that is not deployed with the same 404', async () => {
+    const { request } = setUp({ keys: true });
+    await seed('v1');
+    const partner = await addKey(keys, 'partner', { pinVersions: ['ghost'] });
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'ghost' }, bearer(partner)))).toEqual(NOT_AVAILABLE('ghost'));
+  });
+});
+
+describe('/healthz once keys are configured', () => {
+  /** v2 serves, v1 (in its history) is pinned by a key, and the candidate fails to load. */
+  async function withPinnedAndBroken() {
+    const app = setUp({ keys: true, vars: { MODEL_TTL_SECONDS: '1' } });
+    await seed('v1');
+    await seed('v2');
+    await seedCorrupt('bad');
+    await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
+    await setPointer(MODEL_KEYS.candidate, 'bad');
+    const key = await addKey(keys, 'acme');
+    expect((await app.request('/v1/classify', { prompt: 'hi' }, { ...bearer(key), 'x-edgeguard-model': 'v1' })).status).toBe(200);
+    return { ...app, key };
+  }
+
+  it('shows a caller without a key only what serves: the status and the current version', async () => {
+    const { request } = await withPinnedAndBroken();
+    const body = (await (await request('/healthz')).json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['auth', 'model', 'status']);
+    expect(body).toMatchObject({ status: 'ok', auth: 'keys', model: { version: 'v2' } });
+    expect(JSON.stringify(body)).not.toMatch(/v1|bad/);
+  });
+
+  it('shows a caller with a valid key the loaded versions and the load errors', async () => {
+    const { request, key } = await withPinnedAndBroken();
+    const body = (await (await request('/healthz', undefined, bearer(key))).json()) as { loaded: string[]; loadErrors: { candidate: { version: string } } };
+    expect(body.loaded.sort()).toEqual(['v1', 'v2']);
+    expect(body.loadErrors.candidate).toMatchObject({ version: 'bad' });
+  });
+
+  it('answers a wrong key with 401, as /v1 does', async () => {
+    const { request } = await withPinnedAndBroken();
+    expect(await errorOf(await request('/healthz', undefined, bearer('egk_wrong')))).toMatchObject({ status: 401, code: 'invalid_api_key' });
+  });
+
+  it('reports the current version whatever version the request pins', async () => {
+    const { request } = await withPinnedAndBroken();
+    const res = await request('/healthz', undefined, { 'x-edgeguard-model': 'v1' });
+    expect(res.headers.get('x-edgeguard-model')).toBe('v2');
+    expect(await res.json()).toMatchObject({ model: { version: 'v2' } });
   });
 });
 

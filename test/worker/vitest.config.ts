@@ -11,12 +11,15 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: `${root}/wrangler.toml` },
       // Scratch buckets, one per suite that empties and refills its own (suites run in parallel);
-      // API key namespaces likewise (whether any key exists is namespace-wide), and a rate limiter
-      // of 3 requests a minute.
+      // API key namespaces likewise (whether any key exists is namespace-wide), and rate limiters
+      // of 3 requests a minute (one for keys, one for failed key attempts per address).
       miniflare: {
         r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST', 'SWAP_TEST', 'FAULTS_TEST', 'FUZZ_TEST'],
-        kvNamespaces: ['AUTH_KEYS_TEST', 'LIMIT_KEYS_TEST', 'POLICY_KEYS_TEST', 'FUZZ_KEYS_TEST'],
-        ratelimits: { RATE_LIMIT_TEST: { namespace_id: '9001', simple: { limit: 3, period: 60 } } },
+        kvNamespaces: ['AUTH_KEYS_TEST', 'LIMIT_KEYS_TEST', 'POLICY_KEYS_TEST', 'FUZZ_KEYS_TEST', 'PIN_KEYS_TEST'],
+        ratelimits: {
+          RATE_LIMIT_TEST: { namespace_id: '9001', simple: { limit: 3, period: 60 } },
+          AUTH_FAILURES_TEST: { namespace_id: '9002', simple: { limit: 3, period: 60 } },
+        },
       },
     }),
   ],
