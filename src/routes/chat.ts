@@ -6,13 +6,14 @@
  * API; with the caller's Authorization header while the API runs open, else the
  * `UPSTREAM_API_KEY` secret) as the body the guard validated, serialised again: never the raw
  * bytes, so a duplicated key or a field the guard did not check cannot reach the upstream. The
- * answer streams back.
+ * answer streams back with an allow-list of its headers (see upstream.ts).
  * Without UPSTREAM_URL a passing request gets 501 `upstream_not_configured`, naming its score.
  */
 import { Hono, type Context } from 'hono';
 import { GuardError } from '../errors.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
+import { clientAnswer, postUpstream } from '../http/upstream.ts';
 import { guard } from '../middleware/guard.ts';
 
 const FORWARDED_HEADERS = ['accept', 'openai-organization', 'openai-project'];
@@ -45,17 +46,7 @@ export function createChatRoute(registry: ModelRegistry) {
     }
     const authorization = upstreamAuthorization(c);
     if (authorization) headers.set('authorization', authorization);
-    let response: Response;
-    try {
-      response = await fetch(`${upstream.replace(/\/+$/, '')}/chat/completions`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(c.var.chatRequest),
-      });
-    } catch (error) {
-      throw new GuardError(502, 'upstream_error', `upstream request failed: ${(error as Error).message}`, { cause: error });
-    }
-    // A new Response: the upstream's headers are immutable, and ours (model, timing) are added.
-    return new Response(response.body, response);
+    const body = JSON.stringify(c.var.chatRequest);
+    return clientAnswer(await postUpstream(`${upstream.replace(/\/+$/, '')}/chat/completions`, headers, body));
   });
 }
