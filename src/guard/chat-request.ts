@@ -61,7 +61,13 @@ function checkJson(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
 /** A JSON object the model reads as a whole (a JSON schema): scored as its JSON text. */
 const JsonObject = z.record(z.string(), z.unknown()).superRefine(checkJson);
 
-const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 40));
+/** A value in an error message: short, and never a deep structure serialised whole. */
+const show = (value: unknown): string => {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return JSON.stringify(typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value);
+};
 
 /** `must be one of 'a', 'b' (got "c")`, for a discriminated union whose `key` matches no option. */
 const oneOf = (key: string, values: readonly string[]) => (issue: z.core.$ZodRawIssue) => {
@@ -241,18 +247,20 @@ type Part = z.infer<typeof UserPart> | z.infer<typeof AssistantPart>;
 
 /**
  * The string values inside a JSON value, in document order, with their paths below `path`
- * (`.properties.city.description`, `[0]`). Without recursion: parsed tool arguments may nest deep.
+ * (`.properties.city.description`, `[0]`), down to MAX_JSON_DEPTH levels (deeper strings are
+ * still in the JSON text). Without recursion: parsed tool arguments may nest deep.
  */
 function jsonStrings(value: unknown, path: string): ChatText[] {
   const found: ChatText[] = [];
-  const stack: { value: unknown; path: string }[] = [{ value, path }];
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 0 }];
   while (stack.length > 0) {
     const next = stack.pop()!;
     if (typeof next.value === 'string') found.push({ path: next.path, text: next.value });
-    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (typeof next.value !== 'object' || next.value === null || next.depth >= MAX_JSON_DEPTH) continue;
+    const depth = next.depth + 1;
     const children = Array.isArray(next.value)
-      ? next.value.map((child, i) => ({ value: child as unknown, path: `${next.path}[${i}]` }))
-      : Object.entries(next.value).map(([key, child]) => ({ value: child, path: `${next.path}.${key}` }));
+      ? next.value.map((child, i) => ({ value: child as unknown, path: `${next.path}[${i}]`, depth }))
+      : Object.entries(next.value).map(([key, child]) => ({ value: child, path: `${next.path}.${key}`, depth }));
     stack.push(...children.reverse());
   }
   return found;

@@ -83,4 +83,12 @@ describe('POST /v1/chat/completions refuses over-long, malformed and oversized t
     expect(await errorOf(await app.post('/v1/chat/completions', body))).toMatchObject({ status, code });
     expect(upstream).not.toHaveBeenCalled();
   });
+
+  it('answers content and tool parameters nested 100,000 deep with 400 invalid_request, never a 5xx', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const content = await app.post('/v1/chat/completions', `{"messages":[{"role":"user","content":${deep}}]}`);
+    expect(await errorOf(content)).toMatchObject({ status: 400, code: 'invalid_request', message: 'messages[0].content[0]: Invalid input: expected object, received array' });
+    const parameters = await app.post('/v1/chat/completions', `{"messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":${deep}}}}]}`);
+    expect(await errorOf(parameters)).toMatchObject({ status: 400, code: 'invalid_request', message: 'tools[0].function.parameters: nested deeper than 64 levels' });
+  });
 });
