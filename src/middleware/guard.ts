@@ -7,7 +7,8 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
 import { GuardError, errorBody } from '../errors.ts';
-import { ChatRequestSchema, chatTexts, type ChatRequest } from '../guard/chat-request.ts';
+import { ChatRequestSchema, type ChatRequest } from '../guard/chat-request.ts';
+import { chatTexts } from '../guard/chat-texts.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
 import { modelGetOptions } from '../http/serve-model.ts';
@@ -92,7 +93,7 @@ export const CONVERSATION_PATH = 'conversation';
 
 /**
  * The default extractor: every text of an OpenAI chat completion body that the upstream model
- * will read (see chat-request.ts: every message of every role, text and refusal parts, names,
+ * will read (see chat-texts.ts: every message of every role, text and refusal parts, names,
  * tool calls, tool definitions, response schemas), each as its own input named by its path, and,
  * when there are several, all of them joined in order as one more input (`conversation`), so a
  * request split over turns or hidden in a system or tool message is still seen. The validated

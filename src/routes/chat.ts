@@ -1,7 +1,7 @@
 /**
  * POST /v1/chat/completions: the example guarded route. `guard()` checks every text of the chat
  * completion body that the model will read (every message of every role, alone and as a whole;
- * see chat-request.ts), with the API key's threshold and fail mode if it sets them. A request
+ * see chat-texts.ts), with the API key's threshold and fail mode if it sets them. A request
  * below the threshold is forwarded to `${UPSTREAM_URL}/chat/completions` (any OpenAI-compatible
  * API; with the caller's Authorization header while the API runs open, else the
  * `UPSTREAM_API_KEY` secret) as the body the guard validated, serialised again: never the raw
