@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'invalid_json',
   'invalid_utf8',
   'invalid_request',
+  'unsupported_content',
   'lone_surrogate',
   'unsupported_media_type',
   'payload_too_large',

@@ -18,8 +18,26 @@ export const MAX_ITEMS = 64;
  */
 export const MAX_IDS_PER_REQUEST = 1 << 23;
 
+/**
+ * Most characters of all texts of one chat completion request together (413 `too_much_text`),
+ * checked before any scoring. Every text is scored alone and the conversation once more as a
+ * whole, so this bounds the guard's work on the chat route at twice its characters.
+ */
+export const MAX_CHAT_CHARS = 128_000;
+
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The lone-surrogate check of TextSchema, for any string schema (`.superRefine(refuseLoneSurrogate)`):
+ * the issue it adds answers 400 `lone_surrogate` through `validate()`.
+ */
+export function refuseLoneSurrogate(text: string, ctx: z.core.$RefinementCtx<string>): void {
+  const at = LONE_SURROGATE.exec(text)?.index;
+  if (at === undefined) return;
+  const unit = text.charCodeAt(at).toString(16).toUpperCase();
+  ctx.addIssue({ code: 'custom', message: `contains a lone surrogate (U+${unit}) at index ${at}; send well-formed Unicode`, params: { code: 'lone_surrogate' } });
+}
 
 /**
  * One text of a request: not empty, at most MAX_TEXT_CHARS, and well-formed Unicode. A lone
@@ -33,9 +51,4 @@ export const TextSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_TEXT_CHARS)
-  .superRefine((text, ctx) => {
-    const at = LONE_SURROGATE.exec(text)?.index;
-    if (at === undefined) return;
-    const unit = text.charCodeAt(at).toString(16).toUpperCase();
-    ctx.addIssue({ code: 'custom', message: `contains a lone surrogate (U+${unit}) at index ${at}; send well-formed Unicode`, params: { code: 'lone_surrogate' } });
-  });
+  .superRefine(refuseLoneSurrogate);

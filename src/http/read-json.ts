@@ -71,15 +71,32 @@ function pathOf(path: readonly PropertyKey[]): string {
 }
 
 /**
+ * The issue to report: inside a union (`string | parts[]`), the issue of the one option whose
+ * type the value has (`content[0].type: ...` rather than the union's own message), when exactly
+ * one option got past the type check.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  while (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const typed = issue.errors.filter((issues) => !(issues.length === 1 && issues[0]!.code === 'invalid_type' && issues[0]!.path.length === 0));
+    if (typed.length !== 1 || typed[0]!.length === 0) break;
+    const inner: z.core.$ZodIssue = typed[0]![0]!;
+    issue = { ...inner, path: [...issue.path, ...inner.path] };
+  }
+  return issue;
+}
+
+/**
  * Validates `value` with `schema`; the first issue becomes one 400 naming the field
- * (`items[3].prompt: ...`). Over-long strings answer `text_too_long`, over-long arrays
- * `too_many_items`, texts with a lone surrogate `lone_surrogate`, anything else `invalid_request`.
+ * (`items[3].prompt: ...`, `messages[0].contents: unknown field`). Over-long strings answer
+ * `text_too_long`, over-long arrays `too_many_items`, texts with a lone surrogate
+ * `lone_surrogate`, content the guard cannot read (an image) `unsupported_content`, anything else
+ * `invalid_request`.
  * @param at path prefix for the message (e.g. 'input')
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, at: readonly PropertyKey[] = []): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
+  const issue = innermost(result.error.issues[0]!);
   const where = pathOf([...at, ...issue.path]) || 'body';
   if (issue.code === 'too_big' && issue.origin === 'string') {
     throw new GuardError(400, 'text_too_long', `${where}: longer than ${issue.maximum} characters`);
@@ -89,6 +106,12 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, at: rea
   }
   if (issue.code === 'custom' && issue.params?.code === 'lone_surrogate') {
     throw new GuardError(400, 'lone_surrogate', `${where}: ${issue.message}`);
+  }
+  if (issue.code === 'custom' && issue.params?.code === 'unsupported_content') {
+    throw new GuardError(400, 'unsupported_content', `${where}: ${issue.message}`);
+  }
+  if (issue.code === 'unrecognized_keys') {
+    throw new GuardError(400, 'invalid_request', `${pathOf([...at, ...issue.path, issue.keys[0]!.slice(0, 64)])}: unknown field`);
   }
   throw new GuardError(400, 'invalid_request', `${where}: ${issue.message}`);
 }

@@ -1,23 +1,33 @@
 /**
- * `guard(options)`: EdgeGuard as middleware for any Hono app on Workers. It takes the text to
- * check from the request, scores it in-process with the student model, blocks at or above the
- * threshold, passes below it, and leaves the verdict in `c.var.guard`.
+ * `guard(options)`: EdgeGuard as middleware for any Hono app on Workers. It takes the texts to
+ * check from the request (by default every text of an OpenAI chat completion body), scores them
+ * in-process with the student model, blocks when the highest score is at or above the threshold,
+ * passes below it, and leaves the verdict in `c.var.guard`.
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
 import { GuardError, errorBody } from '../errors.ts';
+import { ChatRequestSchema, type ChatRequest } from '../guard/chat-request.ts';
+import { chatTexts } from '../guard/chat-texts.ts';
+import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
 import { modelGetOptions } from '../http/serve-model.ts';
-import { scoreInputs, verdictOf, type ClassifyInput, type Verdict } from '../guard/classifier.ts';
+import { TooMuchTextError, scoreInputs, verdictOf, type ClassifyInput, type ItemScores, type Verdict } from '../guard/classifier.ts';
 import { ModelUnavailableError, sharedRegistry, type LoadedModel, type ModelRegistry } from '../guard/registry.ts';
 import { ModelRuntimeError } from '../guard/runtime.ts';
 
-/** What to check: a prompt, or a prompt and the response to judge in its context. */
-export type GuardInput = string | { prompt: string; response?: string | null };
+/**
+ * What to check: a prompt, or a prompt and the response to judge in its context; `path` names
+ * where in the request it came from (`messages[2].content`), for the verdict.
+ */
+export type GuardInput = string | { prompt: string; response?: string | null; path?: string };
 
-/** A scored request: `blocked` never reached the handler. */
-export type ScoredVerdict = Verdict & { outcome: 'allowed' | 'blocked'; modelVersion: string };
+/**
+ * A scored request: `blocked` never reached the handler. The scores are the highest over all
+ * inputs, per label; `path` is the input whose P(harmful) decided (`null` when the extractor did
+ * not name it).
+ */
+export type ScoredVerdict = Verdict & { outcome: 'allowed' | 'blocked'; modelVersion: string; path: string | null };
 
 /**
  * The guard's verdict, in `c.var.guard`. Data, not exceptions: `skipped` means the extractor
@@ -29,6 +39,11 @@ export type GuardVerdict = ScoredVerdict | { outcome: 'skipped'; reason: string 
 declare module 'hono' {
   interface ContextVariableMap {
     guard: GuardVerdict;
+    /**
+     * The chat completion body as the default extractor validated it: what the guard checked, so
+     * what a handler should forward (re-serialised, never the raw bytes). Unset with a custom extractor.
+     */
+    chatRequest: ChatRequest;
   }
 }
 
@@ -40,11 +55,18 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
    */
   failMode: 'open' | 'closed';
   /**
-   * Takes the text to check from the request; `null` = nothing to check (passes as `skipped`).
-   * May throw a GuardError (or any HTTPException) to refuse the request.
-   * Default: `lastUserMessage`, the last user message of an OpenAI chat completion body.
+   * Takes the texts to check from the request: one input or several (the highest score decides);
+   * `null` or `[]` = nothing to check (passes as `skipped`). May throw a GuardError (or any
+   * HTTPException) to refuse the request.
+   * Default: `chatCompletionInputs`, every text of an OpenAI chat completion body, each alone and
+   * all together.
    */
-  extract?: (c: Context<E>) => GuardInput | null | Promise<GuardInput | null>;
+  extract?: (c: Context<E>) => GuardInput | GuardInput[] | null | Promise<GuardInput | GuardInput[] | null>;
+  /**
+   * Most feature ids one request may score, over all its inputs; more answers 413
+   * `too_much_text` before any inference. Default MAX_IDS_PER_REQUEST (2^23), as the API's routes.
+   */
+  maxIds?: number;
   /** Block when P(harmful) >= this. Default: the model manifest's `threshold`. */
   threshold?: number;
   /**
@@ -66,34 +88,35 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   bucket?: (c: Context<E>) => R2Bucket | undefined;
 }
 
-const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
-const ChatBody = z.looseObject({
-  messages: z.array(
-    z.looseObject({
-      role: z.string(),
-      content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
-    }),
-  ),
-});
+/** The `path` of the input that is the whole conversation: all texts joined, in order. */
+export const CONVERSATION_PATH = 'conversation';
 
 /**
- * The default extractor: the text of the last `user` message of an OpenAI-style chat body
- * (string content, or the `text` parts of array content joined by newlines). Earlier messages
- * are not checked. `null` when there is no user message with text.
- * It refuses a `content-length` over 1 MiB; for chunked bodies put `bodyLimit()` (hono/body-limit)
- * in front, as the EdgeGuard worker does.
- * @throws GuardError 415 / 413 / 400 when the body is not a JSON chat body
+ * The default extractor: every text of an OpenAI chat completion body that the upstream model
+ * will read (see chat-texts.ts: every message of every role, text and refusal parts, names,
+ * tool calls, tool definitions, response schemas), each as its own input named by its path, and,
+ * when there are several, all of them joined in order as one more input (`conversation`), so a
+ * request split over turns or hidden in a system or tool message is still seen. The validated
+ * body is left in `c.var.chatRequest` for the handler to forward.
+ * Checked before any scoring: the body (JSON, UTF-8, at most 1 MiB by `content-length`; for
+ * chunked bodies put `bodyLimit()` in front, as the EdgeGuard worker does), the shape (roles and
+ * parts exactly as OpenAI's API; images, audio and files refused), every text at most 32,000
+ * characters and well-formed, and all texts together at most MAX_CHAT_CHARS.
+ * @throws GuardError 415 / 413 / 400 (`invalid_request` naming the field, `unsupported_content`,
+ *   `text_too_long`, `lone_surrogate`), 413 `too_much_text` over MAX_CHAT_CHARS
+ * @example guard({ failMode: 'closed', extract: chatCompletionInputs }) // the default
  */
-export async function lastUserMessage<E extends HonoEnv>(c: Context<E>): Promise<string | null> {
-  const body = validate(ChatBody, await readJson(c));
-  const last = body.messages.findLast((m) => m.role === 'user');
-  const content = last?.content;
-  if (content === undefined || content === null) return null;
-  const text =
-    typeof content === 'string'
-      ? content
-      : content.flatMap((part) => (part.type === 'text' && part.text !== undefined ? [part.text] : [])).join('\n');
-  return text.trim() === '' ? null : text;
+export async function chatCompletionInputs<E extends HonoEnv>(c: Context<E>): Promise<GuardInput[]> {
+  const request = validate(ChatRequestSchema, await readJson(c));
+  const texts = chatTexts(request);
+  const chars = texts.reduce((sum, { text }) => sum + text.length, 0);
+  if (chars > MAX_CHAT_CHARS) {
+    throw new GuardError(413, 'too_much_text', `the request holds ${chars} characters of text, more than the ${MAX_CHAT_CHARS} a chat request may; send a shorter conversation`);
+  }
+  c.set('chatRequest', request);
+  const inputs: GuardInput[] = texts.map(({ path, text }) => ({ prompt: text, path }));
+  if (texts.length > 1) inputs.push({ prompt: texts.map(({ text }) => text).join('\n'), path: CONVERSATION_PATH });
+  return inputs;
 }
 
 function checkOptions(options: GuardOptions<any>): void {
@@ -103,6 +126,9 @@ function checkOptions(options: GuardOptions<any>): void {
   if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
     throw new TypeError(`guard(): threshold must be within [0, 1], got ${options.threshold}`);
   }
+  if (options.maxIds !== undefined && !(Number.isInteger(options.maxIds) && options.maxIds > 0)) {
+    throw new TypeError(`guard(): maxIds must be a positive integer, got ${options.maxIds}`);
+  }
   if (options.blockStatus !== undefined && !(options.blockStatus >= 400 && options.blockStatus <= 499)) {
     throw new TypeError(`guard(): blockStatus must be a 4xx status, got ${options.blockStatus}`);
   }
@@ -111,11 +137,20 @@ function checkOptions(options: GuardOptions<any>): void {
 const defaultBlockBody = (verdict: ScoredVerdict) =>
   errorBody(
     'content_blocked',
-    `blocked by EdgeGuard: P(harmful) ${verdict.score.toFixed(3)} >= threshold ${verdict.threshold} (model ${verdict.modelVersion})`,
+    `blocked by EdgeGuard: P(harmful) ${verdict.score.toFixed(3)} >= threshold ${verdict.threshold} (model ${verdict.modelVersion}${verdict.path === null ? '' : `, at ${verdict.path}`})`,
   );
 
 const toInput = (input: GuardInput): ClassifyInput =>
   typeof input === 'string' ? { prompt: input, response: null } : { prompt: input.prompt, response: input.response ?? null };
+
+/** Each label's highest score over the inputs, and the input with the highest first label. */
+function highest(labels: readonly string[], items: ItemScores[]): { scores: Record<string, number>; decisive: number } {
+  const scores: Record<string, number> = {};
+  for (const label of labels) scores[label] = items.reduce((best, item) => Math.max(best, item.scores[label] ?? 0), 0);
+  const overall = labels[0]!;
+  const decisive = items.reduce((best, item, i) => ((item.scores[overall] ?? 0) > (items[best]!.scores[overall] ?? 0) ? i : best), 0);
+  return { scores, decisive };
+}
 
 /**
  * Guards a route with the student model.
@@ -133,18 +168,26 @@ const toInput = (input: GuardInput): ClassifyInput =>
  * @example
  * // a custom extractor and threshold, failing open
  * guard({ failMode: 'open', threshold: 0.8, extract: async (c) => (await c.req.json()).comment })
+ * @example
+ * // several inputs: the highest score decides, and the verdict names its path
+ * guard({ failMode: 'closed', extract: async (c) => {
+ *   const { title, body } = await c.req.json();
+ *   return [{ prompt: title, path: 'title' }, { prompt: body, path: 'body' }];
+ * } })
  */
 export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): MiddlewareHandler<E> {
   checkOptions(options);
-  const extract = options.extract ?? lastUserMessage<E>;
+  const extract = options.extract ?? chatCompletionInputs<E>;
+  const maxIds = options.maxIds ?? MAX_IDS_PER_REQUEST;
   const registry = options.registry ?? sharedRegistry();
   const bucketOf = options.bucket ?? ((c: Context<E>) => (c.env as { MODELS?: R2Bucket } | undefined)?.MODELS);
   const blockStatus = options.blockStatus ?? 400;
   const blockBody = options.blockBody ?? defaultBlockBody;
 
   return async function guardMiddleware(c, next) {
-    const input = await extract(c);
-    if (input === null) {
+    const extracted = await extract(c);
+    const inputs = extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted];
+    if (inputs.length === 0) {
       c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
       return next();
     }
@@ -152,13 +195,20 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     const failMode = override?.failMode ?? options.failMode;
     let model: LoadedModel;
     let verdict: Verdict;
+    let path: string | null;
     try {
       const bucket = bucketOf(c);
       if (!bucket) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
       model = await registry.get(bucket, modelGetOptions(c));
-      const { items } = await scoreInputs(model, [toInput(input)]);
-      verdict = verdictOf(model.manifest, items[0]!.scores, override?.threshold ?? options.threshold);
+      const { items } = await scoreInputs(model, inputs.map(toInput), { maxIds });
+      const { scores, decisive } = highest(model.manifest.labels, items);
+      verdict = verdictOf(model.manifest, scores, override?.threshold ?? options.threshold);
+      const input = inputs[decisive]!;
+      path = typeof input === 'string' ? null : (input.path ?? null);
     } catch (error) {
+      if (error instanceof TooMuchTextError) {
+        throw new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, { cause: error });
+      }
       if (!(error instanceof ModelUnavailableError || error instanceof ModelRuntimeError)) throw error;
       if (failMode === 'closed') throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
       c.set('guard', { outcome: 'unavailable', reason: error.message });
@@ -167,11 +217,11 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     const modelVersion = model.manifest.version;
     c.header('x-edgeguard-model', modelVersion);
     if (verdict.flagged) {
-      const blocked: ScoredVerdict = { ...verdict, outcome: 'blocked', modelVersion };
+      const blocked: ScoredVerdict = { ...verdict, outcome: 'blocked', modelVersion, path };
       c.set('guard', blocked);
       return c.json(blockBody(blocked) as object, blockStatus);
     }
-    c.set('guard', { ...verdict, outcome: 'allowed', modelVersion });
+    c.set('guard', { ...verdict, outcome: 'allowed', modelVersion, path });
     return next();
   };
 }

@@ -1,18 +1,22 @@
 /**
- * POST /v1/chat/completions: the example guarded route. `guard()` checks the last user message
- * (with the API key's threshold and fail mode, if it sets them); a prompt below the threshold is
- * forwarded to `${UPSTREAM_URL}/chat/completions` (any OpenAI-compatible API; with the caller's
- * Authorization header while the API runs open, else the `UPSTREAM_API_KEY` secret) and the
- * answer streamed back.
- * Without UPSTREAM_URL a passing prompt gets 501 `upstream_not_configured`, naming its score.
+ * POST /v1/chat/completions: the example guarded route. `guard()` checks every text of the chat
+ * completion body that the model will read (every message of every role, alone and as a whole;
+ * see chat-texts.ts), with the API key's threshold and fail mode if it sets them. A request
+ * below the threshold is forwarded to `${UPSTREAM_URL}/chat/completions` (any OpenAI-compatible
+ * API; with the caller's Authorization header while the API runs open, else the
+ * `UPSTREAM_API_KEY` secret) as the body the guard validated, serialised again: never the raw
+ * bytes, so a duplicated key or a field the guard did not check cannot reach the upstream. The
+ * answer streams back with an allow-list of its headers (see upstream.ts).
+ * Without UPSTREAM_URL a passing request gets 501 `upstream_not_configured`, naming its score.
  */
 import { Hono, type Context } from 'hono';
 import { GuardError } from '../errors.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
+import { clientAnswer, postUpstream } from '../http/upstream.ts';
 import { guard } from '../middleware/guard.ts';
 
-const FORWARDED_HEADERS = ['content-type', 'accept', 'openai-organization', 'openai-project'];
+const FORWARDED_HEADERS = ['accept', 'openai-organization', 'openai-project'];
 
 /**
  * The upstream's Authorization: the caller's own header while the API runs open; once API keys
@@ -33,26 +37,16 @@ export function createChatRoute(registry: ModelRegistry) {
     if (!upstream) {
       const verdict = c.var.guard;
       const score = verdict.outcome === 'allowed' ? `P(harmful) ${verdict.score.toFixed(3)}` : verdict.outcome;
-      throw new GuardError(501, 'upstream_not_configured', `the prompt passed the guard (${score}) but UPSTREAM_URL is not set, so there is no model to answer it`);
+      throw new GuardError(501, 'upstream_not_configured', `the request passed the guard (${score}) but UPSTREAM_URL is not set, so there is no model to answer it`);
     }
-    const headers = new Headers();
+    const headers = new Headers({ 'content-type': 'application/json' });
     for (const name of FORWARDED_HEADERS) {
       const value = c.req.header(name);
       if (value) headers.set(name, value);
     }
     const authorization = upstreamAuthorization(c);
     if (authorization) headers.set('authorization', authorization);
-    let response: Response;
-    try {
-      response = await fetch(`${upstream.replace(/\/+$/, '')}/chat/completions`, {
-        method: 'POST',
-        headers,
-        body: await c.req.text(),
-      });
-    } catch (error) {
-      throw new GuardError(502, 'upstream_error', `upstream request failed: ${(error as Error).message}`, { cause: error });
-    }
-    // A new Response: the upstream's headers are immutable, and ours (model, timing) are added.
-    return new Response(response.body, response);
+    const body = JSON.stringify(c.var.chatRequest);
+    return clientAnswer(await postUpstream(`${upstream.replace(/\/+$/, '')}/chat/completions`, headers, body));
   });
 }

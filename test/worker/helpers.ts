@@ -17,6 +17,8 @@ export const scratch = env as unknown as {
   SWAP_TEST: R2Bucket;
   FAULTS_TEST: R2Bucket;
   FUZZ_TEST: R2Bucket;
+  CHAT_TEST: R2Bucket;
+  UPSTREAM_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;

@@ -46,10 +46,14 @@ const chat = (...messages: [role: string, content: unknown][]) => ({
 });
 
 describe('guard() with the default extractor', () => {
-  it('blocks a harmful last user message with 400 content_blocked and never runs the handler', async () => {
+  it('blocks a harmful last user message with 400 content_blocked, naming it, and never runs the handler', async () => {
     const { send, seen } = guarded();
     const res = await send(chat(['system', 'Be helpful.'], ['user', HARMFUL]));
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'content_blocked', message: expect.stringMatching(/^blocked by EdgeGuard: P\(harmful\) 0\.979 >= threshold 0\.5/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'content_blocked',
+      message: 'blocked by EdgeGuard: P(harmful) 0.979 >= threshold 0.5 (model fixture-guard, at messages[1].content)',
+    });
     expect(res.headers.get('x-edgeguard-model')).toBe('fixture-guard');
     expect(seen).toHaveLength(0);
   });
@@ -59,7 +63,7 @@ describe('guard() with the default extractor', () => {
     const res = await send(chat(['user', BENIGN]));
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.verdict).toMatchObject({ outcome: 'allowed', flagged: false, threshold: 0.5, modelVersion: 'fixture-guard' });
+    expect(seen[0]!.verdict).toMatchObject({ outcome: 'allowed', flagged: false, threshold: 0.5, modelVersion: 'fixture-guard', path: 'messages[0].content' });
     expect((seen[0]!.verdict as { score: number }).score).toBeCloseTo(expectedScores(fixture, BENIGN).harmful!, 5);
   });
 
@@ -69,24 +73,43 @@ describe('guard() with the default extractor', () => {
     expect(seen[0]!.body).toEqual(chat(['user', BENIGN]));
   });
 
-  it('checks only the last user message', async () => {
+  it('blocks harm in an earlier user turn under a benign last one', async () => {
     const { send, seen } = guarded();
     const res = await send(chat(['user', HARMFUL], ['assistant', 'No.'], ['user', BENIGN]));
-    expect(res.status).toBe(200);
-    expect(seen).toHaveLength(1);
-  });
-
-  it('reads the text parts of array content', async () => {
-    const { send, seen } = guarded();
-    const res = await send(chat(['user', [{ type: 'image_url', image_url: { url: 'https://x.test/a.png' } }, { type: 'text', text: HARMFUL }]]));
-    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'content_blocked', message: expect.stringMatching(/, at messages\[0\]\.content\)$/) });
     expect(seen).toHaveLength(0);
   });
 
-  it('passes as skipped when there is no user message', async () => {
+  it('blocks a harmful system message', async () => {
     const { send, seen } = guarded();
-    await send(chat(['system', HARMFUL]));
+    expect(await errorOf(await send(chat(['system', HARMFUL], ['user', BENIGN])))).toMatchObject({ status: 400, code: 'content_blocked' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('reads every text part of array content', async () => {
+    const { send, seen } = guarded();
+    const res = await send(chat(['user', [{ type: 'text', text: BENIGN }, { type: 'text', text: HARMFUL }]]));
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'content_blocked', message: expect.stringMatching(/, at messages\[0\]\.content\[1\]\.text\)$/) });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses an image part with 400 unsupported_content instead of passing it unchecked', async () => {
+    const { send, seen } = guarded();
+    const res = await send(chat(['user', [{ type: 'text', text: BENIGN }, { type: 'image_url', image_url: { url: 'https://x.test/a.png' } }]]));
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'unsupported_content', message: expect.stringMatching(/^messages\[0\]\.content\[1\]: image_url parts cannot be checked/) });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('passes as skipped when every text is blank', async () => {
+    const { send, seen } = guarded();
+    await send(chat(['user', ' '], ['assistant', '']));
     expect(seen[0]!.verdict).toEqual({ outcome: 'skipped', reason: 'the extractor found no text to check' });
+  });
+
+  it('leaves the validated body in c.var.chatRequest for the handler', async () => {
+    const app = new Hono<TestEnv>().post('/chat', guard<TestEnv>({ failMode: 'closed', registry: createRegistry(), bucket: (c) => c.env.GUARD_TEST }), (c) => c.json(c.var.chatRequest));
+    const res = await app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[{"role":"user","content":"x","content":"Hi there"}],"model":"gpt-x"}' }, { ...env, ...scratch });
+    expect(await res.text()).toBe('{"model":"gpt-x","messages":[{"role":"user","content":"Hi there"}]}');
   });
 
   it('answers a body without messages with 400 invalid_request and never runs the handler', async () => {
@@ -102,6 +125,31 @@ describe('guard() options', () => {
     expect((await send({ comment: HARMFUL })).status).toBe(400);
     expect((await send({ comment: BENIGN })).status).toBe(200);
     expect(seen).toHaveLength(1);
+  });
+
+  it('scores several inputs from a custom extractor: the highest decides, and the verdict names its path', async () => {
+    const { send, seen } = guarded({
+      extract: async (c: Context<TestEnv>) => {
+        const { title, body } = (await c.req.json()) as { title: string; body: string };
+        return [{ prompt: title, path: 'title' }, { prompt: body, path: 'body' }];
+      },
+    });
+    expect(await errorOf(await send({ title: BENIGN, body: HARMFUL }))).toMatchObject({ status: 400, message: expect.stringMatching(/, at body\)$/) });
+    expect((await send({ title: BENIGN, body: 'Hello there.' })).status).toBe(200);
+    expect(seen[0]!.verdict).toMatchObject({ outcome: 'allowed', path: 'title' });
+    expect((seen[0]!.verdict as { score: number }).score).toBeCloseTo(expectedScores(fixture, BENIGN).harmful!, 5);
+  });
+
+  it('names no path for an input the extractor did not name', async () => {
+    const { send, seen } = guarded({ extract: async () => BENIGN });
+    await send({});
+    expect(seen[0]!.verdict).toMatchObject({ outcome: 'allowed', path: null });
+  });
+
+  it('answers 413 too_much_text, before any inference, when the inputs need more than maxIds', async () => {
+    const { send, seen } = guarded({ maxIds: 100 });
+    expect(await errorOf(await send(chat(['user', 'Tell me a long story. '.repeat(20)])))).toMatchObject({ status: 413, code: 'too_much_text' });
+    expect(seen).toHaveLength(0);
   });
 
   it('scores a prompt and response pair from a custom extractor', async () => {
@@ -136,6 +184,7 @@ describe('guard() options', () => {
     expect(() => guard({ failMode: 'maybe' as 'open' })).toThrow("guard(): failMode must be 'open' or 'closed', got maybe");
     expect(() => guard({ failMode: 'open', threshold: 1.5 })).toThrow(TypeError);
     expect(() => guard({ failMode: 'open', blockStatus: 500 as 400 })).toThrow('guard(): blockStatus must be a 4xx status, got 500');
+    expect(() => guard({ failMode: 'open', maxIds: 0 })).toThrow('guard(): maxIds must be a positive integer, got 0');
   });
 });
 
@@ -189,7 +238,7 @@ describe('POST /v1/chat/completions', () => {
     const res = await send(body, { UPSTREAM_URL: 'https://upstream.test/v1/' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: 'chatcmpl-1', choices: [] });
-    expect(res.headers.get('x-upstream')).toBe('yes');
+    expect(res.headers.get('x-upstream')).toBeNull();
     expect(res.headers.get('x-edgeguard-model')).toBe('fixture-guard');
     const [url, init] = upstream.mock.calls[0]!;
     expect(url).toBe('https://upstream.test/v1/chat/completions');
