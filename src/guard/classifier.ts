@@ -35,7 +35,7 @@ export interface Verdict {
   score: number;
   flagged: boolean;
   threshold: number;
-  /** Every label after the first, with its own threshold's decision. */
+  /** Every label after the first that the model reports, with its own threshold's decision. */
   categories: Record<string, { score: number; flagged: boolean }>;
 }
 
@@ -122,9 +122,12 @@ export async function scoreInputs(
 }
 
 /**
- * The verdict on one input's scores: flagged when the first label reaches `threshold`
- * (default: the manifest's); each other label against its `categoryThresholds` entry (default:
- * the manifest's `categoryThresholds`, then the manifest's `threshold`).
+ * The verdict on one input's scores. Each category the model reports (a label with OpenAI keys
+ * in the manifest's `openaiCategories`) is flagged at its `categoryThresholds` entry (default:
+ * the manifest's `categoryThresholds`, then its `threshold`); labels the model does not report
+ * are left out. The input is flagged when P(harmful), the first label, reaches `threshold`
+ * (default: the manifest's) or any reported category is flagged: a category's flag never
+ * contradicts the overall verdict.
  */
 export function verdictOf(
   manifest: Manifest,
@@ -135,9 +138,13 @@ export function verdictOf(
   const [overall, ...rest] = manifest.labels;
   const score = scores[overall!] ?? 0;
   const categories: Verdict['categories'] = {};
+  let anyCategory = false;
   for (const label of rest) {
+    if (!manifest.openaiCategories[label]?.length) continue;
     const value = scores[label] ?? 0;
-    categories[label] = { score: value, flagged: value >= (categoryThresholds[label] ?? manifest.threshold) };
+    const flagged = value >= (categoryThresholds[label] ?? manifest.categoryThresholds[label] ?? manifest.threshold);
+    categories[label] = { score: value, flagged };
+    anyCategory ||= flagged;
   }
-  return { score, flagged: score >= threshold, threshold, categories };
+  return { score, flagged: score >= threshold || anyCategory, threshold, categories };
 }

@@ -25,14 +25,17 @@ export interface UnscoredPolicy {
   source: 'key' | 'model';
 }
 
+/** What a caller may set of a policy: an API key's settings, or a guard()'s options. */
+export type PolicySettings = Partial<Pick<KeySettings, 'threshold' | 'categoryThresholds' | 'failMode'>>;
+
 /**
  * The policy for one model and one caller: a label's threshold is the key's, else the
  * manifest's `categoryThresholds` entry, else the overall threshold (the key's, else the
  * manifest's). Key thresholds for labels the model does not have are ignored.
- * @param settings the API key's settings; `null` when the API runs open
- * @example applyPolicy(manifest, { threshold: 0.8, categoryThresholds: {}, failMode: 'open', rateLimit: 'standard' })
+ * @param settings the API key's settings (or guard()'s options); `null` when the API runs open
+ * @example applyPolicy(manifest, { threshold: 0.8, categoryThresholds: {}, failMode: 'open' })
  */
-export function applyPolicy(manifest: Manifest, settings: KeySettings | null | undefined): AppliedPolicy {
+export function applyPolicy(manifest: Manifest, settings: PolicySettings | null | undefined): AppliedPolicy {
   const [, ...labels] = manifest.labels;
   const own = settings?.categoryThresholds ?? {};
   const threshold = settings?.threshold ?? manifest.threshold;

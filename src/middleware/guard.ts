@@ -12,6 +12,7 @@ import { chatTexts } from '../guard/chat-texts.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
 import { modelGetOptions } from '../http/serve-model.ts';
+import { applyPolicy, type PolicySettings } from '../guard/policy.ts';
 import { TooMuchTextError, scoreInputs, verdictOf, type ClassifyInput, type ItemScores, type Verdict } from '../guard/classifier.ts';
 import { ModelUnavailableError, sharedRegistry, type LoadedModel, type ModelRegistry } from '../guard/registry.ts';
 import { ModelRuntimeError } from '../guard/runtime.ts';
@@ -70,11 +71,13 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   /** Block when P(harmful) >= this. Default: the model manifest's `threshold`. */
   threshold?: number;
   /**
-   * Per-request overrides of `threshold` and `failMode`, e.g. the caller's API key settings
-   * (`(c) => c.var.apiKey?.settings`, as the EdgeGuard worker does); a field left undefined keeps
-   * the option's value. Default: none.
+   * Per-request overrides of `threshold`, `categoryThresholds` and `failMode`, e.g. the caller's
+   * API key settings (`(c) => c.var.apiKey?.settings`, as the EdgeGuard worker does); a field left
+   * undefined keeps the option's value. A request is blocked when P(harmful) reaches the
+   * threshold or any category the model reports reaches its own (the override's, else the
+   * model's, else the threshold). Default: none.
    */
-  policy?: (c: Context<E>) => { threshold?: number; failMode?: 'open' | 'closed' } | null | undefined;
+  policy?: (c: Context<E>) => PolicySettings | null | undefined;
   /** Status of a blocked request's response. Default 400 (as OpenAI-compatible content filters). */
   blockStatus?: ClientErrorStatusCode;
   /** JSON body of a blocked request's response. Default `{ error: { code: 'content_blocked', message } }`. */
@@ -202,7 +205,10 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
       model = await registry.get(bucket, modelGetOptions(c));
       const { items } = await scoreInputs(model, inputs.map(toInput), { maxIds });
       const { scores, decisive } = highest(model.manifest.labels, items);
-      verdict = verdictOf(model.manifest, scores, override?.threshold ?? options.threshold);
+      // the same policy the API routes apply: a category's threshold is the caller's, else the
+      // model's, else the overall threshold
+      const policy = applyPolicy(model.manifest, { ...override, threshold: override?.threshold ?? options.threshold });
+      verdict = verdictOf(model.manifest, scores, policy.threshold, policy.categoryThresholds);
       const input = inputs[decisive]!;
       path = typeof input === 'string' ? null : (input.path ?? null);
     } catch (error) {

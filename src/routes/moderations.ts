@@ -5,7 +5,8 @@
  * gets the highest score of the labels mapped to it, and is `true` when one of them reaches its
  * threshold. Keys no label maps to are left out of `categories`, `category_scores` and
  * `category_applied_input_types`: the model has no signal for them and must not pretend to.
- * `flagged` is EdgeGuard's overall verdict (the first label against the manifest's threshold).
+ * `flagged` is true when the overall P(harmful) (the first label, also returned as `score`) reaches
+ * its threshold or any category is `true`, so a client that reads `flagged` as "any category" agrees.
  * The request's `model` pins a deployed EdgeGuard version; OpenAI's own names (`omni-moderation-*`,
  * `text-moderation-*`, which its clients send by default) mean the current one. The response
  * names the model that scored and the `policy` it decided with (the API key's thresholds, else
@@ -56,25 +57,24 @@ function textsOf(input: string | unknown[]): string[] {
 }
 
 /**
- * One OpenAI moderation result from one input's label scores.
+ * One OpenAI moderation result from one input's label scores. `flagged` is true exactly when the
+ * overall P(harmful) reaches its threshold or any category is `true`, as OpenAI's clients read it;
+ * `score` (not in OpenAI's shape) is that overall P(harmful).
  * @param policy the thresholds to decide with (default: the manifest's)
  */
 export function moderationResult(manifest: Manifest, scores: Record<string, number>, policy?: Pick<AppliedPolicy, 'threshold' | 'categoryThresholds'>) {
   const verdict = verdictOf(manifest, scores, policy?.threshold, policy?.categoryThresholds);
-  const overall = manifest.labels[0]!;
   const categories: Record<string, boolean> = {};
   const categoryScores: Record<string, number> = {};
   const appliedTypes: Record<string, string[]> = {};
-  for (const [label, keys] of Object.entries(manifest.openaiCategories)) {
-    const score = scores[label] ?? 0;
-    const flagged = label === overall ? verdict.flagged : (verdict.categories[label]?.flagged ?? false);
-    for (const key of keys) {
+  for (const [label, { score, flagged }] of Object.entries(verdict.categories)) {
+    for (const key of manifest.openaiCategories[label] ?? []) {
       categoryScores[key] = Math.max(categoryScores[key] ?? 0, score);
       categories[key] = (categories[key] ?? false) || flagged;
       appliedTypes[key] = ['text'];
     }
   }
-  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes };
+  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes, score: verdict.score };
 }
 
 /** @param registry where the serving model comes from */
@@ -86,7 +86,7 @@ export function createModerationsRoute(registry: ModelRegistry) {
     const id = `modr-${crypto.randomUUID()}`;
     if (!outcome.scored) {
       // failing open: nothing flagged, no category scored, and the reason
-      const result = { flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {} };
+      const result = { flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {}, score: null };
       return c.json({ id, model: null, results: inputs.map(() => result), policy: outcome.policy, unavailable: outcome.unavailable });
     }
     const { model, items, policy } = outcome;

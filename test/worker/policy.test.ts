@@ -60,15 +60,29 @@ describe('thresholds', () => {
     expect(body.results[0]!.flagged).toBe(true);
   });
 
-  it('applies a key category threshold to its label only', async () => {
+  it('applies a key category threshold to its label only, and a flagged category flags the text', async () => {
     const key = await addKey(kv, 'hate-strict', { categoryThresholds: { hate: 0.01 } });
     const body = (await (await app().post('/v1/classify', { prompt: BENIGN }, bearer(key))).json()) as Classified;
     const expected = expectedScores(fixture, BENIGN);
     expect(expected.hate).toBeCloseTo(0.03, 2);
     expect(body.results[0]!.categories.hate).toEqual({ score: expect.closeTo(expected.hate!, 5), flagged: true });
     expect(body.results[0]!.categories.harassment).toEqual({ score: expect.closeTo(expected.harassment!, 5), flagged: false });
-    expect(body.results[0]!.flagged).toBe(false);
+    // P(harmful) stays under 0.5, but a category the model reports is flagged: so is the text
+    expect(body.results[0]!.score).toBeLessThan(0.5);
+    expect(body.results[0]!.flagged).toBe(true);
     expect(body.policy).toMatchObject({ threshold: 0.5, categoryThresholds: { hate: 0.01, harassment: 0.5 }, source: 'key' });
+  });
+
+  it('flags a moderation result exactly when its score or a category is flagged, and returns the score', async () => {
+    const key = await addKey(kv, 'hate-strict-mod', { categoryThresholds: { hate: 0.01 } });
+    const res = await app().post('/v1/moderations', { input: [BENIGN, HARMFUL, 'a calm sentence'] }, bearer(key));
+    const body = (await res.json()) as { results: { flagged: boolean; score: number; categories: Record<string, boolean> }[] };
+    for (const result of body.results) {
+      expect(result.flagged).toBe(result.score >= 0.5 || Object.values(result.categories).some(Boolean));
+    }
+    // the benign text: P(harmful) 0.03, but the key makes "hate" flag at 0.01, so it is flagged
+    expect(body.results[0]).toMatchObject({ flagged: true, categories: { hate: true, violence: false } });
+    expect(body.results[0]!.score).toBeCloseTo(expectedScores(fixture, BENIGN).harmful!, 5);
   });
 
   it('lets the key threshold stand for labels neither the key nor the model sets', async () => {
@@ -131,7 +145,7 @@ describe('fail modes when no model can score', () => {
     const body = (await res.json()) as { model: null; results: unknown[]; unavailable: { code: string } };
     expect(res.status).toBe(200);
     expect(body.model).toBeNull();
-    expect(body.results).toEqual(Array(2).fill({ flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {} }));
+    expect(body.results).toEqual(Array(2).fill({ flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {}, score: null }));
     expect(body.unavailable.code).toBe('model_unavailable');
   });
 
