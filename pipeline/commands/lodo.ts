@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { parseArgs } from '../args.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
+import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
+import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
 import { createScorer } from '../eval/scorer.ts';
 import { exportModel, readModelFolder } from '../onnx/export.ts';
@@ -24,6 +26,7 @@ const Flags = z.object({
   folds: z.string().optional(),
   only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional(),
   record: z.string().optional(),
+  thresholdRule: z.string().refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>" or "fixed:<value>"').default('heldout-f1'),
   quiet: z.boolean().default(false),
 });
 
@@ -35,6 +38,7 @@ export default defineCommand({
     folds: { type: 'string', description: 'JSON file with an array of folds (arrays of source names); default: the built-in five' },
     only: { type: 'string', description: 'run only these folds (1-based, comma-separated)' },
     record: { type: 'string', description: 'model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped' },
+    'threshold-rule': { type: 'string', description: 'how the operating point is chosen on the held-out rows: heldout-f1 (default), heldout-recall:<rate>, or fixed:<value>' },
     quiet: { type: 'boolean', description: 'no progress output' },
   },
   async run({ args }) {
@@ -50,6 +54,10 @@ export default defineCommand({
     await mkdir(flags.out, { recursive: true });
     const rows: LodoRow[] = [];
     const alpaca: (number | null)[] = [];
+    const heldOut: HeldOutRow[] = [];
+    let labels: string[] = [];
+    const scoresFile = join(flags.out, 'lodo-scores.jsonl');
+    await writeFile(scoresFile, '');
     for (const n of chosen) {
       const holdout = folds[n - 1]!;
       const config = await resolveDistillConfig(flags.config, { holdout });
@@ -59,19 +67,44 @@ export default defineCommand({
       const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
       const { bytes } = await readModelFolder(join(dir, 'model'));
       const scorer = await createScorer(bytes, manifest);
-      const { result } = await evaluate(scorer, manifest, outcome.test, { reference: 'alpaca-eval', quiet: flags.quiet });
+      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: 'alpaca-eval', quiet: flags.quiet });
+      labels = manifest.labels;
       for (const source of holdout) {
         const m = result.sources[source];
         if (m) rows.push({ ...m, source, fold: n, curve: [], histogram: m.histogram });
       }
       alpaca.push(result.sources['alpaca-eval']?.fpr ?? null);
+      // every row of the fold's held-out sets and of the eval-only sets no fold holds out (alpaca-eval),
+      // with all its scores: the ground the operating point is chosen on. A set that is eval-only
+      // for the recipe but held out by some fold counts in that fold only.
+      const folded = new Set(folds.flat());
+      const scored: HeldOutRow[] = outcome.test.filter((ex) => holdout.includes(ex.source) || !folded.has(ex.source)).map((ex) => ({
+        id: ex.id,
+        source: ex.source,
+        fold: n,
+        kind: ex.kind,
+        label: (ex.label ?? (ex.score! >= 0.5 ? 1 : 0)) as 0 | 1,
+        categories: ex.categories,
+        scores: Array.from(labelScores.get(ex.id)!, (x) => Math.round(x * 1e5) / 1e5),
+      }));
+      heldOut.push(...scored);
+      await appendFile(scoresFile, scored.map((r) => JSON.stringify(r)).join('\n') + '\n');
       const summary = summarize(rows, alpaca);
       await writeFile(join(flags.out, 'lodo.json'), `${JSON.stringify({ folds, summary, alpacaFprPerFold: alpaca, rows }, null, 2)}\n`);
       await writeFile(join(flags.out, 'lodo.md'), lodoMarkdown(rows, summary, alpaca));
       if (!flags.quiet) process.stderr.write(`fold ${n} done: ${JSON.stringify(summary)}\n`);
     }
     const summary = summarize(rows, alpaca);
-    if (flags.record) await recordMetrics(flags.record, 'lodo', lodoRecord(folds, summary, alpaca, rows));
-    console.log(lodoMarkdown(rows, summary, alpaca));
+    const threshold = chooseHeldOutThreshold(flags.thresholdRule, heldOut);
+    const operatingPoint = { rule: flags.thresholdRule, threshold, categoryThresholds: chooseCategoryThresholds(heldOut, labels), ...kindSummary(heldOut, threshold) };
+    if (!flags.quiet) process.stderr.write(`operating point on held-out rows: ${JSON.stringify(operatingPoint)}\n`);
+    const figures = categoryFigures(heldOut, labels);
+    const categories = categorySummary(figures);
+    const report = { folds, summary, alpacaFprPerFold: alpaca, rows, operatingPoint, categories, categoryFigures: figures };
+    await writeFile(join(flags.out, 'lodo.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const markdown = lodoMarkdown(rows, summary, alpaca, { operatingPoint, categories, figures });
+    await writeFile(join(flags.out, 'lodo.md'), markdown);
+    if (flags.record) await recordMetrics(flags.record, 'lodo', lodoRecord(folds, summary, alpaca, rows, { operatingPoint, categories, figures }));
+    console.log(markdown);
   },
 });

@@ -22,7 +22,7 @@ import { CLIError } from '../errors.ts';
 import { DuplicateIndex, textKey } from './dedupe.ts';
 import { readJsonl } from './jsonl.ts';
 import { ExampleSchema, type Example } from './schema.ts';
-import { policyFor, type SourceKind } from './sources.ts';
+import { policyFor, type SourceKind, type SourcePolicy } from './sources.ts';
 import { readUserFile, type ColumnMap } from './user-files.ts';
 import { createRng, type Rng } from '../train/rng.ts';
 import { rephrase } from './rephrase.ts';
@@ -55,6 +55,10 @@ export interface PrepareOptions {
    * duplicate is kept) and given no synthetic rows (so they are measured on real rows only).
    */
   holdout?: string[];
+  /** Sources to measure but never train on, besides those whose policy says so (e.g. to compare a recipe from before they existed). */
+  evalOnly?: string[];
+  /** Use the sources' soft labels (`soft` in sources.ts); false: their hard labels as upstream gives them. Default true. */
+  softLabels?: boolean;
 }
 
 export interface PrepareReport {
@@ -110,12 +114,14 @@ function complianceFor(request: string, opener: string): string {
   return `${opener} ${topic.charAt(0).toLowerCase()}${topic.slice(1)}:\n\n1.`;
 }
 
+const withUse = (policy: SourcePolicy, evalOnly: string[]): SourcePolicy => (evalOnly.includes(policy.name) ? { ...policy, use: 'eval-only' } : policy);
+
 /** Reads, filters, categorises, dedupes and groups the examples of `inputs`. */
 export async function prepare(options: PrepareOptions): Promise<{ examples: PreparedExample[]; report: PrepareReport }> {
   const files = await listDataFiles(options.inputs);
   const loaded = await Promise.all(
     files.map(async (file) => ({
-      policy: policyFor(basename(file).replace(/\.(jsonl|csv)$/, '')),
+      policy: withUse(policyFor(basename(file).replace(/\.(jsonl|csv)$/, '')), options.evalOnly ?? []),
       rows: options.columns || file.endsWith('.csv') ? await readUserFile(file, options.columns ?? {}) : await readJsonl(file, ExampleSchema),
     })),
   );
@@ -153,10 +159,13 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
         }
         pairKeys.add(key);
       }
-      const harmful = (row.label ?? (row.score! >= 0.5 ? 1 : 0)) === 1;
-      const categories = harmful ? (row.categories ?? policy.categories?.(row) ?? null) : [];
+      const graded = row.score === null && options.softLabels !== false ? (policy.soft?.(row) ?? null) : null;
+      const labelled = graded ? { ...row, label: graded.label, score: graded.score } : row;
+      const harmful = (labelled.label ?? (labelled.score! >= 0.5 ? 1 : 0)) === 1;
+      // a soft row below 0.5 counts as benign but keeps what its upstream label says it is about
+      const categories = harmful || graded ? (row.categories ?? policy.categories?.(row) ?? null) : [];
       examples.push({
-        ...row,
+        ...labelled,
         source: policy.name,
         categories,
         group: policy.group?.(row) ?? `p:${textKey(row.prompt)}`,

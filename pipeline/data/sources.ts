@@ -22,6 +22,19 @@ export interface SourcePolicy {
   categories?: (row: Example) => CategoryLabel[] | null;
   /** How split groups are formed; default: the prompt, so pairs sharing a request stay together. */
   group?: (row: Example) => string;
+  /**
+   * A soft label (P(harmful) as a teacher would give it) where the upstream label is graded: the
+   * DICES raters' share, Jigsaw's plain rudeness, HateXplain's and Davidson's "offensive". With a
+   * soft label the row trains on 0.5 x CE + 0.5 x KL, as teacher-labelled rows do; its class for
+   * sampling and metrics is soft >= 0.5 unless `label` is set too. Return null to keep the row as is.
+   */
+  soft?: (row: Example) => { label: 0 | 1 | null; score: number } | null;
+  /**
+   * Whether the source marks the fine labels ("self-harm/intent", "harassment/threatening"...)
+   * wherever they apply, so that a fine label it leaves out is a 0; elsewhere a fine label is
+   * learned only where it is named, and unknown where just its broad label is.
+   */
+  fine?: boolean;
 }
 
 const head = (row: Example) => (row.category ?? '').split(' | ')[0]!.trim();
@@ -31,12 +44,42 @@ function byHead(table: Record<string, CategoryLabel[] | null>) {
 }
 
 /** Our own request sets (pipeline/data/seed): each row names its own categories. */
-function ownRequests(name: string): SourcePolicy {
+function ownRequests(name: string, options: { fine?: boolean; kind?: SourceKind } = {}): SourcePolicy {
   return {
-    name, license: 'Apache-2.0 (this project)', kind: 'request', use: 'train',
+    name, license: 'Apache-2.0 (this project)', kind: options.kind ?? 'request', use: 'train',
     categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
+    fine: options.fine ?? false,
   };
 }
+
+/** Labels named in a comma-separated upstream category field, mapped through `table`. */
+function labelsFrom(field: string, table: Record<string, CategoryLabel[]>): CategoryLabel[] {
+  const out = new Set<CategoryLabel>();
+  for (const part of field.split(/[,;]/)) for (const label of table[part.trim()] ?? []) out.add(label);
+  return [...out];
+}
+
+// Jigsaw's six flags. Plain rudeness ("toxic") and profanity ("obscene") are not flagged by an
+// OpenAI-style policy on their own; insults, threats and identity hate are.
+const JIGSAW: Record<string, CategoryLabel[]> = {
+  severe_toxic: ['harassment'],
+  insult: ['harassment'],
+  threat: ['harassment', 'harassment/threatening', 'violence'],
+  identity_hate: ['hate'],
+};
+const jigsawFlags = (row: Example) => (row.category ?? '').split(' | ')[0]!;
+
+// ConvAbuse's abuse types; the rest ("intellectual", "general", "none") are harassment alone.
+const CONVABUSE: Record<string, CategoryLabel[]> = {
+  sex_harassment: ['sexual'],
+  sexist: ['hate'], racist: ['hate'], homophobic: ['hate'], transphobic: ['hate'], ableist: ['hate'],
+};
+const convabuseTypes = (row: Example) => /type: ([^;|]*)/.exec(row.category ?? '')?.[1] ?? '';
+
+// DiaSafety's unsafe-reply kinds (Unauthorized Expertise has safe rows only here).
+const DIASAFETY: Record<string, CategoryLabel[] | null> = {
+  'Offending User': ['harassment'], 'Toxicity Agreement': ['harassment'], 'Biased Opinion': ['hate'], 'Risk Ignorance': ['self-harm'],
+};
 
 /** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
 const JAILBREAKBENCH_CATEGORIES = byHead({
@@ -99,6 +142,23 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'davidson-hate-offensive': {
     name: 'davidson-hate-offensive', license: 'MIT', kind: 'content', use: 'train',
     categories: (row) => (row.category?.startsWith('hate') ? ['hate'] : ['harassment']),
+    // "offensive" tweets are mostly crude but allowed talk: a teacher would call most of them safe
+    soft: (row) => (row.category?.startsWith('offensive') ? { label: null, score: 0.3 } : null),
+  },
+  'jigsaw-toxic-comments': {
+    name: 'jigsaw-toxic-comments', license: 'CC0 (labels); comment text CC BY-SA 3.0', kind: 'content', use: 'train',
+    categories: (row) => labelsFrom(jigsawFlags(row), JIGSAW),
+    soft: (row) => (row.label === 1 && labelsFrom(jigsawFlags(row), JIGSAW).length === 0 ? { label: null, score: 0.3 } : null),
+    fine: true,
+  },
+  hatexplain: {
+    name: 'hatexplain', license: 'GPL-3.0 (MBIB copy; MIT upstream)', kind: 'content', use: 'train',
+    categories: (row) => (row.category?.startsWith('hatespeech') ? ['hate'] : ['harassment']),
+    soft: (row) => (row.category?.startsWith('offensive') ? { label: null, score: 0.4 } : null),
+  },
+  convabuse: {
+    name: 'convabuse', license: 'CC BY 4.0', kind: 'content', use: 'train',
+    categories: (row) => ['harassment', ...labelsFrom(convabuseTypes(row), CONVABUSE)],
   },
   'alpaca-eval': { name: 'alpaca-eval', license: 'CC BY-NC 4.0 (data)', kind: 'benign', use: 'eval-only' },
   'arena-hard-auto': { name: 'arena-hard-auto', license: 'Apache-2.0', kind: 'benign', use: 'train' },
@@ -121,6 +181,22 @@ export const SOURCES: Record<string, SourcePolicy> = {
     group: (row) => `jbb:${(row.category ?? '').split(' | ').slice(0, 2).join(' | ')}`,
     categories: JAILBREAKBENCH_CATEGORIES,
   },
+  'pairs-diasafety': {
+    name: 'pairs-diasafety', license: 'Apache-2.0', kind: 'pair', use: 'train',
+    categories: (row) => DIASAFETY[head(row)] ?? null,
+  },
+  'pairs-dices': {
+    name: 'pairs-dices', license: 'CC BY 4.0', kind: 'pair', use: 'train',
+    // the raters' share is the soft label; DICES-350's expert gold, where there is one, the hard one
+    soft: (row) => {
+      const share = /crowd unsafe ([\d.]+)/.exec(row.category ?? '')?.[1];
+      if (share === undefined) return null;
+      const expert = /expert unsafe=(Yes|No)/.exec(row.category ?? '')?.[1];
+      return { label: expert === undefined ? null : expert === 'Yes' ? 1 : 0, score: Number(share) };
+    },
+    // the conversations recur with other final replies: split by conversation
+    group: (row) => `dices:${(row.category ?? '').split(' | ')[0]}:${/item (\d+)/.exec(row.category ?? '')?.[1] ?? row.prompt}`,
+  },
   'pairs-arena-hard-auto': { name: 'pairs-arena-hard-auto', license: 'Apache-2.0', kind: 'pair', use: 'train' },
   'pairs-coconot-pref': { name: 'pairs-coconot-pref', license: 'MIT', kind: 'pair', use: 'train' },
   'pairs-fastchat-reference': { name: 'pairs-fastchat-reference', license: 'Apache-2.0', kind: 'pair', use: 'train' },
@@ -134,6 +210,12 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'edgeguard-requests': ownRequests('edgeguard-requests'),
   'edgeguard-augmented': ownRequests('edgeguard-augmented'),
   'edgeguard-contrast-augmented': ownRequests('edgeguard-contrast-augmented'),
+  'edgeguard-sexual': ownRequests('edgeguard-sexual', { fine: true }),
+  'edgeguard-self-harm': ownRequests('edgeguard-self-harm', { fine: true }),
+  'edgeguard-violence': ownRequests('edgeguard-violence', { fine: true }),
+  'edgeguard-harassment': ownRequests('edgeguard-harassment', { fine: true }),
+  'edgeguard-chatbot': ownRequests('edgeguard-chatbot', { fine: true }),
+  'edgeguard-pairs': ownRequests('edgeguard-pairs', { fine: true, kind: 'pair' }),
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */

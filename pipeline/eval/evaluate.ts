@@ -53,22 +53,27 @@ function thin<T>(points: T[], max: number): T[] {
 /**
  * Scores `examples` and measures every source.
  * @param reference benign source that harmful-only sources are measured against
+ * @returns the per-source metrics, and each row's scores by id: P(harmful), and every label's
  */
 export async function evaluate(
   scorer: Scorer,
   manifest: Manifest,
   examples: PreparedExample[],
   options: { threshold?: number; reference: string; quiet?: boolean; batch?: number },
-): Promise<{ result: EvalResult; scores: Map<string, number> }> {
+): Promise<{ result: EvalResult; scores: Map<string, number>; labelScores: Map<string, Float32Array> }> {
   const threshold = options.threshold ?? manifest.threshold;
   const batch = options.batch ?? 64;
   const scores = new Map<string, number>();
+  const labelScores = new Map<string, Float32Array>();
   const progress = createProgress('eval', examples.length, { quiet: options.quiet });
   const started = performance.now();
   for (let i = 0; i < examples.length; i += batch) {
     const chunk = examples.slice(i, i + batch);
     const out = await scorer.score(chunk.map((ex) => ({ prompt: ex.prompt, response: ex.response })));
-    chunk.forEach((ex, j) => scores.set(ex.id, out[j]![0]!));
+    chunk.forEach((ex, j) => {
+      scores.set(ex.id, out[j]![0]!);
+      labelScores.set(ex.id, out[j]!);
+    });
     progress.update(i + chunk.length);
   }
   const msPerExample = (performance.now() - started) / Math.max(1, examples.length);
@@ -111,5 +116,6 @@ export async function evaluate(
   return {
     result: { model: manifest.version, threshold, examples: examples.length, msPerExample: Math.round(msPerExample * 1000) / 1000, sources },
     scores,
+    labelScores,
   };
 }

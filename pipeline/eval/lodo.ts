@@ -1,18 +1,20 @@
 /**
  * Leave-one-dataset-out evaluation: for each fold, train without its data sets and score them with
- * the model that never saw them. Folds group a few unrelated sets (a request set, a content set, a
- * benign set, a pair set) so the whole table costs five trainings instead of twenty; sets that
- * share requests (jailbreakbench and its artifacts, coconot-contrast and coconot-pref) are held
- * out together so nothing leaks.
+ * the model that never saw them. Each fold holds out a few unrelated sets of every kind (harmful
+ * requests, user content, prompt+response pairs, benign instructions, one of our own written
+ * sets) so the whole table costs five trainings instead of forty, and every kind of text and every
+ * category is measured on data its model never saw; sets that share requests (jailbreakbench and
+ * its artifacts, coconot-contrast and coconot-pref) are held out together so nothing leaks.
  */
+import type { CategoryFigure, categorySummary, KindSummary } from './heldout.ts';
 import type { SourceMetrics } from './evaluate.ts';
 
 export const DEFAULT_FOLDS: string[][] = [
-  ['advbench', 'toxigen', 'coconot-contrast', 'pairs-coconot-pref', 'pairs-gptfuzz-labeled', 'declare-lab-dangerousqa'],
-  ['harmbench-behaviors', 'ethos-binary', 'jailbreak_llms-jailbreak-prompts', 'gpteacher-roleplay', 'pairs-gpteacher-roleplay'],
-  ['jailbreakbench', 'pairs-jailbreakbench-artifacts', 'jailbreak_llms-forbidden-questions', 'vicomtech-stormfront-hate', 'arena-hard-auto', 'pairs-arena-hard-auto'],
-  ['declare-lab-catqa-en', 'declare-lab-harmfulqa', 'davidson-hate-offensive', 'mt-bench', 'vicuna-bench'],
-  ['coconot-original-eval', 'advbench-harmful-strings', 'p3-t0-prompts', 'self-instruct-seed', 'self-instruct-user-oriented', 'pairs-self-instruct'],
+  ['advbench', 'declare-lab-dangerousqa', 'toxigen', 'jigsaw-toxic-comments', 'pairs-gptfuzz-labeled', 'coconot-contrast', 'pairs-coconot-pref', 'edgeguard-sexual'],
+  ['harmbench-behaviors', 'ethos-binary', 'hatexplain', 'pairs-dices', 'jailbreak_llms-jailbreak-prompts', 'gpteacher-roleplay', 'pairs-gpteacher-roleplay', 'edgeguard-self-harm'],
+  ['jailbreakbench', 'pairs-jailbreakbench-artifacts', 'jailbreak_llms-forbidden-questions', 'convabuse', 'vicomtech-stormfront-hate', 'arena-hard-auto', 'pairs-arena-hard-auto', 'edgeguard-violence'],
+  ['declare-lab-catqa-en', 'declare-lab-harmfulqa', 'davidson-hate-offensive', 'pairs-diasafety', 'mt-bench', 'vicuna-bench', 'edgeguard-harassment', 'edgeguard-pairs'],
+  ['coconot-original-eval', 'advbench-harmful-strings', 'p3-t0-prompts', 'self-instruct-seed', 'self-instruct-user-oriented', 'pairs-self-instruct', 'edgeguard-chatbot'],
 ];
 
 /** The harmful-request sets whose AUPRC and recall the targets are stated on. */
@@ -52,20 +54,58 @@ export function summarize(rows: LodoRow[], alpacaFprPerFold: (number | null)[]):
   };
 }
 
+/** What the held-out rows say beyond the per-set table (see heldout.ts). */
+export interface HeldOutReport {
+  operatingPoint: KindSummary & { rule: string; threshold: number; categoryThresholds: Record<string, number> };
+  categories: ReturnType<typeof categorySummary>;
+  figures: CategoryFigure[];
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)}%`);
+const num = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
+
+function heldOutMarkdown({ operatingPoint: op, categories, figures }: HeldOutReport): string[] {
+  return [
+    '',
+    `## Operating point chosen on held-out rows (${op.rule})`,
+    '',
+    `- threshold: **${op.threshold.toFixed(3)}**`,
+    `- harmful requests: AUPRC ${num(op.requestAuprc)} (against alpaca-eval), recall **${pct(op.requestRecall)}**`,
+    `- user content: AUPRC **${num(op.contentAuprc)}**, recall ${pct(op.contentRecall)}, FPR ${pct(op.contentFpr)}`,
+    `- prompt+response pairs: AUPRC **${num(op.pairAuprc)}**, recall ${pct(op.pairRecall)}, FPR ${pct(op.pairFpr)}`,
+    `- alpaca-eval FPR **${pct(op.alpacaFpr)}**; coconot-contrast (look-alikes) FPR ${pct(op.lookAlikeFpr)}`,
+    `- category thresholds (best held-out F1 of each category's output): ${Object.entries(op.categoryThresholds).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`,
+    '',
+    '## Categories on held-out sets',
+    '',
+    'ROC-AUC of the category\'s own output and of the overall score, its rows against benign ones;',
+    'per category weighted by rows over the held-out sets with at least 20 of them.',
+    '',
+    '| category | sets | rows | ROC-AUC (own output) | worst set | ROC-AUC (overall score) |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...Object.entries(categories).map(([c, s]) => `| ${c} | ${s.sets} | ${s.positives} | ${num(s.headAuc)} | ${num(s.worstHeadAuc)} | ${num(s.overallAuc)} |`),
+    '',
+    '| fold | held-out set | category | rows | against | ROC-AUC | AUPRC | ROC-AUC (overall) |',
+    '|---:|---|---|---:|---|---:|---:|---:|',
+    ...figures.map((f) => `| ${f.fold} | ${f.source} | ${f.category} | ${f.positives} | ${f.against} (${f.negatives}) | ${num(f.headAuc)} | ${num(f.headAuprc)} | ${num(f.overallAuc)} |`),
+  ];
+}
+
 /** The LODO table as markdown. */
-export function lodoMarkdown(rows: LodoRow[], summary: LodoSummary, alpacaFprPerFold: (number | null)[]): string {
-  const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
-  const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
+export function lodoMarkdown(rows: LodoRow[], summary: LodoSummary, alpacaFprPerFold: (number | null)[], heldOut?: HeldOutReport): string {
   const lines = [
     '# Leave-one-dataset-out evaluation',
     '',
     'Each set is scored by a model trained without it (and without the other sets of its fold).',
     'Harmful-only sets are ranked against alpaca-eval (benign, never trained on) for AUPRC.',
     '',
-    `- mean AUPRC over harmful-request sets: **${num(summary.meanRequestAuprc)}** (target >= 0.90)`,
-    `- mean recall over harmful-request sets at each fold model's threshold: **${pct(summary.meanRequestRecall)}** (target >= 90%)`,
-    `- false-positive rate on alpaca-eval: **${pct(summary.alpacaFpr)}** (target <= 3%; per fold: ${alpacaFprPerFold.map(pct).join(', ')})`,
-    `- false-positive rate on coconot-contrast: **${pct(summary.coconotContrastFpr)}** (target <= 10%)`,
+    `- mean AUPRC over harmful-request sets: **${num(summary.meanRequestAuprc)}**`,
+    `- mean recall over harmful-request sets at each fold model's own threshold: **${pct(summary.meanRequestRecall)}**`,
+    `- false-positive rate on alpaca-eval at each fold model's own threshold: **${pct(summary.alpacaFpr)}** (per fold: ${alpacaFprPerFold.map(pct).join(', ')})`,
+    `- false-positive rate on coconot-contrast: **${pct(summary.coconotContrastFpr)}**`,
+    ...(heldOut ? heldOutMarkdown(heldOut) : []),
+    '',
+    '## Per held-out set, at each fold model\'s own threshold',
     '',
     '| fold | held-out set | rows | harmful | benign | AUPRC | precision | recall | F1 | FPR |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -75,7 +115,7 @@ export function lodoMarkdown(rows: LodoRow[], summary: LodoSummary, alpacaFprPer
 }
 
 /** The compact form of a LODO table that a manifest records (`metrics.lodo`). */
-export function lodoRecord(folds: string[][], summary: LodoSummary, alpacaFprPerFold: (number | null)[], rows: LodoRow[]) {
+export function lodoRecord(folds: string[][], summary: LodoSummary, alpacaFprPerFold: (number | null)[], rows: LodoRow[], heldOut?: HeldOutReport) {
   return {
     folds,
     summary,
@@ -83,5 +123,6 @@ export function lodoRecord(folds: string[][], summary: LodoSummary, alpacaFprPer
     rows: rows.map(({ source, fold, rows: n, harmful, benign, auprc, auprcAgainst, precision, recall, f1, fpr }) => ({
       source, fold, rows: n, harmful, benign, auprc, auprcAgainst, precision, recall, f1, fpr,
     })),
+    ...(heldOut ? { operatingPoint: heldOut.operatingPoint, categories: heldOut.categories, categoryFigures: heldOut.figures } : {}),
   };
 }

@@ -68,3 +68,30 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   }
   return ap;
 }
+
+/**
+ * Area under the ROC curve: the chance that a random positive scores above a random negative
+ * (ties count half); null without both classes.
+ * @example rocAuc([0.9, 0.4, 0.1], [1, 0, 1]) // 0.5
+ */
+export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number | null {
+  const order = Array.from(scores, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  let positives = 0;
+  let rankSum = 0;
+  for (let k = 0; k < order.length; ) {
+    // a run of tied scores shares the mean of its ranks
+    let end = k;
+    while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[k]!]) end++;
+    const rank = (k + end) / 2 + 1;
+    for (let j = k; j <= end; j++) {
+      if (labels[order[j]!] === 1) {
+        positives++;
+        rankSum += rank;
+      }
+    }
+    k = end + 1;
+  }
+  const negatives = order.length - positives;
+  if (positives === 0 || negatives === 0) return null;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}

@@ -9,12 +9,17 @@ import { DEFAULT_FEATURIZER } from '../../src/guard/featurize.ts';
 import { FeaturizerConfigSchema, PoolingSchema, type Pooling } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
 import { isThresholdRule } from '../eval/threshold.ts';
+import { BROAD_LABELS, CATEGORY_LABELS } from '../data/categories.ts';
 
 export const DISTILL_DEFAULTS = {
   /** Data files or folders; teacher-labelled rows (with `score`) mix in as they are. */
   data: ['../shared/data', 'pipeline/data/seed'],
   /** Sources held out entirely, for leave-one-dataset-out evaluation. */
   holdout: [] as string[],
+  /** Sources measured but never trained on (e.g. to run a recipe from before they existed). */
+  evalOnly: [] as string[],
+  /** Train on the sources' soft labels where they have them (sources.ts `soft`); false: upstream hard labels. */
+  softLabels: true,
   valFraction: 0.1,
   nearDuplicate: 0.85,
   refusalPairs: 0.5,
@@ -48,11 +53,20 @@ export const DISTILL_DEFAULTS = {
   thresholdOn: 'requests',
   /** Threshold of each category output (its own sigmoid, not calibrated like the overall score). */
   categoryThreshold: 0.5,
+  /** Per-category thresholds that replace `categoryThreshold` (e.g. chosen on held-out rows by `lodo`). */
+  categoryThresholds: {} as Record<string, number>,
+  /**
+   * Categories whose OpenAI keys the model reports (in /v1/moderations and /v1/classify): the ones
+   * with a trustworthy held-out figure. The rest are still outputs of the model, never shown.
+   */
+  reportedCategories: [...BROAD_LABELS] as string[],
 };
 
 export const DistillConfigSchema = z.strictObject({
   data: z.array(z.string()).min(1),
   holdout: z.array(z.string()),
+  evalOnly: z.array(z.string()),
+  softLabels: z.boolean(),
   valFraction: z.number().min(0.01).max(0.5),
   nearDuplicate: z.number().min(0.5).max(1),
   refusalPairs: z.number().min(0).max(1),
@@ -78,9 +92,11 @@ export const DistillConfigSchema = z.strictObject({
     hardWeight: z.number().min(0).max(1),
     categoryWeight: z.number().min(0),
   }),
-  threshold: z.string().refine(isThresholdRule, 'must be "max-f1" or "fpr:<rate>", e.g. "fpr:0.02"'),
+  threshold: z.string().refine(isThresholdRule, 'must be "max-f1", "fpr:<rate>" or "fixed:<value>", e.g. "fpr:0.02"'),
   thresholdOn: z.enum(['all', 'requests']),
   categoryThreshold: z.number().min(0).max(1),
+  categoryThresholds: z.partialRecord(z.enum(CATEGORY_LABELS), z.number().min(0).max(1)),
+  reportedCategories: z.array(z.enum(CATEGORY_LABELS)),
 });
 export type DistillConfig = z.infer<typeof DistillConfigSchema>;
 

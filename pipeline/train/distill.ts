@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LABELS, OPENAI_MAPPING } from '../data/categories.ts';
+import { CATEGORY_LABELS, LABELS, OPENAI_MAPPING } from '../data/categories.ts';
 import { prepare, type PreparedExample } from '../data/prepare.ts';
 import { split } from '../data/split.ts';
 import { chooseThreshold, type ThresholdRule } from '../eval/threshold.ts';
@@ -44,6 +44,8 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     benignSnippets: config.benignSnippets,
     seed: config.train.seed,
     holdout: config.holdout,
+    evalOnly: config.evalOnly,
+    softLabels: config.softLabels,
     compliancePairs: config.compliancePairs,
     rephrasings: config.rephrasings,
   });
@@ -90,10 +92,14 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     },
     featurizer: config.featurizer,
     labels: [...LABELS],
-    openaiCategories: OPENAI_MAPPING,
+    openaiCategories: Object.fromEntries(
+      Object.entries(OPENAI_MAPPING).filter(([label]) => label === 'harmful' || (config.reportedCategories as string[]).includes(label)),
+    ),
     threshold,
     thresholdRule: `${config.threshold} on validation ${config.thresholdOn}`,
-    categoryThresholds: Object.fromEntries(LABELS.slice(1).map((label) => [label, config.categoryThreshold])),
+    categoryThresholds: Object.fromEntries(
+      CATEGORY_LABELS.map((label) => [label, config.categoryThresholds[label] ?? config.categoryThreshold]),
+    ),
     config: { distill: config },
     dataSources: Object.entries(report.perSource).map(([name, s]) => ({
       name,

@@ -27,7 +27,7 @@ describe('distill -> export -> eval through the CLI', () => {
     expect(saved.distill.train.dim).toBe(8);
     expect(saved.distill.train.hardWeight).toBe(0.5); // a default filled in
     const { meta, weights } = await loadCheckpoint(join(dir, 'run', 'checkpoint'));
-    expect(meta.shape).toEqual({ buckets: 4096, dim: 8, hidden: 8, outputs: 7, pooling: 'mean' });
+    expect(meta.shape).toEqual({ buckets: 4096, dim: 8, hidden: 8, outputs: 14, pooling: 'mean' });
     expect(weights.embedding.length).toBe(4096 * 8);
     expect(meta.threshold).toBeGreaterThan(0);
     expect(meta.threshold).toBeLessThan(1);
@@ -46,7 +46,12 @@ describe('distill -> export -> eval through the CLI', () => {
     expect(result.code).toBe(0);
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
     expect(manifest.version).toBe('tiny-1');
-    expect(manifest.labels).toEqual(['harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit']);
+    expect(manifest.labels).toEqual([
+      'harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit',
+      'hate/threatening', 'harassment/threatening', 'violence/graphic', 'self-harm/intent', 'self-harm/instructions', 'sexual/minors', 'illicit/violent',
+    ]);
+    // only the broad categories are reported unless the recipe names more
+    expect(Object.keys(manifest.openaiCategories)).toEqual(['harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit']);
     expect(manifest.openaiCategories.hate).toEqual(['hate']);
     await expect(readModelFolder(out)).resolves.toBeTruthy();
   });

@@ -83,7 +83,7 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
     llm.generate = () => ({ text: 'unsafe\nS1,S10', tokens: ['unsafe', '\n', 'S', '1', ',', 'S', '10'], topLogprobs: [{ unsafe: -0.05, safe: -3 }] });
     expect(await llamaGuard()).toBe(0);
     const rows = await readRows(join(dir, 'lab', 'labeled.jsonl'));
-    expect(rows.find((r) => r.id === 'p1')).toMatchObject({ label: 1, categories: ['hate', 'violence', 'illicit'] });
+    expect(rows.find((r) => r.id === 'p1')).toMatchObject({ label: 1, categories: ['hate', 'violence', 'illicit', 'illicit/violent'] });
     const verdicts = await readRows(join(dir, 'lab', 'verdicts.jsonl'));
     expect(verdicts.find((v) => v.id === 'p1')).toMatchObject({ codes: ['S1', 'S10'], label: 1, raw: 'unsafe\nS1,S10' });
   });
@@ -169,7 +169,7 @@ describe('teacher maths and mappings', () => {
 
   it('maps every hazard code to our labels in one constant', () => {
     expect(Object.keys(HAZARD_TO_LABELS)).toHaveLength(14);
-    expect(HAZARD_TO_LABELS.S1).toEqual(['violence', 'illicit']);
+    expect(HAZARD_TO_LABELS.S1).toEqual(['violence', 'illicit', 'illicit/violent']);
     expect(HAZARD_TO_LABELS.S6).toEqual([]);
     expect(HAZARD_TO_LABELS.S11).toEqual(['self-harm']);
     expect(labelsOf(['S5', 'S12', 'S10'])).toEqual(['hate', 'harassment', 'sexual']);

@@ -4,7 +4,7 @@
  * property) and S13 (elections) have no counterpart among our labels: a row flagged only for
  * them is still harmful by the teacher's score, with no category.
  */
-import type { CategoryLabel } from '../../data/categories.ts';
+import { CATEGORY_LABELS, type CategoryLabel } from '../../data/categories.ts';
 
 /** Codes and names exactly as the Llama Guard 3 prompt lists them. */
 export const LLAMA_GUARD_3_CATEGORIES = [
@@ -28,15 +28,15 @@ export type HazardCode = (typeof LLAMA_GUARD_3_CATEGORIES)[number][0];
 
 /** Our labels for each Llama Guard 3 code: the one place this mapping lives. */
 export const HAZARD_TO_LABELS: Record<HazardCode, readonly CategoryLabel[]> = {
-  S1: ['violence', 'illicit'], // violent crimes
+  S1: ['violence', 'illicit', 'illicit/violent'], // violent crimes
   S2: ['illicit'], // non-violent crimes
   S3: ['sexual'], // sex-related crimes
-  S4: ['sexual'], // child sexual exploitation
+  S4: ['sexual', 'sexual/minors'], // child sexual exploitation
   S5: ['harassment'], // defamation
   S6: [], // specialized advice
   S7: ['illicit'], // privacy
   S8: [], // intellectual property
-  S9: ['violence', 'illicit'], // indiscriminate weapons
+  S9: ['violence', 'illicit', 'illicit/violent'], // indiscriminate weapons
   S10: ['hate'], // hate
   S11: ['self-harm'], // suicide & self-harm
   S12: ['sexual'], // sexual content
@@ -68,6 +68,5 @@ export function parseHazardCodes(text: string): HazardCode[] {
 /** Our labels for a set of hazard codes, deduplicated, in the order of our label list. */
 export function labelsOf(codes: readonly HazardCode[]): CategoryLabel[] {
   const labels = new Set(codes.flatMap((code) => HAZARD_TO_LABELS[code]));
-  const order: CategoryLabel[] = ['hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit'];
-  return order.filter((label) => labels.has(label));
+  return CATEGORY_LABELS.filter((label) => labels.has(label));
 }

@@ -1,0 +1,227 @@
+/**
+ * What held-out predictions say, beyond per-set AUPRC: per-category figures on each held-out set,
+ * headline figures per kind of text (requests, user content, prompt+response pairs), and the
+ * operating point. Every number here comes from rows scored by a model that never trained on
+ * their data set (leave-one-dataset-out), so a threshold chosen here is chosen on held-out data,
+ * not on the validation split the model was tuned on.
+ */
+import type { SourceKind } from '../data/sources.ts';
+import { averagePrecision, rocAuc } from './metrics.ts';
+
+/** One held-out row as a fold model scored it. */
+export interface HeldOutRow {
+  id: string;
+  source: string;
+  fold: number;
+  kind: SourceKind;
+  /** Hard label (soft rows: score >= 0.5). */
+  label: 0 | 1;
+  /** Our category labels of a harmful row (null when unknown). */
+  categories: string[] | null;
+  /** One score per model label, the first P(harmful). */
+  scores: number[];
+}
+
+/** The benign sets that stand for ordinary traffic and for look-alikes, as the targets name them. */
+export const ALPACA = 'alpaca-eval';
+export const LOOK_ALIKES = 'coconot-contrast';
+
+/** Fewest harmful rows of a category in a set for a figure on it. */
+export const MIN_POSITIVES = 20;
+/** Fewest benign rows of a set to measure against; fewer: the fold's held-out benign rows. */
+const MIN_NEGATIVES = 50;
+
+const round = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
+const mean = (xs: (number | null)[]) => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? round(v.reduce((a, b) => a + b, 0) / v.length) : null;
+};
+
+export interface CategoryFigure {
+  source: string;
+  fold: number;
+  category: string;
+  positives: number;
+  negatives: number;
+  /** What the negatives are: the set's own benign rows, or the fold's held-out benign rows. */
+  against: 'own benign rows' | 'fold benign rows';
+  /** The category's own output. */
+  headAuc: number | null;
+  headAuprc: number | null;
+  /** The overall P(harmful). */
+  overallAuc: number | null;
+}
+
+function bySource(rows: HeldOutRow[]): Map<string, HeldOutRow[]> {
+  const out = new Map<string, HeldOutRow[]>();
+  for (const row of rows) (out.get(row.source) ?? out.set(row.source, []).get(row.source)!).push(row);
+  return out;
+}
+
+/**
+ * Per held-out set and category (with at least MIN_POSITIVES rows of it): how well the category's
+ * output and the overall score tell its rows from benign ones.
+ * @param labels the model's labels, in output order
+ */
+export function categoryFigures(rows: HeldOutRow[], labels: readonly string[]): CategoryFigure[] {
+  const foldBenign = new Map<number, HeldOutRow[]>();
+  for (const row of rows) if (row.label === 0) (foldBenign.get(row.fold) ?? foldBenign.set(row.fold, []).get(row.fold)!).push(row);
+  const figures: CategoryFigure[] = [];
+  for (const [source, setRows] of bySource(rows)) {
+    const own = setRows.filter((r) => r.label === 0);
+    const useOwn = own.length >= MIN_NEGATIVES;
+    const negatives = useOwn ? own : (foldBenign.get(setRows[0]!.fold) ?? []);
+    for (let l = 1; l < labels.length; l++) {
+      const category = labels[l]!;
+      const positives = setRows.filter((r) => r.label === 1 && r.categories?.includes(category));
+      if (positives.length < MIN_POSITIVES || negatives.length === 0) continue;
+      const y = [...positives.map(() => 1), ...negatives.map(() => 0)];
+      const head = [...positives, ...negatives].map((r) => r.scores[l]!);
+      const overall = [...positives, ...negatives].map((r) => r.scores[0]!);
+      figures.push({
+        source,
+        fold: setRows[0]!.fold,
+        category,
+        positives: positives.length,
+        negatives: negatives.length,
+        against: useOwn ? 'own benign rows' : 'fold benign rows',
+        headAuc: round(rocAuc(head, y)),
+        headAuprc: round(averagePrecision(head, y)),
+        overallAuc: round(rocAuc(overall, y)),
+      });
+    }
+  }
+  return figures.sort((a, b) => a.category.localeCompare(b.category) || a.source.localeCompare(b.source));
+}
+
+/** Per category: the held-out sets' figures, weighted by their positives. */
+export function categorySummary(figures: CategoryFigure[]) {
+  const out: Record<string, { sets: number; positives: number; headAuc: number | null; overallAuc: number | null; worstHeadAuc: number | null }> = {};
+  for (const f of figures) {
+    const s = (out[f.category] ??= { sets: 0, positives: 0, headAuc: 0, overallAuc: 0, worstHeadAuc: null });
+    s.sets++;
+    s.positives += f.positives;
+    s.headAuc = s.headAuc! + (f.headAuc ?? 0) * f.positives;
+    s.overallAuc = s.overallAuc! + (f.overallAuc ?? 0) * f.positives;
+    s.worstHeadAuc = s.worstHeadAuc === null ? f.headAuc : Math.min(s.worstHeadAuc, f.headAuc ?? 1);
+  }
+  for (const s of Object.values(out)) {
+    s.headAuc = round(s.headAuc! / s.positives);
+    s.overallAuc = round(s.overallAuc! / s.positives);
+  }
+  return out;
+}
+
+const HARMFUL_ONLY = (rows: HeldOutRow[]) => rows.every((r) => r.label === 1);
+
+/**
+ * Headline figures per kind of held-out text. AUPRC: mean over sets with both classes (content,
+ * pairs), or of harmful-only request sets against alpaca-eval; recall and false-positive rates at
+ * `threshold` on the pooled rows.
+ */
+export function kindSummary(rows: HeldOutRow[], threshold: number) {
+  const sets = bySource(rows);
+  const alpaca = sets.get(ALPACA) ?? [];
+  const auprcOf = (setRows: HeldOutRow[]) => {
+    const pooled = HARMFUL_ONLY(setRows) ? [...setRows, ...alpaca] : setRows;
+    if (!pooled.some((r) => r.label === 0) || !pooled.some((r) => r.label === 1)) return null;
+    return averagePrecision(pooled.map((r) => r.scores[0]!), pooled.map((r) => r.label));
+  };
+  const ofKind = (kinds: SourceKind[]) => [...sets.entries()].filter(([, r]) => kinds.includes(r[0]!.kind));
+  const flaggedShare = (xs: HeldOutRow[]) => (xs.length ? round(xs.filter((r) => r.scores[0]! >= threshold).length / xs.length) : null);
+  const requests = ofKind(['request']).filter(([, r]) => r.some((x) => x.label === 1));
+  return {
+    requestAuprc: mean(requests.map(([, r]) => auprcOf(r))),
+    requestRecall: flaggedShare(requests.flatMap(([, r]) => r.filter((x) => x.label === 1))),
+    contentAuprc: mean(ofKind(['content']).map(([, r]) => auprcOf(r))),
+    contentRecall: flaggedShare(ofKind(['content']).flatMap(([, r]) => r.filter((x) => x.label === 1))),
+    contentFpr: flaggedShare(ofKind(['content']).flatMap(([, r]) => r.filter((x) => x.label === 0))),
+    pairAuprc: mean(ofKind(['pair']).map(([, r]) => auprcOf(r))),
+    pairRecall: flaggedShare(ofKind(['pair']).flatMap(([, r]) => r.filter((x) => x.label === 1))),
+    pairFpr: flaggedShare(ofKind(['pair']).flatMap(([, r]) => r.filter((x) => x.label === 0))),
+    alpacaFpr: flaggedShare(alpaca),
+    lookAlikeFpr: flaggedShare((sets.get(LOOK_ALIKES) ?? []).filter((r) => r.label === 0)),
+  };
+}
+
+export type KindSummary = ReturnType<typeof kindSummary>;
+
+/**
+ * How the shipped threshold is chosen on held-out rows:
+ * - `heldout-f1`: the threshold with the best mean F1 over the three kinds of text (harmful
+ *   requests against alpaca-eval and the look-alikes, user content, pairs);
+ * - `heldout-recall:<r>`: the highest threshold at which held-out harmful requests are flagged
+ *   at least at rate r (e.g. `heldout-recall:0.85`);
+ * - `fixed:<t>`: a given threshold, to read the held-out figures at it (e.g. a shipped model's).
+ */
+export type HeldOutRule = 'heldout-f1' | `heldout-recall:${number}` | `fixed:${number}`;
+
+export function isHeldOutRule(rule: string): rule is HeldOutRule {
+  return rule === 'heldout-f1' || /^(heldout-recall|fixed):(0(\.\d+)?|1(\.0+)?)$/.test(rule);
+}
+
+const GRID = Array.from({ length: 199 }, (_, i) => (i + 1) / 200);
+
+function f1At(rows: HeldOutRow[], threshold: number, score = (r: HeldOutRow) => r.scores[0]!, positive = (r: HeldOutRow) => r.label === 1): number {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const r of rows) {
+    const flagged = score(r) >= threshold;
+    if (positive(r)) flagged ? tp++ : fn++;
+    else if (flagged) fp++;
+  }
+  return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+}
+
+/** The threshold `rule` picks on held-out rows (a grid of 0.005 steps). */
+export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[]): number {
+  if (rule.startsWith('fixed:')) return Number(rule.slice('fixed:'.length));
+  const sets = bySource(rows);
+  const requests = [...sets.values()].filter((r) => r[0]!.kind === 'request' && r.some((x) => x.label === 1)).flat();
+  if (rule.startsWith('heldout-recall:')) {
+    const target = Number(rule.slice('heldout-recall:'.length));
+    const harmful = requests.filter((r) => r.label === 1).map((r) => r.scores[0]!).sort((a, b) => b - a);
+    if (harmful.length === 0) return 0.5;
+    // the score of the last request that must still be flagged
+    return harmful[Math.min(harmful.length - 1, Math.ceil(target * harmful.length) - 1)]!;
+  }
+  const benignTraffic = [...(sets.get(ALPACA) ?? []), ...(sets.get(LOOK_ALIKES) ?? []).filter((r) => r.label === 0)];
+  const kinds = [
+    [...requests.filter((r) => r.label === 1), ...benignTraffic],
+    [...sets.values()].filter((r) => r[0]!.kind === 'content').flat(),
+    [...sets.values()].filter((r) => r[0]!.kind === 'pair').flat(),
+  ].filter((k) => k.some((r) => r.label === 1));
+  let best = { threshold: 0.5, f1: -1 };
+  for (const t of GRID) {
+    const f1 = kinds.reduce((sum, k) => sum + f1At(k, t), 0) / kinds.length;
+    if (f1 > best.f1) best = { threshold: t, f1 };
+  }
+  return best.threshold;
+}
+
+/**
+ * Per category, the threshold of its output with the best F1 on held-out rows: its rows against
+ * every held-out benign row of user content, pairs and requests (the traffic it must not flag).
+ * Categories with fewer than MIN_POSITIVES held-out rows keep `fallback`.
+ */
+export function chooseCategoryThresholds(rows: HeldOutRow[], labels: readonly string[], fallback = 0.5): Record<string, number> {
+  const benign = rows.filter((r) => r.label === 0 && r.kind !== 'benign');
+  const out: Record<string, number> = {};
+  for (let l = 1; l < labels.length; l++) {
+    const category = labels[l]!;
+    const positives = rows.filter((r) => r.label === 1 && r.categories?.includes(category));
+    if (positives.length < MIN_POSITIVES) {
+      out[category] = fallback;
+      continue;
+    }
+    const pool = [...positives, ...benign];
+    let best = { threshold: fallback, f1: -1 };
+    for (const t of GRID) {
+      const f1 = f1At(pool, t, (r) => r.scores[l]!, (r) => r.label === 1 && r.categories!.includes(category));
+      if (f1 > best.f1) best = { threshold: t, f1 };
+    }
+    out[category] = best.threshold;
+  }
+  return out;
+}
