@@ -57,7 +57,10 @@ export interface PrepareOptions {
   holdout?: string[];
   /** Sources to measure but never train on, besides those whose policy says so (e.g. to compare a recipe from before they existed). */
   evalOnly?: string[];
-  /** Use the sources' soft labels (`soft` in sources.ts); false: their hard labels as upstream gives them. Default true. */
+  /**
+   * Train on the sources' soft labels (`soft` in sources.ts); false: on their hard labels as
+   * upstream gives them. Held-out and eval-only rows always read as the policy says. Default true.
+   */
   softLabels?: boolean;
 }
 
@@ -159,7 +162,9 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
         }
         pairKeys.add(key);
       }
-      const graded = row.score === null && options.softLabels !== false ? (policy.soft?.(row) ?? null) : null;
+      // rows that are only measured always read as the policy says, so recipes compare on one truth
+      const measuredOnly = policy.use === 'eval-only' || (options.holdout?.includes(policy.name) ?? false);
+      const graded = row.score === null && (options.softLabels !== false || measuredOnly) ? (policy.soft?.(row) ?? null) : null;
       const labelled = graded ? { ...row, label: graded.label, score: graded.score } : row;
       const harmful = (labelled.label ?? (labelled.score! >= 0.5 ? 1 : 0)) === 1;
       // a soft row below 0.5 counts as benign but keeps what its upstream label says it is about
