@@ -7,8 +7,8 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
 import { GuardError, errorBody } from '../errors.ts';
-import { ChatRequestSchema, type ChatRequest } from '../guard/chat-request.ts';
-import { chatTexts } from '../guard/chat-texts.ts';
+import { ChatRequestSchema, type ChatRequest } from '../http/chat-request.ts';
+import { chatTexts } from '../http/chat-texts.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
 import { modelGetOptions } from '../http/serve-model.ts';
