@@ -2,7 +2,6 @@
  * The policy a request is decided under: the model's thresholds (manifest), overridden by the
  * caller's API key settings where it sets them, and the key's fail mode. Pure, no HTTP.
  */
-import type { KeySettings } from '../auth/key-record.ts';
 import type { Manifest } from './manifest.ts';
 
 /** What a response reports as the decision rule it applied to the raw scores. */
@@ -25,8 +24,16 @@ export interface UnscoredPolicy {
   source: 'key' | 'model';
 }
 
-/** What a caller may set of a policy: an API key's settings, or a guard()'s options. */
-export type PolicySettings = Partial<Pick<KeySettings, 'threshold' | 'categoryThresholds' | 'failMode'>>;
+/**
+ * What a caller may set of a policy: an API key's settings (auth/key-record.ts, which match this
+ * shape), or a guard()'s options. A field left undefined keeps the model's value (`closed` for
+ * the fail mode).
+ */
+export interface PolicySettings {
+  threshold?: number;
+  categoryThresholds?: Record<string, number>;
+  failMode?: 'open' | 'closed';
+}
 
 /**
  * The policy for one model and one caller: a label's threshold is the key's, else the
@@ -44,8 +51,9 @@ export function applyPolicy(manifest: Manifest, settings: PolicySettings | null 
   return { threshold, categoryThresholds, failMode: settings?.failMode ?? 'closed', source: fromKey ? 'key' : 'model' };
 }
 
-/** The policy of a request no model scored: the key's own thresholds, if any. */
-export function unscoredPolicy(settings: KeySettings): UnscoredPolicy {
-  const fromKey = settings.threshold !== undefined || Object.keys(settings.categoryThresholds).length > 0;
-  return { threshold: settings.threshold ?? null, categoryThresholds: settings.categoryThresholds, failMode: 'open', source: fromKey ? 'key' : 'model' };
+/** The policy of a request no model scored: the caller's own thresholds, if any. */
+export function unscoredPolicy(settings: PolicySettings | null | undefined): UnscoredPolicy {
+  const own = settings?.categoryThresholds ?? {};
+  const fromKey = settings?.threshold !== undefined || Object.keys(own).length > 0;
+  return { threshold: settings?.threshold ?? null, categoryThresholds: own, failMode: 'open', source: fromKey ? 'key' : 'model' };
 }

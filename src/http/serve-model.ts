@@ -1,51 +1,28 @@
 /**
- * The model a request is served with: the current one (through the registry, with the worker's
- * TTL and a background refresh), or the version the caller pins (`x-edgeguard-model` header or the
- * body's `model`); refused with 503 `model_unavailable` when there is none, 404 `model_not_found`
- * for a pinned version that is not deployed or not one the caller may pin (the same answer, so
- * probing learns nothing); named in the response (`x-edgeguard-model`, plus a
- * `load` server-timing entry when this request paid for loading it). Scoring with it under the
- * API's compute limit, with `featurize` and `inference` server-timing entries. And the shadow:
- * the candidate scores the same inputs after the response.
+ * The HTTP side of scoring, for the API routes and `guard()` alike; the scoring itself (model,
+ * pinning, policy, fail mode, shadow) is guard/scoring.ts. Here: what a request brings (its
+ * bucket, the worker's vars, `waitUntil`, the version it pins by the `x-edgeguard-model` header
+ * or the body's `model`), what the answer says of it (the serving model in `x-edgeguard-model`,
+ * an unscored answer in `x-edgeguard-unscored`, `load`, `featurize` and `inference` server-timing
+ * entries, each text's P(harmful) in `c.var.scores` for the request log), and the core's errors
+ * as the API's: 503 `model_unavailable`, 404 `model_not_found`, 413 `too_much_text`, 500 for a
+ * misconfigured worker.
  */
-import type { Context, Env as HonoEnv } from 'hono';
+import type { Context } from 'hono';
 import { setMetric } from 'hono/timing';
-import { z } from 'zod';
 import { GuardError } from '../errors.ts';
-import { TooMuchTextError, scoreInputs, type ClassifyInput, type ItemScores } from '../guard/classifier.ts';
+import { TooMuchTextError, type ClassifyInput } from '../guard/classifier.ts';
 import { VERSION_PATTERN } from '../guard/manifest.ts';
-import { ModelUnavailableError, UnknownVersionError, type GetOptions, type LoadFailure, type LoadedModel, type ModelRegistry, type RegistryStatus } from '../guard/registry.ts';
-import { ModelRuntimeError } from '../guard/runtime.ts';
-import { shadowRecord, writeShadowRecord } from '../guard/shadow.ts';
+import { ModelUnavailableError, type LoadFailure, type LoadedModel, type ModelRegistry, type RegistryStatus } from '../guard/registry.ts';
+import { ModelNotFoundError, WorkerConfigError, scoreUnderPolicy, serveModel as serveCoreModel, type ModelSource, type ScoreRequest, type Scoring } from '../guard/scoring.ts';
 import type { AppEnv } from './app-env.ts';
 import { MAX_IDS_PER_REQUEST } from './limits.ts';
 
 /** Header naming the model version on every response once a model is loaded; on a request, the version to pin. */
 export const MODEL_HEADER = 'x-edgeguard-model';
 
-/** What a caller may pin, as the 404 for any other version says (the same words whether it is deployed or not). */
-const PINNABLE = 'a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists';
-
-const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-
-/** The worker's registry vars (wrangler.toml [vars]); blank means the default. */
-const VarsSchema = z.object({
-  /** Seconds the model pointers are trusted before an isolate reads them again. */
-  MODEL_TTL_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(86_400).default(30)),
-  /** Share of scored requests the shadow candidate also scores (0..1). */
-  SHADOW_SAMPLE_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(1)),
-});
-
-/**
- * The registry vars of this worker.
- * @throws GuardError 500 when one is set to something that is not a number in range
- */
-function varsOf(c: Context): z.infer<typeof VarsSchema> {
-  const parsed = VarsSchema.safeParse(c.env ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new GuardError(500, 'internal_error', `worker misconfigured: ${issue.path.join('.')}: ${issue.message}`);
-}
+/** Response header set on an unscored (failed-open) answer, so proxies and logs can see it. */
+export const UNSCORED_HEADER = 'x-edgeguard-unscored';
 
 /** The request's `ctx.waitUntil`, or undefined outside a Workers request (e.g. `app.request` in tests). */
 function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
@@ -59,19 +36,18 @@ function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefi
 }
 
 /**
- * How a request asks the registry for the current model: the worker's MODEL_TTL_SECONDS, and its
- * `waitUntil` so a moved pointer is followed in the background.
- * @throws GuardError 500 when MODEL_TTL_SECONDS is not a number of seconds
+ * Where this request's model comes from: `registry`, `bucket` (the API's is the `MODELS`
+ * binding), the env's scoring vars, and the request's `waitUntil`.
  */
-export function modelGetOptions<E extends HonoEnv>(c: Context<E>): GetOptions {
-  return { refreshMs: varsOf(c).MODEL_TTL_SECONDS * 1000, waitUntil: waitUntilOf(c) };
+export function modelSource(c: Context, registry: ModelRegistry, bucket: R2Bucket | undefined): ModelSource {
+  return { registry, bucket, vars: c.env, waitUntil: waitUntilOf(c) };
 }
 
 /**
  * The version the caller pins, from the `x-edgeguard-model` header and/or the body's `model`.
  * @throws GuardError 400 when it is not a version name, or the two disagree
  */
-function pinnedVersion(c: Context<AppEnv>, fromBody: string | undefined): string | null {
+function pinnedVersion(c: Context, fromBody: string | undefined): string | null {
   const fromHeader = c.req.header(MODEL_HEADER)?.trim() || undefined;
   if (fromHeader && fromBody && fromHeader !== fromBody) {
     throw new GuardError(400, 'invalid_request', `the ${MODEL_HEADER} header (${fromHeader}) and the body's model (${fromBody}) name different versions`);
@@ -84,9 +60,30 @@ function pinnedVersion(c: Context<AppEnv>, fromBody: string | undefined): string
   return version;
 }
 
+/** The scoring core's errors as the API answers them; any other error as it is. */
+function asHttpError(error: unknown): unknown {
+  const cause = { cause: error };
+  if (error instanceof ModelUnavailableError) return new GuardError(503, 'model_unavailable', error.message, cause);
+  if (error instanceof ModelNotFoundError) return new GuardError(404, 'model_not_found', error.message, cause);
+  if (error instanceof TooMuchTextError) return new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, cause);
+  if (error instanceof WorkerConfigError) return new GuardError(500, 'internal_error', error.message, cause);
+  return error;
+}
+
+/** A server-timing entry, when the app times its requests (`timing()`: the worker does; another app using guard() may not). */
+function metric(c: Context, name: string, ms: number, description?: string): void {
+  if (c.get('metric')) setMetric(c, name, ms, description);
+}
+
+/** Names the model in the response, with a `load` entry when this request (started at `started`) paid for loading it. */
+function nameModel(c: Context, model: LoadedModel, started: number): void {
+  if (model.loadedAt >= started) metric(c, 'load', model.loadMs, 'model load (incl. ORT start-up)');
+  c.header(MODEL_HEADER, model.manifest.version);
+}
+
 /**
  * The model for this request, named in its `x-edgeguard-model` header: the pinned version if the
- * caller names one (and may pin it: see `ModelRegistry.version`, plus its API key's
+ * caller names one (and may pin it: see guard/scoring.ts serveModel, plus its API key's
  * `pinVersions`), else the current one.
  * @param requested the body's `model`, if the route takes one
  * @param options.pinning false: the current model whatever the request pins (/healthz reports
@@ -96,23 +93,58 @@ function pinnedVersion(c: Context<AppEnv>, fromBody: string | undefined): string
  */
 export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry, requested?: string, options: { pinning?: boolean } = {}): Promise<LoadedModel> {
   const started = Date.now();
-  const pinned = (options.pinning ?? true) ? pinnedVersion(c, requested) : null;
-  let model: LoadedModel;
+  const pin = (options.pinning ?? true) ? pinnedVersion(c, requested) : null;
   try {
-    if (!c.env?.MODELS) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
-    model = pinned
-      ? await registry.version(c.env.MODELS, pinned, { ...modelGetOptions(c), alsoAllowed: c.var.apiKey?.settings.pinVersions })
-      : await registry.get(c.env.MODELS, modelGetOptions(c));
+    const model = await serveCoreModel(modelSource(c, registry, c.env?.MODELS), { pin, pinVersions: c.var.apiKey?.settings.pinVersions });
+    nameModel(c, model, started);
+    return model;
   } catch (error) {
-    if (pinned && error instanceof UnknownVersionError) {
-      throw new GuardError(404, 'model_not_found', `model version '${pinned}' is not available: ${PINNABLE}`, { cause: error });
-    }
-    if (error instanceof ModelUnavailableError) throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
-    throw error;
+    throw asHttpError(error);
   }
-  if (model.loadedAt >= started) setMetric(c, 'load', model.loadMs, 'model load (incl. ORT start-up)');
-  c.header(MODEL_HEADER, model.manifest.version);
-  return model;
+}
+
+/**
+ * Scores a request through the scoring core (guard/scoring.ts) and says so in the answer: the
+ * model in `x-edgeguard-model`, `featurize` and `inference` server-timing, each text's P(harmful)
+ * in `c.var.scores`; an unscored (failed-open) answer gets `x-edgeguard-unscored: model_unavailable`.
+ * @throws GuardError 503 model_unavailable failing closed; 404 model_not_found, 413 too_much_text
+ *   and 500 internal_error (a misconfigured worker) whatever the fail mode
+ * @example const scoring = await scoreRequest(c, modelSource(c, registry, c.env.MODELS), { inputs, maxIds: 1 << 23, route: c.req.path });
+ */
+export async function scoreRequest(c: Context, source: ModelSource, request: ScoreRequest): Promise<Scoring> {
+  const started = Date.now();
+  let scoring: Scoring;
+  try {
+    scoring = await scoreUnderPolicy(source, request);
+  } catch (error) {
+    throw asHttpError(error);
+  }
+  if (!scoring.scored) {
+    c.header(UNSCORED_HEADER, scoring.unavailable.code);
+    return scoring;
+  }
+  const { model, items, timing } = scoring;
+  nameModel(c, model, started);
+  metric(c, 'featurize', timing.featurizeMs);
+  metric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+  const overall = model.manifest.labels[0]!;
+  c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));
+  return scoring;
+}
+
+/**
+ * Scores an API route's inputs: the caller's API key sets the policy and may pin a version (the
+ * body's `model` or the `x-edgeguard-model` header), within MAX_IDS_PER_REQUEST.
+ * @param requested the body's `model`, if any
+ * @throws GuardError as scoreRequest; 400 for a malformed pin
+ * @example
+ * const scoring = await scoreApiRequest(c, registry, [{ prompt: 'hi', response: null }]);
+ * if (scoring.scored) scoring.verdicts[0].flagged;
+ */
+export function scoreApiRequest(c: Context<AppEnv>, registry: ModelRegistry, inputs: ClassifyInput[], requested?: string): Promise<Scoring> {
+  const settings = c.var.apiKey?.settings;
+  const pin = pinnedVersion(c, requested);
+  return scoreRequest(c, modelSource(c, registry, c.env?.MODELS), { inputs, pin, pinVersions: settings?.pinVersions, policy: settings, maxIds: MAX_IDS_PER_REQUEST, route: c.req.path });
 }
 
 const failureBody = (failure: LoadFailure | null) => failure && { ...failure, at: new Date(failure.at).toISOString() };
@@ -120,47 +152,4 @@ const failureBody = (failure: LoadFailure | null) => failure && { ...failure, at
 /** Why the versions the pointers name are not serving (`null` when they are), as /healthz and /v1/models report it. */
 export function loadErrors(status: RegistryStatus) {
   return { current: failureBody(status.currentError), candidate: failureBody(status.candidateError) };
-}
-
-/**
- * Scores a request's inputs with `model`, within MAX_IDS_PER_REQUEST, and leaves each text's
- * P(harmful) in `c.var.scores` for the request log.
- * @throws GuardError 413 too_much_text, before any inference; 503 model_unavailable when the
- *   model fails while scoring (after a fatal failure the registry loads it again next time)
- */
-export async function scoreRequest(c: Context<AppEnv>, model: LoadedModel, inputs: ClassifyInput[]) {
-  try {
-    const { items, timing } = await scoreInputs(model, inputs, { maxIds: MAX_IDS_PER_REQUEST });
-    setMetric(c, 'featurize', timing.featurizeMs);
-    setMetric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
-    const overall = model.manifest.labels[0]!;
-    c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));
-    return items;
-  } catch (error) {
-    if (error instanceof TooMuchTextError) {
-      throw new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, { cause: error });
-    }
-    if (error instanceof ModelRuntimeError) {
-      throw new GuardError(503, 'model_unavailable', `model ${model.manifest.version} failed while scoring: ${error.message}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-/**
- * Scores the request again with the shadow candidate, after the response (`waitUntil`), and stores
- * both verdicts; only when the current model scored it (not a pinned one), a candidate is loaded,
- * and the request falls in SHADOW_SAMPLE_RATE. A failure is logged, never the caller's problem.
- */
-export function shadowRequest(c: Context<AppEnv>, registry: ModelRegistry, model: LoadedModel, inputs: ClassifyInput[], items: ItemScores[]): void {
-  const candidate = registry.candidate();
-  const waitUntil = waitUntilOf(c);
-  const bucket = c.env?.MODELS;
-  if (!candidate || !waitUntil || !bucket || model !== registry.peek()) return;
-  if (Math.random() >= varsOf(c).SHADOW_SAMPLE_RATE) return;
-  waitUntil(
-    shadowRecord(model, items, candidate, inputs, c.req.path)
-      .then((record) => writeShadowRecord(bucket, record))
-      .catch((error: unknown) => console.error(`edgeguard: shadow scoring with ${candidate.manifest.version} failed: ${(error as Error)?.message ?? error}`)),
-  );
 }

@@ -5,10 +5,11 @@
  */
 import type { Env as HonoEnv, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { MODEL_HEADER } from '../http/serve-model.ts';
 import { REQUEST_ID_HEADER } from './request-log.ts';
 
-const ALLOW_HEADERS = ['authorization', 'content-type', REQUEST_ID_HEADER, 'x-edgeguard-model'];
-const EXPOSE_HEADERS = [REQUEST_ID_HEADER, 'x-edgeguard-model', 'retry-after', 'server-timing'];
+const ALLOW_HEADERS = ['authorization', 'content-type', REQUEST_ID_HEADER, MODEL_HEADER];
+const EXPOSE_HEADERS = [REQUEST_ID_HEADER, MODEL_HEADER, 'retry-after', 'server-timing'];
 
 /** The origins of a `CORS_ORIGINS` value: `*`, or exact origins such as `https://app.example.com`. */
 export function parseOrigins(value: string | undefined): string[] {

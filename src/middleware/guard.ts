@@ -1,21 +1,21 @@
 /**
  * `guard(options)`: EdgeGuard as middleware for any Hono app on Workers. It takes the texts to
  * check from the request (by default every text of an OpenAI chat completion body), scores them
- * in-process with the student model, blocks when the highest score is at or above the threshold,
- * passes below it, and leaves the verdict in `c.var.guard`.
+ * in-process with the student model through the same scoring core as the API routes
+ * (guard/scoring.ts: policy, fail mode, shadow), blocks when P(harmful) or a category the model
+ * reports reaches its threshold on any of them, passes the rest, and leaves the verdict in `c.var.guard`.
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
 import { GuardError, errorBody } from '../errors.ts';
-import { ChatRequestSchema, type ChatRequest } from '../guard/chat-request.ts';
-import { chatTexts } from '../guard/chat-texts.ts';
+import { ChatRequestSchema, type ChatRequest } from '../http/chat-request.ts';
+import { chatTexts } from '../http/chat-texts.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { modelGetOptions } from '../http/serve-model.ts';
-import { applyPolicy, type PolicySettings } from '../guard/policy.ts';
-import { TooMuchTextError, scoreInputs, verdictOf, type ClassifyInput, type ItemScores, type Verdict } from '../guard/classifier.ts';
-import { ModelUnavailableError, sharedRegistry, type LoadedModel, type ModelRegistry } from '../guard/registry.ts';
-import { ModelRuntimeError } from '../guard/runtime.ts';
+import { UNSCORED_HEADER, modelSource, scoreRequest } from '../http/serve-model.ts';
+import type { PolicySettings } from '../guard/policy.ts';
+import type { ClassifyInput, Verdict } from '../guard/classifier.ts';
+import { sharedRegistry, type ModelRegistry } from '../guard/registry.ts';
 
 /**
  * What to check: a prompt, or a prompt and the response to judge in its context; `path` names
@@ -51,7 +51,8 @@ declare module 'hono' {
 export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   /**
    * What happens when no model can score the request: `'closed'` answers 503
-   * `model_unavailable`, `'open'` lets it through with `c.var.guard.outcome === 'unavailable'`.
+   * `model_unavailable`, `'open'` lets it through with `c.var.guard.outcome === 'unavailable'`
+   * and the response header `x-edgeguard-unscored: model_unavailable`, as the API routes do.
    * Required, so every guarded route states its choice.
    */
   failMode: 'open' | 'closed';
@@ -146,15 +147,6 @@ const defaultBlockBody = (verdict: ScoredVerdict) =>
 const toInput = (input: GuardInput): ClassifyInput =>
   typeof input === 'string' ? { prompt: input, response: null } : { prompt: input.prompt, response: input.response ?? null };
 
-/** Each label's highest score over the inputs, and the input with the highest first label. */
-function highest(labels: readonly string[], items: ItemScores[]): { scores: Record<string, number>; decisive: number } {
-  const scores: Record<string, number> = {};
-  for (const label of labels) scores[label] = items.reduce((best, item) => Math.max(best, item.scores[label] ?? 0), 0);
-  const overall = labels[0]!;
-  const decisive = items.reduce((best, item, i) => ((item.scores[overall] ?? 0) > (items[best]!.scores[overall] ?? 0) ? i : best), 0);
-  return { scores, decisive };
-}
-
 /**
  * Guards a route with the student model.
  * @param options `failMode` is required; see GuardOptions for the defaults of the rest
@@ -195,33 +187,22 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
       return next();
     }
     const override = options.policy?.(c);
-    const failMode = override?.failMode ?? options.failMode;
-    let model: LoadedModel;
-    let verdict: Verdict;
-    let path: string | null;
-    try {
-      const bucket = bucketOf(c);
-      if (!bucket) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
-      model = await registry.get(bucket, modelGetOptions(c));
-      const { items } = await scoreInputs(model, inputs.map(toInput), { maxIds });
-      const { scores, decisive } = highest(model.manifest.labels, items);
-      // the same policy the API routes apply: a category's threshold is the caller's, else the
-      // model's, else the overall threshold
-      const policy = applyPolicy(model.manifest, { ...override, threshold: override?.threshold ?? options.threshold });
-      verdict = verdictOf(model.manifest, scores, policy.threshold, policy.categoryThresholds);
-      const input = inputs[decisive]!;
-      path = typeof input === 'string' ? null : (input.path ?? null);
-    } catch (error) {
-      if (error instanceof TooMuchTextError) {
-        throw new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, { cause: error });
-      }
-      if (!(error instanceof ModelUnavailableError || error instanceof ModelRuntimeError)) throw error;
-      if (failMode === 'closed') throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
-      c.set('guard', { outcome: 'unavailable', reason: error.message });
-      return next();
+    // the request's settings over the options': the same policy and fail mode as the API routes
+    const policy: PolicySettings = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
+    const request = { inputs: inputs.map(toInput), policy, maxIds, route: c.req.path };
+    const scoring = await scoreRequest(c, modelSource(c, registry, bucketOf(c)), request);
+    if (!scoring.scored) {
+      c.set('guard', { outcome: 'unavailable', reason: scoring.unavailable.message });
+      await next();
+      // again on the answer: a Response the handler built itself (the chat route forwards the
+      // upstream's) does not carry the headers set before it
+      c.header(UNSCORED_HEADER, scoring.unavailable.code);
+      return;
     }
-    const modelVersion = model.manifest.version;
-    c.header('x-edgeguard-model', modelVersion);
+    const { verdict, decisive } = scoring.overall;
+    const input = inputs[decisive]!;
+    const path = typeof input === 'string' ? null : (input.path ?? null);
+    const modelVersion = scoring.model.manifest.version;
     if (verdict.flagged) {
       const blocked: ScoredVerdict = { ...verdict, outcome: 'blocked', modelVersion, path };
       c.set('guard', blocked);

@@ -7,6 +7,7 @@
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import { GuardError } from '../errors.ts';
+import { MODEL_HEADER } from '../http/serve-model.ts';
 
 /** The header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -102,7 +103,7 @@ export function requestLog<E extends HonoEnv = HonoEnv>(options: RequestLogOptio
       status: c.res.status,
       ...(error ? { error } : {}),
       key: c.get('apiKey')?.name ?? null,
-      model: c.res.headers.get('x-edgeguard-model'),
+      model: c.res.headers.get(MODEL_HEADER),
       ...(scores ? { scores: scores.map(round) } : {}),
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     });

@@ -8,12 +8,11 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { verdictOf } from '../guard/classifier.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreUnderPolicy } from '../http/score-under-policy.ts';
+import { scoreApiRequest } from '../http/serve-model.ts';
 
 const ItemSchema = z.strictObject({ prompt: TextSchema, response: TextSchema.optional() });
 /** `model` pins a deployed version (default: the current one). */
@@ -32,20 +31,16 @@ function parseRequest(body: unknown) {
 export function createClassifyRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/classify', async (c) => {
     const { inputs, model: requested } = parseRequest(await readJson(c));
-    const outcome = await scoreUnderPolicy(c, registry, inputs, requested);
+    const outcome = await scoreApiRequest(c, registry, inputs, requested);
     if (!outcome.scored) {
       // failing open: nothing scored, nothing flagged, and the reason
       const results = inputs.map(() => ({ score: null, flagged: false, categories: {} }));
       return c.json({ model: null, results, policy: outcome.policy, unavailable: outcome.unavailable });
     }
-    const { model, items, policy } = outcome;
-    const { manifest } = model;
+    const { model, verdicts, policy } = outcome;
     return c.json({
-      model: { version: manifest.version },
-      results: items.map(({ scores }) => {
-        const { score, flagged, categories } = verdictOf(manifest, scores, policy.threshold, policy.categoryThresholds);
-        return { score, flagged, categories };
-      }),
+      model: { version: model.manifest.version },
+      results: verdicts.map(({ score, flagged, categories }) => ({ score, flagged, categories })),
       policy,
     });
   });

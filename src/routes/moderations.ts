@@ -15,14 +15,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { GuardError } from '../errors.ts';
-import { verdictOf } from '../guard/classifier.ts';
+import type { Verdict } from '../guard/classifier.ts';
 import type { Manifest } from '../guard/manifest.ts';
-import type { AppliedPolicy } from '../guard/policy.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { MAX_ITEMS, TextSchema } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { scoreUnderPolicy } from '../http/score-under-policy.ts';
+import { scoreApiRequest } from '../http/serve-model.ts';
 
 const RequestSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.unknown())], { error: 'must be a string or an array of strings' }),
@@ -57,13 +56,12 @@ function textsOf(input: string | unknown[]): string[] {
 }
 
 /**
- * One OpenAI moderation result from one input's label scores. `flagged` is true exactly when the
+ * One OpenAI moderation result from one input's verdict. `flagged` is true exactly when the
  * overall P(harmful) reaches its threshold or any category is `true`, as OpenAI's clients read it;
  * `score` (not in OpenAI's shape) is that overall P(harmful).
- * @param policy the thresholds to decide with (default: the manifest's)
+ * @param manifest the model that gave the verdict: which OpenAI keys each of its labels stands for
  */
-export function moderationResult(manifest: Manifest, scores: Record<string, number>, policy?: Pick<AppliedPolicy, 'threshold' | 'categoryThresholds'>) {
-  const verdict = verdictOf(manifest, scores, policy?.threshold, policy?.categoryThresholds);
+export function moderationResult(manifest: Manifest, verdict: Verdict) {
   const categories: Record<string, boolean> = {};
   const categoryScores: Record<string, number> = {};
   const appliedTypes: Record<string, string[]> = {};
@@ -82,14 +80,14 @@ export function createModerationsRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().post('/v1/moderations', async (c) => {
     const body = validate(RequestSchema, await readJson(c));
     const inputs = textsOf(body.input).map((prompt) => ({ prompt, response: null }));
-    const outcome = await scoreUnderPolicy(c, registry, inputs, body.model && !OPENAI_MODEL.test(body.model) ? body.model : undefined);
+    const outcome = await scoreApiRequest(c, registry, inputs, body.model && !OPENAI_MODEL.test(body.model) ? body.model : undefined);
     const id = `modr-${crypto.randomUUID()}`;
     if (!outcome.scored) {
       // failing open: nothing flagged, no category scored, and the reason
       const result = { flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {}, score: null };
       return c.json({ id, model: null, results: inputs.map(() => result), policy: outcome.policy, unavailable: outcome.unavailable });
     }
-    const { model, items, policy } = outcome;
-    return c.json({ id, model: model.manifest.version, results: items.map(({ scores }) => moderationResult(model.manifest, scores, policy)), policy });
+    const { model, verdicts, policy } = outcome;
+    return c.json({ id, model: model.manifest.version, results: verdicts.map((verdict) => moderationResult(model.manifest, verdict)), policy });
   });
 }

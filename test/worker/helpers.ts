@@ -19,11 +19,13 @@ export const scratch = env as unknown as {
   FUZZ_TEST: R2Bucket;
   CHAT_TEST: R2Bucket;
   UPSTREAM_TEST: R2Bucket;
+  FAIL_MODE_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
   FUZZ_KEYS_TEST: KVNamespace;
   PIN_KEYS_TEST: KVNamespace;
+  FAIL_MODE_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
   /** 3 a minute, for failed key attempts. */

@@ -421,6 +421,19 @@ describe('the shadow candidate', () => {
     expect(record.items[1]).toMatchObject({ current: { flagged: false }, candidate: { flagged: false } });
   });
 
+  it('records the texts guard() checked on the chat route, blocked or not', async () => {
+    const { request, settle } = await withCandidate();
+    const res = await request('/v1/chat/completions', { messages: [{ role: 'user', content: BOMB }] });
+    expect(res.status).toBe(400);
+    await settle();
+    const records = await shadowRecords();
+    expect(records).toHaveLength(1);
+    const record = ShadowRecordSchema.parse(JSON.parse(records[0]!.text));
+    expect(record).toMatchObject({ route: '/v1/chat/completions', current: { version: 'v1' }, candidate: { version: 'v2' } });
+    expect(record.items).toHaveLength(1);
+    expect(record.items[0]).toMatchObject({ current: { flagged: true }, candidate: { flagged: false } });
+  });
+
   it('names the candidate in /healthz and /v1/models', async () => {
     const { request } = await withCandidate();
     expect(await (await request('/healthz')).json()).toMatchObject({ model: { version: 'v1' }, candidate: { version: 'v2' } });

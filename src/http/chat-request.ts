@@ -22,7 +22,7 @@
  * and the enums, numbers and booleans.
  */
 import { z } from 'zod';
-import { MAX_TEXT_CHARS, refuseLoneSurrogate } from '../http/limits.ts';
+import { MAX_TEXT_CHARS, refuseLoneSurrogate } from './limits.ts';
 
 /** Longest string the model does not read (`model`, `user`, `stop` entries, ids of voices). */
 const MAX_FIELD_CHARS = 512;
