@@ -24,7 +24,7 @@ import { readJsonl } from './jsonl.ts';
 import { ExampleSchema, type Example } from './schema.ts';
 import { policyFor, type SourceKind, type SourcePolicy } from './sources.ts';
 import { readUserFile, type ColumnMap } from './user-files.ts';
-import { createRng, type Rng } from '../train/rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import { rephrase } from './rephrase.ts';
 
 /** An example ready for splitting and training. */

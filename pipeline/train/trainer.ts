@@ -11,7 +11,7 @@ import type { FeatureWindow } from '../../src/guard/featurize.ts';
 import { averagePrecision } from '../eval/metrics.ts';
 import { lossAndGrad, type Target } from './loss.ts';
 import { ADAM_DEFAULTS, DenseAdam, SparseAdam } from './optimizer.ts';
-import { createRng, type Rng } from './rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import type { Pooling } from '../../src/guard/manifest.ts';
 import { backward, embeddingGrad, forward, initStudent, zeroGrads, type StudentShape, type StudentWeights } from './student.ts';
 
