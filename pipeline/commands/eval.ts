@@ -13,7 +13,7 @@ import { evaluate } from '../eval/evaluate.ts';
 import { recordMetrics } from '../eval/record.ts';
 import { writeReport } from '../eval/report.ts';
 import { createScorer } from '../eval/scorer.ts';
-import { readModelFolder } from '../onnx/export.ts';
+import { readModelFolder } from '../model-folder.ts';
 import { compactForManifest } from '../../src/report/eval-metrics.ts';
 
 const Flags = z.object({

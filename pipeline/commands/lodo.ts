@@ -14,7 +14,8 @@ import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldO
 import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
 import { createScorer } from '../eval/scorer.ts';
-import { exportModel, readModelFolder } from '../onnx/export.ts';
+import { readModelFolder } from '../model-folder.ts';
+import { exportModel } from '../onnx/export.ts';
 import { resolveDistillConfig } from '../train/config.ts';
 import { runDistill } from '../train/distill.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
