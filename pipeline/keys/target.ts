@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArgsDef } from 'citty';
 import { z } from 'zod';
-import { ROOT } from '../dev/wrangler.ts';
+import { ROOT } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
 import { CLOUDFLARE_API_BASE, createCloudflareKv } from './cloudflare-kv.ts';
 import { createLocalKv } from './local-kv.ts';

@@ -6,7 +6,7 @@
  */
 import type { ArgsDef } from 'citty';
 import { z } from 'zod';
-import { bucketName } from '../dev/wrangler.ts';
+import { bucketName } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
 import { createLocalStore } from './local-r2.ts';
 import { createS3Store } from './s3.ts';
