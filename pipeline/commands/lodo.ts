@@ -8,9 +8,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseArgs } from '../args.ts';
+import { hardLabel } from '../data/schema.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
-import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
+import { ALPACA, categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
 import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
 import { createScorer } from '../eval/scorer.ts';
@@ -68,13 +69,13 @@ export default defineCommand({
       const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
       const { bytes } = await readModelFolder(join(dir, 'model'));
       const scorer = await createScorer(bytes, manifest);
-      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: 'alpaca-eval', quiet: flags.quiet });
+      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: ALPACA, quiet: flags.quiet });
       labels = manifest.labels;
       for (const source of holdout) {
         const m = result.sources[source];
         if (m) rows.push({ ...m, source, fold: n, curve: [], histogram: m.histogram });
       }
-      alpaca.push(result.sources['alpaca-eval']?.fpr ?? null);
+      alpaca.push(result.sources[ALPACA]?.fpr ?? null);
       // every row of the fold's held-out sets and of the eval-only sets no fold holds out (alpaca-eval),
       // with all its scores: the ground the operating point is chosen on. A set that is eval-only
       // for the recipe but held out by some fold counts in that fold only.
@@ -84,7 +85,7 @@ export default defineCommand({
         source: ex.source,
         fold: n,
         kind: ex.kind,
-        label: (ex.label ?? (ex.score! >= 0.5 ? 1 : 0)) as 0 | 1,
+        label: hardLabel(ex.label, ex.score),
         categories: ex.categories,
         scores: Array.from(labelScores.get(ex.id)!, (x) => Math.round(x * 1e5) / 1e5),
       }));
