@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArgsDef } from 'citty';
 import { z } from 'zod';
 import { ROOT } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
@@ -16,20 +15,12 @@ import type { KeyNamespace } from './namespace.ts';
 /** The worker's binding of the key namespace (wrangler.toml `[[kv_namespaces]]`). */
 export const KEYS_BINDING = 'API_KEYS';
 
-/** The citty definitions of the target flags, spread into each `keys` subcommand's `args`. */
-export const KV_TARGET_ARGS = {
-  local: { type: 'boolean', description: 'the local KV of `npm start` / `wrangler dev` instead of Cloudflare KV' },
-  persistTo: { type: 'string', description: 'with --local: wrangler\'s persistence directory (default .wrangler/state)' },
-  accountId: { type: 'string', description: 'Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)' },
-  namespaceId: { type: 'string', description: `KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)` },
-} as const satisfies ArgsDef;
-
-/** The zod shape of the target flags. */
+/** The target flags, extended by each `keys` subcommand's own. */
 export const KvTargetFlags = z.object({
-  local: z.boolean().default(false),
-  persistTo: z.string().min(1).optional(),
-  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional(),
-  namespaceId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id').optional(),
+  local: z.boolean().default(false).describe('the local KV of `npm start` / `wrangler dev` instead of Cloudflare KV'),
+  persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
+  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional().describe('Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)'),
+  namespaceId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id').optional().describe(`KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)`),
 });
 export type KvTargetFlags = z.infer<typeof KvTargetFlags>;
 

@@ -17,7 +17,7 @@ export interface ExportOptions {
   out: string;
   version?: string;
   quantization: Quantization | 'auto';
-  /** Largest P(harmful) difference int8 may make on a probe text (default 0.01). */
+  /** Largest P(harmful) difference int8 may make on a probe text. */
   maxDelta: number;
   /** Texts to compare float and int8 on. */
   probes: { prompt: string; response: string | null }[];

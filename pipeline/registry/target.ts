@@ -2,9 +2,8 @@
  * Which bucket a registry command works on, from its flags and the environment: `--local` is the
  * local R2 that `npm start` serves; otherwise Cloudflare R2 through the S3 API, with credentials
  * from the environment. Shared by every registry command (deploy, promote, rollback, list, show,
- * shadow-report), along with the check that no flag is misspelt.
+ * shadow-report).
  */
-import type { ArgsDef } from 'citty';
 import { z } from 'zod';
 import { bucketName } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
@@ -12,22 +11,13 @@ import { createLocalStore } from './local-r2.ts';
 import { createS3Store } from './s3.ts';
 import type { RegistryStore } from './store.ts';
 
-/** The citty definitions of the target flags, spread into each command's `args`. */
-export const TARGET_ARGS = {
-  local: { type: 'boolean', description: 'the local R2 of `npm start` / `wrangler dev` instead of Cloudflare R2' },
-  persistTo: { type: 'string', description: 'with --local: wrangler\'s persistence directory (default .wrangler/state)' },
-  bucket: { type: 'string', description: 'bucket name (default $R2_BUCKET, else wrangler.toml\'s MODELS bucket)' },
-  accountId: { type: 'string', description: 'Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)' },
-  endpoint: { type: 'string', description: 'S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)' },
-} as const satisfies ArgsDef;
-
-/** The zod shape of the target flags, merged into each command's flag schema. */
+/** The target flags, extended by each registry command's own. */
 export const TargetFlags = z.object({
-  local: z.boolean().default(false),
-  persistTo: z.string().min(1).optional(),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")').optional(),
-  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional(),
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  local: z.boolean().default(false).describe('the local R2 of `npm start` / `wrangler dev` instead of Cloudflare R2'),
+  persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")').optional().describe("bucket name (default $R2_BUCKET, else wrangler.toml's MODELS bucket)"),
+  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional().describe('Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)'),
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional().describe('S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)'),
 });
 export type TargetFlags = z.infer<typeof TargetFlags>;
 
@@ -74,17 +64,4 @@ export async function withStore<T>(flags: TargetFlags, work: (store: RegistrySto
   } finally {
     await store.close();
   }
-}
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-/**
- * Refuses flags the command does not define. citty passes unknown flags through silently, and a
- * misspelt gate flag (`--min-aurpc`) must not deploy an ungated model.
- * @throws CLIError naming the first unknown flag
- */
-export function rejectUnknownFlags(args: Record<string, unknown>, defined: ArgsDef): void {
-  const known = new Set(['_', ...Object.keys(defined).flatMap((name) => [name, kebab(name)])]);
-  const unknown = Object.keys(args).find((name) => !known.has(name));
-  if (unknown) throw new CLIError(`unknown flag --${kebab(unknown)} (flags: ${Object.keys(defined).filter((n) => defined[n]!.type !== 'positional').map((n) => `--${kebab(n)}`).join(', ')})`);
 }
