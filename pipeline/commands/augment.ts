@@ -2,7 +2,7 @@
  * `augment`: HarmAug generation of new harmful instructions from a labelled seed set, with the
  * affirmative prefix as a true prefill. Flags are checked up front; the work is in harmaug/augment.ts.
  */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { AugmentOptionsSchema, runAugment } from '../harmaug/augment.ts';
 
 export default defineFlagCommand({

@@ -5,7 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineFlagCommand, intFlag, listFlag } from '../args.ts';
+import { intFlag, listFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { writeJsonl } from '../data/jsonl.ts';
 import { prepare } from '../data/prepare.ts';
 import { split } from '../data/split.ts';

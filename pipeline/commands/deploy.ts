@@ -4,7 +4,8 @@
  * (unless --force). `--promote` makes it current.
  */
 import { z } from 'zod';
-import { defineFlagCommand, listFlag, numberFlag } from '../args.ts';
+import { listFlag, numberFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { formatBytes } from '../registry/format.ts';
 import { checkGate, describeGate, gateIsSet, loadGate } from '../registry/gate.ts';

@@ -3,7 +3,7 @@
  * loss), choose the threshold on the validation split, and write a checkpoint into the run folder.
  * The work is in train/distill-stage.ts.
  */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { DistillOptionsSchema, runDistillStage } from '../train/distill-stage.ts';
 
 export default defineFlagCommand({

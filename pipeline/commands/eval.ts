@@ -4,7 +4,7 @@
  * `--update-manifest` the metrics are also recorded in the model's manifest. The work is in
  * eval/eval-stage.ts.
  */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { EvalOptionsSchema, runEvalStage } from '../eval/eval-stage.ts';
 
 export default defineFlagCommand({

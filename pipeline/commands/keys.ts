@@ -7,7 +7,8 @@ import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { defineFlagCommand, listFlag } from '../args.ts';
+import { listFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { createKey, readKeys, revokeKey } from '../keys/records.ts';
 import { KvTargetFlags, withKeyNamespace } from '../keys/target.ts';
 

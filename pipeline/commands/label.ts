@@ -2,7 +2,7 @@
  * `label`: the teacher's P(unsafe), verdict and categories for every prompt and pair (Llama Guard 3
  * through /v1/completions logprobs, or Workers AI's REST API). The work is in harmaug/label.ts.
  */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { LabelOptionsSchema, runLabel } from '../harmaug/label.ts';
 
 export default defineFlagCommand({

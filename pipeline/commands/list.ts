@@ -1,6 +1,6 @@
 /** `list`: the deployed versions with their date, size and headline metrics; which is current and which the candidate. */
 import { z } from 'zod';
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatBytes, formatDate, formatMetric } from '../registry/format.ts';
 import { headlineMetrics } from '../registry/gate.ts';
 import { readCandidate, readCurrent } from '../registry/pointer.ts';

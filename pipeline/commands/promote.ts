@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { promote, setCandidate } from '../registry/release.ts';
 import { TargetFlags, withStore } from '../registry/target.ts';

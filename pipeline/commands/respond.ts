@@ -2,7 +2,7 @@
  * `respond`: answer every instruction twice (complying and refusing) with a second LLM, producing
  * the prompt+response pairs the teacher will score. The work is in harmaug/respond.ts.
  */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { RespondOptionsSchema, runRespond } from '../harmaug/respond.ts';
 
 export default defineFlagCommand({

@@ -1,5 +1,5 @@
 /** `rollback`: points `models/current.json` back at the version it named before. */
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { rollback } from '../registry/release.ts';
 import { TargetFlags, withStore } from '../registry/target.ts';
 

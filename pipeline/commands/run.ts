@@ -4,7 +4,7 @@
  * chain's stages in run/stages.ts.
  */
 import { z } from 'zod';
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { loadRunConfig, planRun } from '../run/config.ts';
 import { formatReport, runChain } from '../run/run-chain.ts';

@@ -4,7 +4,7 @@
  * agreement rate, mean |score difference|, and verdict flips in each direction.
  */
 import { z } from 'zod';
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatDate } from '../registry/format.ts';
 import { readShadowRecords, summarize } from '../registry/shadow.ts';
 import { TargetFlags, withStore } from '../registry/target.ts';

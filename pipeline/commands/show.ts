@@ -1,7 +1,7 @@
 /** `show <version>`: a deployed version's manifest in brief: files, model, labels, threshold, data, per-source metrics. */
 import { z } from 'zod';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { defineFlagCommand } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatBytes, formatDate, formatMetric } from '../registry/format.ts';
 import { evalSources } from '../registry/gate.ts';
 import { readCandidate, readCurrent } from '../registry/pointer.ts';

@@ -129,6 +129,9 @@ describe('run', () => {
     expect(JSON.parse(await readFile(join(run, 'eval', 'metrics.json'), 'utf8'))).toBeTruthy();
     const report = JSON.parse(await readFile(join(run, 'report.json'), 'utf8'));
     expect(report.map((r: any) => r.stage)).toEqual(['augment', 'respond', 'label', 'distill', 'export', 'eval']);
+    expect(report[3].summary).toMatchObject({ checkpoint: join(run, 'distill', 'checkpoint') });
+    expect(report[4].summary).toMatchObject({ out: join(run, 'model'), quantization: 'float32', version: manifest.version });
+    expect(report[5].summary).toMatchObject({ report: join(run, 'eval', 'report.md'), version: manifest.version });
     const saved = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
     expect(saved.distill.data).toEqual([join(run, 'label', 'labeled.jsonl'), join(dir, 'extra.jsonl')]);
     expect(saved.export).toMatchObject({ checkpoint: join(run, 'distill', 'checkpoint'), out: join(run, 'model') });
