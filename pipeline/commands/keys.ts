@@ -7,12 +7,12 @@ import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { listFlag } from '../args.ts';
+import { NAME_RULE, listFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { createKey, readKeys, revokeKey } from '../keys/records.ts';
 import { KvTargetFlags, withKeyNamespace } from '../keys/target.ts';
 
-const Name = z.string().regex(KEY_NAME_PATTERN, 'letters, digits, ".", "_" or "-", at most 64');
+const Name = z.string().regex(KEY_NAME_PATTERN, NAME_RULE);
 const Probability = z.coerce.number().min(0).max(1);
 
 /** `hate=0.4,violence=0.6` -> { hate: 0.4, violence: 0.6 } */
@@ -31,7 +31,7 @@ const CategoryThresholds = listFlag().transform((pairs, ctx) => {
 });
 
 /** `a,b` -> ['a', 'b'], each a model version name. */
-const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, 'each version: letters, digits, ".", "_" or "-", at most 64')).min(1).max(50));
+const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, `each version: ${NAME_RULE}`)).min(1).max(50));
 
 const CreateFlags = z
   .object({

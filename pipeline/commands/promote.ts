@@ -4,7 +4,7 @@
  * `--clear-candidate` removes the candidate.
  */
 import { z } from 'zod';
-import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
+import { versionFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { promote, setCandidate } from '../registry/release.ts';
@@ -12,7 +12,7 @@ import { TargetFlags, withStore } from '../registry/target.ts';
 
 const Flags = z
   .object({
-    version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64').optional().describe('a deployed version (see `list`)'),
+    version: versionFlag().optional().describe('a deployed version (see `list`)'),
     candidate: z.boolean().default(false).describe('make it the shadow candidate (scored beside current, off the response path)'),
     clearCandidate: z.boolean().default(false).describe('remove the shadow candidate'),
   })

@@ -1,6 +1,6 @@
 /** `show <version>`: a deployed version's manifest in brief: files, model, labels, threshold, data, per-source metrics. */
 import { z } from 'zod';
-import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
+import { versionFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { formatBytes, formatDate, formatMetric } from '../registry/format.ts';
 import { evalSources } from '../registry/gate.ts';
@@ -10,7 +10,7 @@ import { readManifest } from '../registry/versions.ts';
 
 const Flags = z
   .object({
-    version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64').describe('a deployed version (see `list`)'),
+    version: versionFlag().describe('a deployed version (see `list`)'),
     json: z.boolean().default(false).describe('print the whole manifest as JSON'),
   })
   .extend(TargetFlags.shape);

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { numberFlag } from '../args.ts';
+import { numberFlag, versionFlag } from '../args.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
 import { exportModel } from './export.ts';
 
@@ -13,7 +12,7 @@ import { exportModel } from './export.ts';
 export const ExportOptionsSchema = z.object({
   checkpoint: z.string().min(1).describe('checkpoint folder written by distill (<run>/checkpoint)'),
   out: z.string().min(1).describe('model folder to write'),
-  version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64').optional().describe('model version (default <yyyymmdd>-<sha8>)'),
+  version: versionFlag().optional().describe('model version (default <yyyymmdd>-<sha8>)'),
   quantization: z.enum(['auto', 'int8-rows', 'float32']).default('auto').describe('auto | int8-rows | float32; auto: int8 unless it moves a probe score by more than --max-delta'),
   maxDelta: numberFlag(0, 1).default(0.01).describe('largest P(harmful) change int8 may make on a probe text'),
 });
