@@ -13,6 +13,8 @@ export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLow
 export const numberFlag = (min: number, max: number) => z.coerce.number().min(min).max(max);
 /** A flag that must be a whole number within bounds. */
 export const intFlag = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** `--quiet`: no progress on stderr (results still print). `run --quiet` passes it to every stage that has it. */
+export const quietFlag = () => z.boolean().default(false).describe('no progress output');
 /** What a model version or a key name may be (VERSION_PATTERN, KEY_NAME_PATTERN), for error messages. */
 export const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64';
 /** A model version, checked as the manifest checks it. */

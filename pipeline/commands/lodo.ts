@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { quietFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { hardLabel } from '../data/schema.ts';
 import { evaluate } from '../eval/evaluate.ts';
@@ -32,7 +33,7 @@ const Flags = z.object({
     .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>" or "fixed:<value>"')
     .default('heldout-f1')
     .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, or fixed:<value>'),
-  quiet: z.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 
 export default defineFlagCommand({

@@ -4,6 +4,7 @@
  * chain's stages in run/stages.ts.
  */
 import { z } from 'zod';
+import { quietFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { loadRunConfig, planRun } from '../run/config.ts';
@@ -12,7 +13,7 @@ import { formatReport, runChain } from '../run/run-chain.ts';
 const Flags = z.object({
   config: z.string().min(1, 'is required').describe('JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see the README, "One command: run --config")'),
   out: z.string().min(1).optional().describe("run folder (overrides the config's out)"),
-  quiet: z.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 
 export default defineFlagCommand({

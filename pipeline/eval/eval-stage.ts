@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compactForManifest } from '../../src/report/eval-metrics.ts';
-import { listFlag, numberFlag } from '../args.ts';
+import { listFlag, numberFlag, quietFlag } from '../args.ts';
 import { prepare } from '../data/prepare.ts';
 import { readModelFolder } from '../model-folder.ts';
 import { evaluate } from './evaluate.ts';
@@ -25,7 +25,7 @@ export const EvalOptionsSchema = z.object({
   threshold: numberFlag(0, 1).optional().describe("decision threshold (default: the manifest's)"),
   reference: z.string().default(ALPACA).describe('benign source that harmful-only sources are ranked against'),
   updateManifest: z.boolean().default(false).describe("record the metrics in the model's manifest.json"),
-  quiet: z.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 export type EvalOptions = z.infer<typeof EvalOptionsSchema>;
 

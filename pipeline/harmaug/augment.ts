@@ -7,7 +7,7 @@
  * `samples.jsonl`, so a rerun skips it; with the answer cache, a rerun also never asks twice.
  */
 import { z } from 'zod';
-import { intFlag, listFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { DuplicateIndex, textKey } from '../data/dedupe.ts';
 import type { Example } from '../data/schema.ts';
@@ -42,7 +42,7 @@ export const AugmentOptionsSchema = LlmFlagsSchema.extend({
   maxTokens: intFlag(8, 4096).default(128).describe('tokens per sample'),
   seed: intFlag(0, 2 ** 31 - 1).default(0).describe('run seed: exemplar choice and per-request sampling seeds'),
   nearDuplicate: numberFlag(0.1, 1).default(0.8).describe('word-trigram Jaccard from which an instruction is a near duplicate'),
-  quiet: z.coerce.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 export type AugmentOptions = z.infer<typeof AugmentOptionsSchema>;
 

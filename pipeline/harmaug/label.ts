@@ -7,7 +7,7 @@
  * skips the ids already there.
  */
 import { z } from 'zod';
-import { intFlag, listFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { streamJsonl } from '../data/jsonl.ts';
 import { type Example, ExampleSchema } from '../data/schema.ts';
@@ -39,7 +39,7 @@ export const LabelOptionsSchema = LlmFlagsSchema.extend({
   topLogprobs: intFlag(2, 20).default(5).describe('llama-guard: alternatives per token to request'),
   bos: z.coerce.boolean().default(false).describe('llama-guard: write <|begin_of_text|> into the prompt (default: the server adds it)'),
   overwriteLabels: z.coerce.boolean().default(false).describe('replace human labels with the teacher verdict (default: keep them, add the score)'),
-  quiet: z.coerce.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 export type LabelOptions = z.infer<typeof LabelOptionsSchema>;
 

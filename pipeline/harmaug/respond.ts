@@ -6,7 +6,7 @@
  * a rerun skips the ids already there.
  */
 import { z } from 'zod';
-import { intFlag, listFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { streamJsonl } from '../data/jsonl.ts';
 import { type Example, ExampleSchema } from '../data/schema.ts';
@@ -35,7 +35,7 @@ export const RespondOptionsSchema = LlmFlagsSchema.extend({
   temperature: numberFlag(0, 2).default(0.7).describe('sampling temperature'),
   topP: numberFlag(0.01, 1).default(1).describe('nucleus sampling'),
   maxTokens: intFlag(8, 8192).default(512).describe('tokens per answer'),
-  quiet: z.coerce.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 export type RespondOptions = z.infer<typeof RespondOptionsSchema>;
 

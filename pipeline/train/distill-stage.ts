@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { intFlag, listFlag } from '../args.ts';
+import { intFlag, listFlag, quietFlag } from '../args.ts';
 import { resolveDistillConfig } from './config.ts';
 import { runDistill } from './distill.ts';
 
@@ -17,7 +17,7 @@ export const DistillOptionsSchema = z.object({
   holdout: listFlag().optional().describe('comma-separated sources to hold out (leave-one-dataset-out)'),
   epochs: intFlag(1, 100).optional().describe('maximum epochs (overrides train.maxEpochs)'),
   seed: intFlag(0, 2 ** 31).optional().describe('random seed (overrides train.seed)'),
-  quiet: z.boolean().default(false).describe('no progress output'),
+  quiet: quietFlag(),
 });
 export type DistillOptions = z.infer<typeof DistillOptionsSchema>;
 
