@@ -2,22 +2,10 @@
  * Every command's flags come from one schema: a misspelt flag is refused by every command (not
  * ignored), errors name the flag as typed, and help shows the schema's real defaults.
  */
-import type { ArgsDef, CommandDef } from 'citty';
+import type { ArgsDef } from 'citty';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../pipeline/cli.ts';
 import { cli } from './helpers/cli.ts';
-
-/** Every runnable command as its argv prefix (`['keys', 'create']`) and its citty args. */
-async function leafCommands(): Promise<{ path: string[]; args: ArgsDef }[]> {
-  const leaves: { path: string[]; args: ArgsDef }[] = [];
-  const visit = async (path: string[], command: CommandDef<any>) => {
-    const subCommands = (command.subCommands ?? {}) as Record<string, CommandDef<any>>;
-    for (const [name, sub] of Object.entries(subCommands)) await visit([...path, name], sub);
-    if (command.run) leaves.push({ path, args: (command.args ?? {}) as ArgsDef });
-  };
-  for (const [name, load] of Object.entries(COMMANDS)) await visit([name], await load());
-  return leaves;
-}
+import { leafCommands } from './helpers/commands.ts';
 
 /** What it takes to get past the required arguments: a value for each required positional and flag. */
 function requiredArgv(args: ArgsDef): string[] {
