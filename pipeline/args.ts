@@ -1,7 +1,7 @@
 /**
- * The kinds of flag value the pipeline's option schemas share: numbers within bounds and lists,
- * as they come from the command line (strings) or from a `run` config section (JSON values).
- * How a schema becomes a command is in flag-command.ts.
+ * The kinds of flag value the pipeline's option schemas share (numbers within bounds, lists, model
+ * versions, the quiet switch), as they come from the command line (strings) or from a `run` config
+ * section (JSON values). How a schema becomes a command is in flag-command.ts.
  */
 import { z } from 'zod';
 import { VERSION_PATTERN } from '../src/guard/manifest.ts';

@@ -21,7 +21,8 @@ import { CLIError } from '../errors.ts';
 import { LlmFlagsSchema } from '../llm/flags.ts';
 import { STAGES, type Stage, expandRun } from './stages.ts';
 
-const noKey = { apiKey: z.never({ error: 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it' }).optional() };
+const NO_KEYS = 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it';
+const noKey = { apiKey: z.never({ error: NO_KEYS }).optional() };
 
 const llm = LlmFlagsSchema.shape;
 /** The shared LLM section: any shared flag except the model (which is per stage) and the key, checked as the flag is; defaults stay the stage's. */
@@ -37,7 +38,7 @@ export const SharedLlmSchema = z
   })
   .strict();
 
-const section = z.record(z.string(), z.unknown()).refine((s) => !('apiKey' in s), 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it');
+const section = z.record(z.string(), z.unknown()).refine((s) => !('apiKey' in s), NO_KEYS);
 
 export const RunConfigSchema = z
   .object({
