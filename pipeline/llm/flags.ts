@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { intFlag, numberFlag } from '../args.ts';
 import { CLIError } from '../errors.ts';
-import type { LlmClientOptions } from './client.ts';
+import { CLIENT_DEFAULTS, type LlmClientOptions } from './client.ts';
 
 /** The shared LLM flags, validated; spread into each LLM stage's options. */
 export const LlmFlagsSchema = z.object({
@@ -15,9 +15,9 @@ export const LlmFlagsSchema = z.object({
   apiKey: z.string().min(1).optional().describe('API key (default: the variable named by --api-key-env); never saved'),
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key'),
   model: z.string().min(1, 'is required').describe('model name as the server knows it'),
-  concurrency: intFlag(1, 1024).default(8).describe('requests in flight at once'),
-  timeout: numberFlag(0.01, 3600).default(120).describe('seconds to wait for one answer before retrying'),
-  retries: intFlag(0, 20).default(5).describe('retries of a request on 429, 5xx, timeouts and network errors'),
+  concurrency: intFlag(1, 1024).default(CLIENT_DEFAULTS.concurrency).describe('requests in flight at once'),
+  timeout: numberFlag(0.01, 3600).default(CLIENT_DEFAULTS.timeoutMs / 1000).describe('seconds to wait for one answer before retrying'),
+  retries: intFlag(0, 20).default(CLIENT_DEFAULTS.maxRetries).describe('retries of a request on 429, 5xx, timeouts and network errors'),
   cache: z.string().min(1).optional().describe("answer cache folder, or 'off' (default <out>/cache)"),
   /** Rows the stage may lose for good and still exit 0; more, and it exits 1 (rows written stay). */
   allowFailures: intFlag(0, 1_000_000_000).default(0).describe('rows the stage may lose to requests that fail for good before it exits 1'),
