@@ -36,10 +36,14 @@ const root = defineCommand({
   subCommands: COMMANDS,
 });
 
+/** Help for the command the argv names, down to a subcommand (`keys create --help`). */
 async function usageOf(rawArgs: string[]): Promise<string> {
-  const name = rawArgs.find((a) => !a.startsWith('-'));
+  const [name, subName] = rawArgs.filter((a) => !a.startsWith('-'));
   const load = name ? COMMANDS[name] : undefined;
-  return load ? renderUsage(await load(), root) : renderUsage(root);
+  if (!load) return renderUsage(root);
+  const command = await load();
+  const sub = subName ? (command.subCommands as Record<string, CommandDef<any>> | undefined)?.[subName] : undefined;
+  return sub ? renderUsage(sub, defineCommand({ meta: { name: `edgeguard ${name}` } })) : renderUsage(command, root);
 }
 
 /**

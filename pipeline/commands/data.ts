@@ -2,45 +2,38 @@
  * `data`: read, filter, dedupe (exact and near) and split data sets the way `distill` does, and
  * write the result for inspection or other tools: train/val/test JSONL and a report.
  */
-import { defineCommand } from 'citty';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { intFlag, listFlag, numberFlag, parseArgs } from '../args.ts';
+import { intFlag, listFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { writeJsonl } from '../data/jsonl.ts';
 import { prepare } from '../data/prepare.ts';
 import { split } from '../data/split.ts';
 import { parseColumnMap } from '../data/user-files.ts';
+import { DISTILL_DEFAULTS, DistillConfigSchema } from '../train/config.ts';
+
+type RecipeNumber = 'valFraction' | 'nearDuplicate' | 'refusalPairs' | 'compliancePairs' | 'rephrasings';
+/** A flag checked and defaulted exactly as the distill recipe's setting of the same name, so `data` splits as `distill` does. */
+const recipeNumber = (key: RecipeNumber) => z.coerce.number().pipe(DistillConfigSchema.shape[key]).default(DISTILL_DEFAULTS[key]);
 
 const Flags = z.object({
-  data: listFlag().default(['../shared/data', 'pipeline/data/seed']),
-  out: z.string().min(1),
-  holdout: listFlag().default([]),
-  map: z.string().optional(),
-  valFraction: numberFlag(0.01, 0.5).default(0.1),
-  nearDuplicate: numberFlag(0.5, 1).default(0.85),
-  refusalPairs: numberFlag(0, 1).default(0.5),
-  compliancePairs: numberFlag(0, 1).default(0.25),
-  rephrasings: numberFlag(0, 1).default(0),
-  seed: intFlag(0, 2 ** 31).default(13),
+  data: listFlag().default(DISTILL_DEFAULTS.data).describe('comma-separated .jsonl/.csv files or folders'),
+  out: z.string().min(1).describe('folder to write train.jsonl, val.jsonl, test.jsonl, report.json'),
+  holdout: listFlag().default([]).describe('comma-separated sources held out whole into test (leave-one-dataset-out)'),
+  map: z.string().optional().describe("column mapping for users' files, e.g. prompt=text,label=is_toxic,response=answer"),
+  valFraction: recipeNumber('valFraction').describe('share of training groups for validation'),
+  nearDuplicate: recipeNumber('nearDuplicate').describe('near-duplicate Jaccard threshold, 1 = exact only'),
+  refusalPairs: recipeNumber('refusalPairs').describe('share of harmful requests given a synthetic refusal pair'),
+  compliancePairs: recipeNumber('compliancePairs').describe('share of harmful requests given a synthetic compliance pair'),
+  rephrasings: recipeNumber('rephrasings').describe('share of short requests given a rephrased copy in another common form'),
+  seed: intFlag(0, 2 ** 31).default(DISTILL_DEFAULTS.train.seed).describe('seed for splits and synthetic pairs'),
 });
 
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'data', description: 'Normalise, dedupe (exact + near) and split data sets; writes train/val/test JSONL.' },
-  args: {
-    data: { type: 'string', description: 'comma-separated .jsonl/.csv files or folders (default ../shared/data,pipeline/data/seed)' },
-    out: { type: 'string', required: true, description: 'folder to write train.jsonl, val.jsonl, test.jsonl, report.json' },
-    holdout: { type: 'string', description: 'comma-separated sources held out whole into test (leave-one-dataset-out)' },
-    map: { type: 'string', description: 'column mapping for users\' files, e.g. prompt=text,label=is_toxic,response=answer' },
-    'val-fraction': { type: 'string', description: 'share of training groups for validation (default 0.1)' },
-    'near-duplicate': { type: 'string', description: 'near-duplicate Jaccard threshold, 1 = exact only (default 0.85)' },
-    'refusal-pairs': { type: 'string', description: 'share of harmful requests given a synthetic refusal pair (default 0.5)' },
-    'compliance-pairs': { type: 'string', description: 'share of harmful requests given a synthetic compliance pair (default 0.25)' },
-    rephrasings: { type: 'string', description: 'share of short requests given a rephrased copy in another common form (default 0)' },
-    seed: { type: 'string', description: 'seed for splits and synthetic pairs (default 13)' },
-  },
-  async run({ args }) {
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  async run(flags) {
     const { examples, report } = await prepare({
       inputs: flags.data,
       columns: flags.map ? parseColumnMap(flags.map) : undefined,

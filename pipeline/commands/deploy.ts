@@ -3,43 +3,33 @@
  * checked by sha256; refuses an existing version, and a model whose eval metrics miss the gate
  * (unless --force). `--promote` makes it current.
  */
-import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { numberFlag, parseArgs } from '../args.ts';
+import { listFlag, numberFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { formatBytes } from '../registry/format.ts';
 import { checkGate, describeGate, gateIsSet, loadGate } from '../registry/gate.ts';
 import { promote } from '../registry/release.ts';
-import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+import { TargetFlags, withStore } from '../registry/target.ts';
 import { readDeployable, uploadVersion } from '../registry/versions.ts';
 
-const ARGS = {
-  model: { type: 'positional', required: true, description: 'model folder (model.onnx + manifest.json, as `export` writes it)' },
-  promote: { type: 'boolean', description: 'make it the current version once uploaded' },
-  gate: { type: 'string', description: 'gate file: JSON { minAuprc?, maxFpr?, sources? }; flags override it' },
-  minAuprc: { type: 'string', description: 'refuse when a source\'s AUPRC in the manifest\'s eval metrics is below this' },
-  maxFpr: { type: 'string', description: 'refuse when a source\'s false-positive rate is above this' },
-  gateSources: { type: 'string', description: 'comma-separated sources the gate holds to (default: every source with the metric)' },
-  force: { type: 'boolean', description: 'deploy even when the metrics miss the gate' },
-  ...TARGET_ARGS,
-} as const;
+const Flags = z
+  .object({
+    model: z.string().min(1).describe('model folder (model.onnx + manifest.json, as `export` writes it)'),
+    promote: z.boolean().default(false).describe('make it the current version once uploaded'),
+    gate: z.string().min(1).optional().describe('gate file: JSON { minAuprc?, maxFpr?, sources? }; flags override it'),
+    minAuprc: numberFlag(0, 1).optional().describe("refuse when a source's AUPRC in the manifest's eval metrics is below this"),
+    maxFpr: numberFlag(0, 1).optional().describe("refuse when a source's false-positive rate is above this"),
+    gateSources: listFlag().optional().describe('comma-separated sources the gate holds to (default: every source with the metric)'),
+    force: z.boolean().default(false).describe('deploy even when the metrics miss the gate'),
+  })
+  .extend(TargetFlags.shape);
 
-const Flags = TargetFlags.extend({
-  model: z.string().min(1),
-  promote: z.boolean().default(false),
-  gate: z.string().min(1).optional(),
-  minAuprc: numberFlag(0, 1).optional(),
-  maxFpr: numberFlag(0, 1).optional(),
-  gateSources: z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).optional(),
-  force: z.boolean().default(false),
-});
-
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'deploy', description: 'Upload a model folder to R2 as a new version (sha256-checked, gated by its eval metrics).' },
-  args: ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, ARGS);
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  positional: ['model'],
+  async run(flags) {
     const folder = await readDeployable(flags.model);
     const { version } = folder.manifest;
     const gate = await loadGate(flags.gate, { minAuprc: flags.minAuprc, maxFpr: flags.maxFpr, sources: flags.gateSources });

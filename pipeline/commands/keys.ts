@@ -7,12 +7,12 @@ import { defineCommand } from 'citty';
 import { z } from 'zod';
 import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { listFlag, parseArgs } from '../args.ts';
-import { rejectUnknownFlags } from '../registry/target.ts';
+import { NAME_RULE, listFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { createKey, readKeys, revokeKey } from '../keys/records.ts';
-import { KV_TARGET_ARGS, KvTargetFlags, withKeyNamespace } from '../keys/target.ts';
+import { KvTargetFlags, withKeyNamespace } from '../keys/target.ts';
 
-const Name = z.string().regex(KEY_NAME_PATTERN, 'letters, digits, ".", "_" or "-", at most 64');
+const Name = z.string().regex(KEY_NAME_PATTERN, NAME_RULE);
 const Probability = z.coerce.number().min(0).max(1);
 
 /** `hate=0.4,violence=0.6` -> { hate: 0.4, violence: 0.6 } */
@@ -31,28 +31,19 @@ const CategoryThresholds = listFlag().transform((pairs, ctx) => {
 });
 
 /** `a,b` -> ['a', 'b'], each a model version name. */
-const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, 'each version: letters, digits, ".", "_" or "-", at most 64')).min(1).max(50));
+const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, `each version: ${NAME_RULE}`)).min(1).max(50));
 
-const CREATE_ARGS = {
-  name: { type: 'positional', required: true, description: 'who holds the key (logged with each request): letters, digits, ".", "_", "-"' },
-  rateLimit: { type: 'string', description: `rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')} (default standard)` },
-  threshold: { type: 'string', description: 'flag at P(harmful) >= this (default: the model manifest\'s threshold)' },
-  categoryThresholds: { type: 'string', description: 'per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model\'s)' },
-  failMode: { type: 'string', description: 'when no model can score: closed (503, default) or open (an unscored 200)' },
-  pinVersions: { type: 'string', description: 'model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2' },
-  json: { type: 'boolean', description: 'print JSON (the key included) instead of text' },
-  ...KV_TARGET_ARGS,
-} as const;
-
-const CreateFlags = KvTargetFlags.extend({
-  name: Name,
-  rateLimit: z.enum(RATE_LIMIT_TIERS).default('standard'),
-  threshold: Probability.optional(),
-  categoryThresholds: CategoryThresholds.optional(),
-  failMode: z.enum(['open', 'closed']).default('closed'),
-  pinVersions: PinVersions.optional(),
-  json: z.boolean().default(false),
-});
+const CreateFlags = z
+  .object({
+    name: Name.describe('who holds the key (logged with each request): letters, digits, ".", "_", "-"'),
+    rateLimit: z.enum(RATE_LIMIT_TIERS).default('standard').describe(`rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')}`),
+    threshold: Probability.optional().describe("flag at P(harmful) >= this (default: the model manifest's threshold)"),
+    categoryThresholds: CategoryThresholds.optional().describe("per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model's)"),
+    failMode: z.enum(['open', 'closed']).default('closed').describe('when no model can score: closed (503) or open (an unscored 200)'),
+    pinVersions: PinVersions.optional().describe('model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2'),
+    json: z.boolean().default(false).describe('print JSON (the key included) instead of text'),
+  })
+  .extend(KvTargetFlags.shape);
 
 const describePolicy = (r: KeyRecord) => {
   const categories = Object.entries(r.categoryThresholds).map(([label, t]) => `${label}=${t}`).join(',');
@@ -60,12 +51,11 @@ const describePolicy = (r: KeyRecord) => {
   return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}${pins}`;
 };
 
-const create = defineCommand({
+const create = defineFlagCommand({
   meta: { name: 'create', description: 'Create an API key and print it (once: only its SHA-256 is stored).' },
-  args: CREATE_ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, CREATE_ARGS);
-    const flags = parseArgs(CreateFlags, args);
+  flags: CreateFlags,
+  positional: ['name'],
+  async run(flags) {
     await withKeyNamespace(flags, async (kv) => {
       const settings = {
         rateLimit: flags.rateLimit,
@@ -86,17 +76,10 @@ const create = defineCommand({
   },
 });
 
-const LIST_ARGS = {
-  json: { type: 'boolean', description: 'print JSON instead of a table' },
-  ...KV_TARGET_ARGS,
-} as const;
-
-const list = defineCommand({
+const list = defineFlagCommand({
   meta: { name: 'list', description: 'List API keys: name, id, created, status, rate limit, policy (never the keys).' },
-  args: LIST_ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, LIST_ARGS);
-    const flags = parseArgs(KvTargetFlags.extend({ json: z.boolean().default(false) }), args);
+  flags: z.object({ json: z.boolean().default(false).describe('print JSON instead of a table') }).extend(KvTargetFlags.shape),
+  async run(flags) {
     await withKeyNamespace(flags, async (kv) => {
       const keys = await readKeys(kv);
       const rows = keys.map(({ digest, record, problem }) => ({ id: digest.slice(0, 16), problem, ...(record ?? {}) }));
@@ -125,18 +108,18 @@ const list = defineCommand({
   },
 });
 
-const REVOKE_ARGS = {
-  name: { type: 'positional', required: true, description: 'the key to revoke (see `keys list`)' },
-  purge: { type: 'boolean', description: 'delete the record instead of marking it revoked (deleting the last one opens the API)' },
-  ...KV_TARGET_ARGS,
-} as const;
+const RevokeFlags = z
+  .object({
+    name: Name.describe('the key to revoke (see `keys list`)'),
+    purge: z.boolean().default(false).describe('delete the record instead of marking it revoked (deleting the last one opens the API)'),
+  })
+  .extend(KvTargetFlags.shape);
 
-const revoke = defineCommand({
+const revoke = defineFlagCommand({
   meta: { name: 'revoke', description: 'Revoke an API key: it stops working within about a minute (KV and the worker cache).' },
-  args: REVOKE_ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, REVOKE_ARGS);
-    const flags = parseArgs(KvTargetFlags.extend({ name: Name, purge: z.boolean().default(false) }), args);
+  flags: RevokeFlags,
+  positional: ['name'],
+  async run(flags) {
     await withKeyNamespace(flags, async (kv) => {
       const { changed, left } = await revokeKey(kv, flags.name, { purge: flags.purge });
       const ids = changed.map((k) => k.digest.slice(0, 16)).join(', ');

@@ -1,26 +1,18 @@
 /** `list`: the deployed versions with their date, size and headline metrics; which is current and which the candidate. */
-import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { parseArgs } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatBytes, formatDate, formatMetric } from '../registry/format.ts';
 import { headlineMetrics } from '../registry/gate.ts';
 import { readCandidate, readCurrent } from '../registry/pointer.ts';
-import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+import { TargetFlags, withStore } from '../registry/target.ts';
 import { listVersions } from '../registry/versions.ts';
 
-const ARGS = {
-  json: { type: 'boolean', description: 'print JSON instead of a table' },
-  ...TARGET_ARGS,
-} as const;
+const Flags = z.object({ json: z.boolean().default(false).describe('print JSON instead of a table') }).extend(TargetFlags.shape);
 
-const Flags = TargetFlags.extend({ json: z.boolean().default(false) });
-
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'list', description: 'List deployed versions: date, size, worst AUPRC / FPR, current and candidate.' },
-  args: ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, ARGS);
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  async run(flags) {
     await withStore(flags, async (store) => {
       const [versions, current, candidate] = await Promise.all([listVersions(store), readCurrent(store), readCandidate(store)]);
       const rows = versions.map((entry) => {

@@ -3,46 +3,43 @@
  * fold's sets, exports it, scores the held-out sets through onnxruntime-web, and writes the table
  * (lodo.md, lodo.json) with the headline figures the quality targets are stated on.
  */
-import { defineCommand } from 'citty';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseArgs } from '../args.ts';
+import { quietFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
+import { hardLabel } from '../data/schema.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
-import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
+import { ALPACA, categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
 import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
 import { createScorer } from '../eval/scorer.ts';
-import { exportModel, readModelFolder } from '../onnx/export.ts';
+import { readModelFolder } from '../model-folder.ts';
+import { exportModel } from '../onnx/export.ts';
 import { resolveDistillConfig } from '../train/config.ts';
 import { runDistill } from '../train/distill.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
 import { CLIError } from '../errors.ts';
 
 const Flags = z.object({
-  config: z.string().optional(),
-  out: z.string().min(1),
-  folds: z.string().optional(),
-  only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional(),
-  record: z.string().optional(),
-  thresholdRule: z.string().refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>" or "fixed:<value>"').default('heldout-f1'),
-  quiet: z.boolean().default(false),
+  config: z.string().optional().describe('distill recipe (JSON) to evaluate; its holdout is replaced per fold'),
+  out: z.string().min(1).describe('folder for fold runs, lodo.md and lodo.json'),
+  folds: z.string().optional().describe('JSON file with an array of folds (arrays of source names); default: the built-in five'),
+  only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional().describe('run only these folds (1-based, comma-separated)'),
+  record: z.string().optional().describe('model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped'),
+  thresholdRule: z
+    .string()
+    .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>" or "fixed:<value>"')
+    .default('heldout-f1')
+    .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, or fixed:<value>'),
+  quiet: quietFlag(),
 });
 
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'lodo', description: 'Leave-one-dataset-out evaluation: one training per fold, held-out sets scored by a model that never saw them.' },
-  args: {
-    config: { type: 'string', description: 'distill recipe (JSON) to evaluate; its holdout is replaced per fold' },
-    out: { type: 'string', required: true, description: 'folder for fold runs, lodo.md and lodo.json' },
-    folds: { type: 'string', description: 'JSON file with an array of folds (arrays of source names); default: the built-in five' },
-    only: { type: 'string', description: 'run only these folds (1-based, comma-separated)' },
-    record: { type: 'string', description: 'model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped' },
-    'threshold-rule': { type: 'string', description: 'how the operating point is chosen on the held-out rows: heldout-f1 (default), heldout-recall:<rate>, or fixed:<value>' },
-    quiet: { type: 'boolean', description: 'no progress output' },
-  },
-  async run({ args }) {
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  async run(flags) {
     let folds = DEFAULT_FOLDS;
     if (flags.folds) {
       const parsed = z.array(z.array(z.string()).min(1)).min(1).safeParse(JSON.parse(await readFile(flags.folds, 'utf8').catch(() => 'null')));
@@ -67,13 +64,13 @@ export default defineCommand({
       const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
       const { bytes } = await readModelFolder(join(dir, 'model'));
       const scorer = await createScorer(bytes, manifest);
-      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: 'alpaca-eval', quiet: flags.quiet });
+      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: ALPACA, quiet: flags.quiet });
       labels = manifest.labels;
       for (const source of holdout) {
         const m = result.sources[source];
         if (m) rows.push({ ...m, source, fold: n, curve: [], histogram: m.histogram });
       }
-      alpaca.push(result.sources['alpaca-eval']?.fpr ?? null);
+      alpaca.push(result.sources[ALPACA]?.fpr ?? null);
       // every row of the fold's held-out sets and of the eval-only sets no fold holds out (alpaca-eval),
       // with all its scores: the ground the operating point is chosen on. A set that is eval-only
       // for the recipe but held out by some fold counts in that fold only.
@@ -83,7 +80,7 @@ export default defineCommand({
         source: ex.source,
         fold: n,
         kind: ex.kind,
-        label: (ex.label ?? (ex.score! >= 0.5 ? 1 : 0)) as 0 | 1,
+        label: hardLabel(ex.label, ex.score),
         categories: ex.categories,
         scores: Array.from(labelScores.get(ex.id)!, (x) => Math.round(x * 1e5) / 1e5),
       }));

@@ -3,33 +3,26 @@
  * which keeps the history `rollback` needs). `--candidate` names it the shadow candidate instead;
  * `--clear-candidate` removes the candidate.
  */
-import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { parseArgs } from '../args.ts';
+import { versionFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { CLIError } from '../errors.ts';
 import { promote, setCandidate } from '../registry/release.ts';
-import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+import { TargetFlags, withStore } from '../registry/target.ts';
 
-const ARGS = {
-  version: { type: 'positional', required: false, description: 'a deployed version (see `list`)' },
-  candidate: { type: 'boolean', description: 'make it the shadow candidate (scored beside current, off the response path)' },
-  clearCandidate: { type: 'boolean', description: 'remove the shadow candidate' },
-  ...TARGET_ARGS,
-} as const;
+const Flags = z
+  .object({
+    version: versionFlag().optional().describe('a deployed version (see `list`)'),
+    candidate: z.boolean().default(false).describe('make it the shadow candidate (scored beside current, off the response path)'),
+    clearCandidate: z.boolean().default(false).describe('remove the shadow candidate'),
+  })
+  .extend(TargetFlags.shape);
 
-const Flags = TargetFlags.extend({
-  version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64').optional(),
-  candidate: z.boolean().default(false),
-  clearCandidate: z.boolean().default(false),
-});
-
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'promote', description: 'Make a deployed version current (or the shadow candidate).' },
-  args: ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, ARGS);
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  positional: ['version'],
+  async run(flags) {
     if (flags.clearCandidate && (flags.version || flags.candidate)) throw new CLIError('--clear-candidate takes no version and no --candidate');
     if (!flags.clearCandidate && !flags.version) throw new CLIError('name the version to promote (see `list`)');
     await withStore(flags, async (store) => {

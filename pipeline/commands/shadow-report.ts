@@ -3,32 +3,25 @@
  * from the records the worker writes while a candidate is named (`promote <v> --candidate`):
  * agreement rate, mean |score difference|, and verdict flips in each direction.
  */
-import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { parseArgs } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatDate } from '../registry/format.ts';
 import { readShadowRecords, summarize } from '../registry/shadow.ts';
-import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+import { TargetFlags, withStore } from '../registry/target.ts';
 
-const ARGS = {
-  since: { type: 'string', description: 'only records from this day on (yyyy-mm-dd)' },
-  json: { type: 'boolean', description: 'print JSON instead of text' },
-  ...TARGET_ARGS,
-} as const;
-
-const Flags = TargetFlags.extend({
-  since: z.string().regex(/^\d{4}-\d\d-\d\d$/, 'a day, yyyy-mm-dd').optional(),
-  json: z.boolean().default(false),
-});
+const Flags = z
+  .object({
+    since: z.string().regex(/^\d{4}-\d\d-\d\d$/, 'a day, yyyy-mm-dd').optional().describe('only records from this day on (yyyy-mm-dd)'),
+    json: z.boolean().default(false).describe('print JSON instead of text'),
+  })
+  .extend(TargetFlags.shape);
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'shadow-report', description: 'Compare the shadow candidate with the current model: agreement, mean |score difference|, flips.' },
-  args: ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, ARGS);
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  async run(flags) {
     await withStore(flags, async (store) => {
       const { records, skipped } = await readShadowRecords(store, flags.since);
       const summaries = summarize(records);

@@ -1,31 +1,25 @@
 /** `show <version>`: a deployed version's manifest in brief: files, model, labels, threshold, data, per-source metrics. */
-import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
-import { parseArgs } from '../args.ts';
+import { versionFlag } from '../args.ts';
+import { defineFlagCommand } from '../flag-command.ts';
 import { formatBytes, formatDate, formatMetric } from '../registry/format.ts';
 import { evalSources } from '../registry/gate.ts';
 import { readCandidate, readCurrent } from '../registry/pointer.ts';
-import { TARGET_ARGS, TargetFlags, rejectUnknownFlags, withStore } from '../registry/target.ts';
+import { TargetFlags, withStore } from '../registry/target.ts';
 import { readManifest } from '../registry/versions.ts';
 
-const ARGS = {
-  version: { type: 'positional', required: true, description: 'a deployed version (see `list`)' },
-  json: { type: 'boolean', description: 'print the whole manifest as JSON' },
-  ...TARGET_ARGS,
-} as const;
+const Flags = z
+  .object({
+    version: versionFlag().describe('a deployed version (see `list`)'),
+    json: z.boolean().default(false).describe('print the whole manifest as JSON'),
+  })
+  .extend(TargetFlags.shape);
 
-const Flags = TargetFlags.extend({
-  version: z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64'),
-  json: z.boolean().default(false),
-});
-
-export default defineCommand({
+export default defineFlagCommand({
   meta: { name: 'show', description: 'Show the manifest summary of a deployed version.' },
-  args: ARGS,
-  async run({ args }) {
-    rejectUnknownFlags(args, ARGS);
-    const flags = parseArgs(Flags, args);
+  flags: Flags,
+  positional: ['version'],
+  async run(flags) {
     await withStore(flags, async (store) => {
       const [m, current, candidate] = await Promise.all([readManifest(store, flags.version), readCurrent(store), readCandidate(store)]);
       if (flags.json) {

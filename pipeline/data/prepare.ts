@@ -21,10 +21,10 @@ import { basename, join } from 'node:path';
 import { CLIError } from '../errors.ts';
 import { DuplicateIndex, textKey } from './dedupe.ts';
 import { readJsonl } from './jsonl.ts';
-import { ExampleSchema, type Example } from './schema.ts';
+import { ExampleSchema, hardLabel, type Example } from './schema.ts';
 import { policyFor, type SourceKind, type SourcePolicy } from './sources.ts';
 import { readUserFile, type ColumnMap } from './user-files.ts';
-import { createRng, type Rng } from '../train/rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import { rephrase } from './rephrase.ts';
 
 /** An example ready for splitting and training. */
@@ -166,7 +166,7 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
       const measuredOnly = policy.use === 'eval-only' || (options.holdout?.includes(policy.name) ?? false);
       const graded = row.score === null && (options.softLabels !== false || measuredOnly) ? (policy.soft?.(row) ?? null) : null;
       const labelled = graded ? { ...row, label: graded.label, score: graded.score } : row;
-      const harmful = (labelled.label ?? (labelled.score! >= 0.5 ? 1 : 0)) === 1;
+      const harmful = hardLabel(labelled.label, labelled.score) === 1;
       // a soft row below 0.5 counts as benign but keeps what its upstream label says it is about
       const categories = harmful || graded ? (row.categories ?? policy.categories?.(row) ?? null) : [];
       examples.push({

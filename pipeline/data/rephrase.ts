@@ -10,7 +10,7 @@
  *
  * Only short one-line requests whose form is recognised are rephrased; the rest are left alone.
  */
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 
 /** How-to forms: the core is what the asker wants to do ("make a bomb", "bake bread"). */
 const HOW_TO_FORMS: RegExp[] = [

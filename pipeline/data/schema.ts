@@ -23,3 +23,14 @@ export const ExampleSchema = z.object({
 });
 
 export type Example = z.infer<typeof ExampleSchema>;
+
+/**
+ * A row's hard label: its own when it has one, else its teacher score taken at 0.5 (a row with
+ * neither counts as benign). Training, threshold choice, evaluation and the synthetic pairs all
+ * read a soft-labelled row this one way.
+ * @example hardLabel(null, 0.7) // 1
+ * @example hardLabel(0, 0.9) // 0
+ */
+export function hardLabel(label: 0 | 1 | null, score: number | null): 0 | 1 {
+  return label ?? ((score ?? 0) >= 0.5 ? 1 : 0);
+}

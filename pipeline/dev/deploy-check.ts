@@ -4,7 +4,7 @@
  * wrangler refuses it or when its gzip size is over Cloudflare's Workers Paid limit (10 MiB).
  * Over the Free plan's 3 MiB is reported, not failed: the ORT WASM alone is ~3.5 MiB gzipped.
  */
-import { SIZE_LIMITS_KIB, dryRun } from './wrangler.ts';
+import { SIZE_LIMITS_KIB, dryRun } from '../wrangler/wrangler.ts';
 
 try {
   const { totalKiB, gzipKiB } = dryRun();

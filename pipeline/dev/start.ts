@@ -10,7 +10,7 @@ import { CLIError } from '../errors.ts';
 import { createLocalStore } from '../registry/local-r2.ts';
 import { readDeployable } from '../registry/versions.ts';
 import { seedLocal, type Seeded } from './seed.ts';
-import { ROOT, bucketName, wranglerSpawn } from './wrangler.ts';
+import { ROOT, bucketName, wranglerSpawn } from '../wrangler/wrangler.ts';
 
 class StartError extends Error {}
 

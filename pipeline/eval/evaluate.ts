@@ -6,6 +6,7 @@
  */
 import type { Manifest } from '../../src/guard/manifest.ts';
 import type { PreparedExample } from '../data/prepare.ts';
+import { hardLabel } from '../data/schema.ts';
 import { createProgress } from '../progress.ts';
 import { averagePrecision, confusion, prCurve, rates } from './metrics.ts';
 import type { Scorer } from './scorer.ts';
@@ -36,7 +37,6 @@ export interface EvalResult {
 }
 
 const round = (x: number | null) => (x === null ? null : Math.round(x * 1e4) / 1e4);
-const hardLabel = (ex: PreparedExample) => ex.label ?? (ex.score! >= 0.5 ? 1 : 0);
 
 function histogram(scores: number[]): number[] {
   const bins = new Array<number>(20).fill(0);
@@ -85,12 +85,12 @@ export async function evaluate(
     if (list) list.push(ex);
     else bySource.set(ex.source, [ex]);
   }
-  const reference = bySource.get(options.reference)?.filter((ex) => hardLabel(ex) === 0) ?? [];
+  const reference = bySource.get(options.reference)?.filter((ex) => hardLabel(ex.label, ex.score) === 0) ?? [];
   const trained = new Set(manifest.dataSources.filter((s) => s.use === 'train').map((s) => s.name));
   const sources: Record<string, SourceMetrics> = {};
   for (const [name, rows] of [...bySource].sort(([a], [b]) => a.localeCompare(b))) {
     const s = rows.map((ex) => scores.get(ex.id)!);
-    const y = rows.map(hardLabel);
+    const y = rows.map((ex) => hardLabel(ex.label, ex.score));
     const harmful = y.filter((l) => l === 1).length;
     const benign = rows.length - harmful;
     const c = rates(confusion(s, y, threshold));

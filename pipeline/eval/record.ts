@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readModelFolder } from '../onnx/export.ts';
+import { readModelFolder } from '../model-folder.ts';
 
 /** Sets `manifest.metrics[key] = value` in `<modelDir>/manifest.json`, after checking the folder. */
 export async function recordMetrics(modelDir: string, key: string, value: unknown): Promise<void> {

@@ -7,7 +7,7 @@
  * `samples.jsonl`, so a rerun skips it; with the answer cache, a rerun also never asks twice.
  */
 import { z } from 'zod';
-import { intFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { DuplicateIndex, textKey } from '../data/dedupe.ts';
 import type { Example } from '../data/schema.ts';
@@ -26,27 +26,23 @@ import { buildAugmentMessages } from './prompt.ts';
 import { readJsonlIfExists, readRowsIfExist } from './rows.ts';
 import { loadSeeds, pickExemplars, sampleSeed } from './seeds.ts';
 
-const fileList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
-
 /** Options of `augment`, from flags or a run config section. */
 export const AugmentOptionsSchema = LlmFlagsSchema.extend({
-  out: z.string().min(1, 'is required'),
-  seedData: fileList.pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')),
-  /** Instructions to keep. */
-  count: intFlag(1, 10_000_000).default(100),
-  /** Samples to draw at most (default 4 x count): bounds the cost when the model often refuses. */
-  maxSamples: intFlag(1, 100_000_000).optional(),
-  k: intFlag(1, 20).default(3),
-  prefill: z.enum(PREFILL_MODES).default('template'),
-  tokenizer: z.string().min(1).optional(),
-  keepBos: z.coerce.boolean().default(false),
-  temperature: numberFlag(0, 2).default(1),
-  topP: numberFlag(0.01, 1).default(1),
-  maxTokens: intFlag(8, 4096).default(128),
-  seed: intFlag(0, 2 ** 31 - 1).default(0),
-  /** Estimated Jaccard similarity (word trigrams) from which an instruction is a near duplicate. */
-  nearDuplicate: numberFlag(0.1, 1).default(0.8),
-  quiet: z.coerce.boolean().default(false),
+  out: z.string().min(1, 'is required').describe('stage folder (config.json, prompts.jsonl, samples.jsonl, summary.json, cache/)'),
+  seedData: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files in the Example schema; label-1 rows are the exemplars'),
+  count: intFlag(1, 10_000_000).default(100).describe('instructions to keep'),
+  /** Bounds the cost when the model often refuses. */
+  maxSamples: intFlag(1, 100_000_000).optional().describe('samples to draw at most (default 4 x count)'),
+  k: intFlag(1, 20).default(3).describe('exemplars per request'),
+  prefill: z.enum(PREFILL_MODES).default('template').describe("how the prefix is prefilled: 'template' (render --tokenizer, /v1/completions), 'vllm' (continue_final_message), 'ollama-raw' (/api/generate raw)"),
+  tokenizer: z.string().min(1).optional().describe('local model folder with tokenizer_config.json (chat_template) and tokenizer.json; needed by template and ollama-raw'),
+  keepBos: z.coerce.boolean().default(false).describe('keep the BOS token the template writes (default: drop it, servers add their own)'),
+  temperature: numberFlag(0, 2).default(1).describe('sampling temperature'),
+  topP: numberFlag(0.01, 1).default(1).describe('nucleus sampling'),
+  maxTokens: intFlag(8, 4096).default(128).describe('tokens per sample'),
+  seed: intFlag(0, 2 ** 31 - 1).default(0).describe('run seed: exemplar choice and per-request sampling seeds'),
+  nearDuplicate: numberFlag(0.1, 1).default(0.8).describe('word-trigram Jaccard from which an instruction is a near duplicate'),
+  quiet: quietFlag(),
 });
 export type AugmentOptions = z.infer<typeof AugmentOptionsSchema>;
 

@@ -5,7 +5,7 @@
  * `maxPairs` pairs drawn deterministically so the report is quick and reproducible.
  */
 import { textKey } from '../data/dedupe.ts';
-import { createRng } from '../train/rng.ts';
+import { createRng } from '../rng.ts';
 
 export interface DiversityReport {
   count: number;

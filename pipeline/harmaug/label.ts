@@ -7,7 +7,7 @@
  * skips the ids already there.
  */
 import { z } from 'zod';
-import { intFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { streamJsonl } from '../data/jsonl.ts';
 import { type Example, ExampleSchema } from '../data/schema.ts';
@@ -26,25 +26,20 @@ import { readRowsIfExist } from './rows.ts';
 
 export const TEACHERS = ['llama-guard', 'workers-ai'] as const;
 
-const fileList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
-
 /** Options of `label`, from flags or a run config section. */
 export const LabelOptionsSchema = LlmFlagsSchema.extend({
-  out: z.string().min(1, 'is required'),
-  in: fileList.pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')),
-  teacher: z.enum(TEACHERS).default('llama-guard'),
-  /** Required for llama-guard; workers-ai defaults to @cf/meta/llama-guard-3-8b. */
-  model: z.string().min(1).optional(),
-  /** The teacher's threshold on P(unsafe); the student's is chosen separately by eval. */
-  threshold: numberFlag(0, 1).default(0.5),
-  /** workers-ai: score of an unsafe verdict (1 - it for safe), or 'none' for label-only rows. */
-  hardScore: z.union([z.literal('none').transform(() => null), numberFlag(0.5, 1)]).default(0.95),
-  /** Cloudflare account id for workers-ai (base URL default). */
-  account: z.string().regex(/^[0-9a-f]{32}$/i, 'must be a 32-hex Cloudflare account id').optional(),
-  topLogprobs: intFlag(2, 20).default(5),
-  bos: z.coerce.boolean().default(false),
-  overwriteLabels: z.coerce.boolean().default(false),
-  quiet: z.coerce.boolean().default(false),
+  out: z.string().min(1, 'is required').describe('stage folder (config.json, labeled.jsonl, verdicts.jsonl, summary.json, cache/)'),
+  in: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files to score (prompts and/or pairs)'),
+  teacher: z.enum(TEACHERS).default('llama-guard').describe("'llama-guard' (/v1/completions with logprobs) or 'workers-ai' (Cloudflare REST)"),
+  model: z.string().min(1).optional().describe('model name as the server knows it; required for llama-guard, workers-ai defaults to @cf/meta/llama-guard-3-8b'),
+  /** The student's threshold is chosen separately, on validation data. */
+  threshold: numberFlag(0, 1).default(0.5).describe("the teacher's threshold on P(unsafe) for its hard label; not the student's"),
+  hardScore: z.union([z.literal('none').transform(() => null), numberFlag(0.5, 1)]).default(0.95).describe("workers-ai: score of an unsafe verdict (safe: 1 - it), or 'none' for label-only rows"),
+  account: z.string().regex(/^[0-9a-f]{32}$/i, 'must be a 32-hex Cloudflare account id').optional().describe('workers-ai: Cloudflare account id (token from $CLOUDFLARE_API_TOKEN)'),
+  topLogprobs: intFlag(2, 20).default(5).describe('llama-guard: alternatives per token to request'),
+  bos: z.coerce.boolean().default(false).describe('llama-guard: write <|begin_of_text|> into the prompt (default: the server adds it)'),
+  overwriteLabels: z.coerce.boolean().default(false).describe('replace human labels with the teacher verdict (default: keep them, add the score)'),
+  quiet: quietFlag(),
 });
 export type LabelOptions = z.infer<typeof LabelOptionsSchema>;
 

@@ -6,7 +6,7 @@
  * a rerun skips the ids already there.
  */
 import { z } from 'zod';
-import { intFlag, numberFlag } from '../args.ts';
+import { intFlag, listFlag, numberFlag, quietFlag } from '../args.ts';
 import { createAppender } from '../data/appender.ts';
 import { streamJsonl } from '../data/jsonl.ts';
 import { type Example, ExampleSchema } from '../data/schema.ts';
@@ -27,19 +27,15 @@ export const RESPONSE_MODES = {
 } as const;
 export type ResponseMode = keyof typeof RESPONSE_MODES;
 
-const fileList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
-
 /** Options of `respond`, from flags or a run config section. */
 export const RespondOptionsSchema = LlmFlagsSchema.extend({
-  out: z.string().min(1, 'is required'),
-  in: fileList.pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')),
-  modes: z.union([z.array(z.enum(['comply', 'refuse'])), z.string().transform((s) => s.split(',').map((x) => x.trim()))])
-    .pipe(z.array(z.enum(['comply', 'refuse'])).min(1))
-    .default(['comply', 'refuse']),
-  temperature: numberFlag(0, 2).default(0.7),
-  topP: numberFlag(0.01, 1).default(1),
-  maxTokens: intFlag(8, 8192).default(512),
-  quiet: z.coerce.boolean().default(false),
+  out: z.string().min(1, 'is required').describe('stage folder (config.json, responses.jsonl, summary.json, cache/)'),
+  in: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files of instructions (prompt-only rows), e.g. <augment>/prompts.jsonl'),
+  modes: listFlag().pipe(z.array(z.enum(['comply', 'refuse'])).min(1)).default(['comply', 'refuse']).describe('which answers to get: comply, refuse or both'),
+  temperature: numberFlag(0, 2).default(0.7).describe('sampling temperature'),
+  topP: numberFlag(0.01, 1).default(1).describe('nucleus sampling'),
+  maxTokens: intFlag(8, 8192).default(512).describe('tokens per answer'),
+  quiet: quietFlag(),
 });
 export type RespondOptions = z.infer<typeof RespondOptionsSchema>;
 

@@ -8,7 +8,7 @@ import { textKey } from '../data/dedupe.ts';
 import { streamJsonl } from '../data/jsonl.ts';
 import { type Example, ExampleSchema } from '../data/schema.ts';
 import { CLIError } from '../errors.ts';
-import { createRng } from '../train/rng.ts';
+import { createRng } from '../rng.ts';
 
 export interface SeedSet {
   /** Harmful seed rows, one per distinct text. */

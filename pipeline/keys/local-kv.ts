@@ -4,7 +4,7 @@
  * that wrangler bundles, with the options of `wrangler kv key put --local`, so the worker reads
  * exactly what we write (see pipeline/dev/local-state.ts).
  */
-import { openLocalBinding } from '../dev/local-state.ts';
+import { openLocalBinding } from '../wrangler/local-state.ts';
 import type { KeyNamespace } from './namespace.ts';
 
 /** The part of Miniflare's KV binding we use. */

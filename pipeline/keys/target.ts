@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArgsDef } from 'citty';
 import { z } from 'zod';
-import { ROOT } from '../dev/wrangler.ts';
+import { AccountIdFlag, accountIdOf, envValue } from '../wrangler/account.ts';
+import { ROOT } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
 import { CLOUDFLARE_API_BASE, createCloudflareKv } from './cloudflare-kv.ts';
 import { createLocalKv } from './local-kv.ts';
@@ -16,20 +16,12 @@ import type { KeyNamespace } from './namespace.ts';
 /** The worker's binding of the key namespace (wrangler.toml `[[kv_namespaces]]`). */
 export const KEYS_BINDING = 'API_KEYS';
 
-/** The citty definitions of the target flags, spread into each `keys` subcommand's `args`. */
-export const KV_TARGET_ARGS = {
-  local: { type: 'boolean', description: 'the local KV of `npm start` / `wrangler dev` instead of Cloudflare KV' },
-  persistTo: { type: 'string', description: 'with --local: wrangler\'s persistence directory (default .wrangler/state)' },
-  accountId: { type: 'string', description: 'Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)' },
-  namespaceId: { type: 'string', description: `KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)` },
-} as const satisfies ArgsDef;
-
-/** The zod shape of the target flags. */
+/** The target flags, extended by each `keys` subcommand's own. */
 export const KvTargetFlags = z.object({
-  local: z.boolean().default(false),
-  persistTo: z.string().min(1).optional(),
-  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional(),
-  namespaceId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id').optional(),
+  local: z.boolean().default(false).describe('the local KV of `npm start` / `wrangler dev` instead of Cloudflare KV'),
+  persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
+  accountId: AccountIdFlag,
+  namespaceId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id').optional().describe(`KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)`),
 });
 export type KvTargetFlags = z.infer<typeof KvTargetFlags>;
 
@@ -41,8 +33,6 @@ export function kvNamespaceId(binding = KEYS_BINDING, toml = readFileSync(join(R
   }
   return undefined;
 }
-
-const nonEmpty = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
 
 /**
  * Opens the namespace the flags name.
@@ -57,16 +47,15 @@ export async function openKeyNamespace(flags: KvTargetFlags, env: NodeJS.Process
     return createLocalKv({ persistTo: flags.persistTo, namespaceId: configured ?? KEYS_BINDING, binding: KEYS_BINDING });
   }
   if (flags.persistTo) throw new CLIError('--persist-to is for the local KV: add --local');
-  const apiToken = nonEmpty(env.CLOUDFLARE_API_TOKEN);
+  const apiToken = envValue(env.CLOUDFLARE_API_TOKEN);
   if (!apiToken) throw new CLIError('Cloudflare KV needs CLOUDFLARE_API_TOKEN in the environment (a token with Workers KV Storage: Edit); or pass --local for the local KV of `npm start`');
-  const accountId = flags.accountId ?? nonEmpty(env.CLOUDFLARE_ACCOUNT_ID);
+  const accountId = accountIdOf(flags.accountId, env);
   if (!accountId) throw new CLIError('Cloudflare KV needs CLOUDFLARE_ACCOUNT_ID (or --account-id)');
-  if (!/^[0-9a-f]{32}$/.test(accountId)) throw new CLIError('CLOUDFLARE_ACCOUNT_ID: a 32-character hex Cloudflare account id');
-  const namespaceId = flags.namespaceId ?? nonEmpty(env.API_KEYS_NAMESPACE_ID) ?? configured;
+  const namespaceId = flags.namespaceId ?? envValue(env.API_KEYS_NAMESPACE_ID) ?? configured;
   if (!namespaceId) {
     throw new CLIError(`Cloudflare KV needs the namespace id: --namespace-id, API_KEYS_NAMESPACE_ID, or id = "..." under the ${KEYS_BINDING} binding in wrangler.toml (\`wrangler kv namespace list\` shows it)`);
   }
-  const apiBase = nonEmpty(env.CLOUDFLARE_API_BASE_URL) ?? CLOUDFLARE_API_BASE;
+  const apiBase = envValue(env.CLOUDFLARE_API_BASE_URL) ?? CLOUDFLARE_API_BASE;
   if (!URL.canParse(apiBase)) throw new CLIError(`CLOUDFLARE_API_BASE_URL: an http(s) URL, got '${apiBase}'`);
   return createCloudflareKv({ accountId, namespaceId, apiToken, apiBase });
 }

@@ -23,17 +23,20 @@ import {
 } from './protocol.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffMs, isRetryableStatus, retryAfterMs } from './retry.ts';
 
+/** How hard the client pushes a server unless told otherwise; the LLM stages' flags default to these too. */
+export const CLIENT_DEFAULTS = { concurrency: 8, timeoutMs: 120_000, maxRetries: 5 } as const;
+
 /** How to reach a server and how hard to push it. */
 export interface LlmClientOptions {
   /** Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1`. */
   baseUrl: string;
   /** Sent as `Authorization: Bearer <key>` when set. */
   apiKey?: string | null;
-  /** Requests in flight at once (default 8). */
+  /** Requests in flight at once (default CLIENT_DEFAULTS). */
   concurrency?: number;
-  /** Per attempt, in ms (default 120000). */
+  /** Per attempt, in ms (default CLIENT_DEFAULTS). */
   timeoutMs?: number;
-  /** Retries after the first attempt (default 5). */
+  /** Retries after the first attempt (default CLIENT_DEFAULTS). */
   maxRetries?: number;
   /** Answer cache folder; null or absent: no cache. */
   cacheDir?: string | null;
@@ -79,10 +82,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function createLlmClient(options: LlmClientOptions): LlmClient {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const maxRetries = options.maxRetries ?? 5;
+  const timeoutMs = options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
+  const maxRetries = options.maxRetries ?? CLIENT_DEFAULTS.maxRetries;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
-  const limit = createLimiter(options.concurrency ?? 8);
+  const limit = createLimiter(options.concurrency ?? CLIENT_DEFAULTS.concurrency);
   const cache: AnswerCache | null = options.cacheDir ? createAnswerCache(options.cacheDir) : null;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;

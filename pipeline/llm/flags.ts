@@ -1,39 +1,26 @@
 /**
  * The flags every LLM stage shares (server, key, model, concurrency, timeout, retries, cache), as
- * citty argument definitions and one zod schema, and how they become client options. The key is
- * read from the environment (or --api-key) and never written to a run folder.
+ * one zod schema, and how they become client options. The key is read from the environment (or
+ * --api-key) and never written to a run folder.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { intFlag, numberFlag } from '../args.ts';
 import { CLIError } from '../errors.ts';
-import type { LlmClientOptions } from './client.ts';
+import { CLIENT_DEFAULTS, type LlmClientOptions } from './client.ts';
 
-/** citty definitions of the shared LLM flags; spread into a command's `args`. */
-export const LLM_ARGS = {
-  'base-url': { type: 'string', description: 'OpenAI-compatible base URL with its /v1 (default: $OPENAI_BASE_URL)' },
-  'api-key': { type: 'string', description: 'API key (default: the variable named by --api-key-env); never saved' },
-  'api-key-env': { type: 'string', description: 'environment variable holding the API key (default OPENAI_API_KEY)' },
-  model: { type: 'string', description: 'model name as the server knows it' },
-  concurrency: { type: 'string', description: 'requests in flight at once (default 8)' },
-  timeout: { type: 'string', description: 'seconds to wait for one answer before retrying (default 120)' },
-  retries: { type: 'string', description: 'retries of a request on 429, 5xx, timeouts and network errors (default 5)' },
-  cache: { type: 'string', description: "answer cache folder, or 'off' (default <out>/cache)" },
-  'allow-failures': { type: 'string', description: 'rows the stage may lose to requests that fail for good before it exits 1 (default 0)' },
-} as const;
-
-/** The shared LLM flags, validated. */
+/** The shared LLM flags, validated; spread into each LLM stage's options. */
 export const LlmFlagsSchema = z.object({
-  baseUrl: z.url().optional(),
-  apiKey: z.string().min(1).optional(),
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY'),
-  model: z.string().min(1, 'is required'),
-  concurrency: intFlag(1, 1024).default(8),
-  timeout: numberFlag(0.01, 3600).default(120),
-  retries: intFlag(0, 20).default(5),
-  cache: z.string().min(1).optional(),
+  baseUrl: z.url().optional().describe('OpenAI-compatible base URL with its /v1 (default: $OPENAI_BASE_URL)'),
+  apiKey: z.string().min(1).optional().describe('API key (default: the variable named by --api-key-env); never saved'),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key'),
+  model: z.string().min(1, 'is required').describe('model name as the server knows it'),
+  concurrency: intFlag(1, 1024).default(CLIENT_DEFAULTS.concurrency).describe('requests in flight at once'),
+  timeout: numberFlag(0.01, 3600).default(CLIENT_DEFAULTS.timeoutMs / 1000).describe('seconds to wait for one answer before retrying'),
+  retries: intFlag(0, 20).default(CLIENT_DEFAULTS.maxRetries).describe('retries of a request on 429, 5xx, timeouts and network errors'),
+  cache: z.string().min(1).optional().describe("answer cache folder, or 'off' (default <out>/cache)"),
   /** Rows the stage may lose for good and still exit 0; more, and it exits 1 (rows written stay). */
-  allowFailures: intFlag(0, 1_000_000_000).default(0),
+  allowFailures: intFlag(0, 1_000_000_000).default(0).describe('rows the stage may lose to requests that fail for good before it exits 1'),
 });
 export type LlmFlags = z.infer<typeof LlmFlagsSchema>;
 

@@ -3,12 +3,11 @@
  * int8 rows are used only where accuracy holds: the quantised and the float graph score probe
  * texts through onnxruntime-web, and a P(harmful) gap above `maxDelta` keeps float32.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';
-import { CLIError } from '../errors.ts';
 import { createScorer } from '../eval/scorer.ts';
+import { sha256Hex } from '../sha256.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import type { StudentWeights } from '../train/student.ts';
 import { encodeModel } from './onnx-model.ts';
@@ -18,7 +17,7 @@ export interface ExportOptions {
   out: string;
   version?: string;
   quantization: Quantization | 'auto';
-  /** Largest P(harmful) difference int8 may make on a probe text (default 0.01). */
+  /** Largest P(harmful) difference int8 may make on a probe text. */
   maxDelta: number;
   /** Texts to compare float and int8 on. */
   probes: { prompt: string; response: string | null }[];
@@ -31,15 +30,13 @@ export interface ExportResult {
   int8Delta: number;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 function buildManifest(meta: Checkpoint, weights: StudentWeights, bytes: Uint8Array, quantization: Quantization, version: string): Manifest {
   const parameters = weights.embedding.length + weights.w1.length + weights.b1.length + weights.w2.length + weights.b2.length;
   return ManifestSchema.parse({
     schemaVersion: 1,
     version,
     createdAt: new Date().toISOString(),
-    files: { model: { path: 'model.onnx', sha256: sha256(bytes), bytes: bytes.length } },
+    files: { model: { path: 'model.onnx', sha256: sha256Hex(bytes), bytes: bytes.length } },
     featurizer: meta.featurizer,
     model: { architecture: 'hashed-bag-mlp', dim: weights.dim, hidden: weights.hidden, pooling: weights.pooling, quantization, parameters },
     labels: meta.labels,
@@ -66,28 +63,10 @@ export async function exportModel(meta: Checkpoint, weights: StudentWeights, opt
     if (int8Delta > options.maxDelta && options.quantization === 'auto') quantization = 'float32';
   }
   const bytes = quantization === 'int8-rows' ? int8 : float;
-  const version = options.version ?? `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${sha256(bytes).slice(0, 8)}`;
+  const version = options.version ?? `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${sha256Hex(bytes).slice(0, 8)}`;
   const manifest = buildManifest(meta, weights, bytes, quantization, version);
   await mkdir(options.out, { recursive: true });
   await writeFile(join(options.out, 'model.onnx'), bytes);
   await writeFile(join(options.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, quantization, int8Delta };
-}
-
-/** Reads and validates a model folder's manifest and model bytes, checking the hash. */
-export async function readModelFolder(dir: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-  } catch {
-    throw new CLIError(`${dir}/manifest.json is missing or not JSON`);
-  }
-  const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) throw new CLIError(`${dir}/manifest.json: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
-  const manifest = parsed.data;
-  const bytes = new Uint8Array(await readFile(join(dir, manifest.files.model.path)).catch(() => {
-    throw new CLIError(`${dir}/${manifest.files.model.path} is missing`);
-  }));
-  if (sha256(bytes) !== manifest.files.model.sha256) throw new CLIError(`${dir}/${manifest.files.model.path} does not match the sha256 in its manifest`);
-  return { manifest, bytes };
 }

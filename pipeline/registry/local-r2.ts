@@ -2,7 +2,7 @@
  * The local target: the R2 bucket that `npm start` / `wrangler dev` serve, opened in wrangler's
  * local state as `wrangler r2 object put --local` opens it (see pipeline/dev/local-state.ts).
  */
-import { openLocalBinding } from '../dev/local-state.ts';
+import { openLocalBinding } from '../wrangler/local-state.ts';
 import type { RegistryStore, StoredObject } from './store.ts';
 
 /** The part of Miniflare's R2 binding we use. */

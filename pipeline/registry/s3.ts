@@ -5,7 +5,8 @@
  */
 import { AwsClient } from 'aws4fetch';
 import { CLIError } from '../errors.ts';
-import { sha256Hex, type RegistryStore, type StoredObject } from './store.ts';
+import { sha256Hex } from '../sha256.ts';
+import type { RegistryStore, StoredObject } from './store.ts';
 
 export interface S3StoreOptions {
   /** e.g. `https://<account_id>.r2.cloudflarestorage.com`. */

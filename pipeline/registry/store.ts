@@ -3,7 +3,6 @@
  * local R2 of `wrangler dev`, and Cloudflare R2 through its S3 API) provide. Everything above this
  * interface (deploy, promote, rollback, list) is written once, against it.
  */
-import { createHash } from 'node:crypto';
 
 /** One object as a listing reports it. */
 export interface StoredObject {
@@ -35,9 +34,6 @@ export interface RegistryStore {
   /** Releases what the store holds (the local target runs a workerd process). */
   close(): Promise<void>;
 }
-
-/** Lowercase hex sha256, as manifests record it. */
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** The JSON bytes the registry writes: pretty, with a final newline, so a `get` reads well. */
 export const jsonBytes = (value: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);

@@ -2,36 +2,25 @@
  * Which bucket a registry command works on, from its flags and the environment: `--local` is the
  * local R2 that `npm start` serves; otherwise Cloudflare R2 through the S3 API, with credentials
  * from the environment. Shared by every registry command (deploy, promote, rollback, list, show,
- * shadow-report), along with the check that no flag is misspelt.
+ * shadow-report).
  */
-import type { ArgsDef } from 'citty';
 import { z } from 'zod';
-import { bucketName } from '../dev/wrangler.ts';
+import { AccountIdFlag, accountIdOf, envValue } from '../wrangler/account.ts';
+import { bucketName } from '../wrangler/wrangler.ts';
 import { CLIError } from '../errors.ts';
 import { createLocalStore } from './local-r2.ts';
 import { createS3Store } from './s3.ts';
 import type { RegistryStore } from './store.ts';
 
-/** The citty definitions of the target flags, spread into each command's `args`. */
-export const TARGET_ARGS = {
-  local: { type: 'boolean', description: 'the local R2 of `npm start` / `wrangler dev` instead of Cloudflare R2' },
-  persistTo: { type: 'string', description: 'with --local: wrangler\'s persistence directory (default .wrangler/state)' },
-  bucket: { type: 'string', description: 'bucket name (default $R2_BUCKET, else wrangler.toml\'s MODELS bucket)' },
-  accountId: { type: 'string', description: 'Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)' },
-  endpoint: { type: 'string', description: 'S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)' },
-} as const satisfies ArgsDef;
-
-/** The zod shape of the target flags, merged into each command's flag schema. */
+/** The target flags, extended by each registry command's own. */
 export const TargetFlags = z.object({
-  local: z.boolean().default(false),
-  persistTo: z.string().min(1).optional(),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")').optional(),
-  accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex Cloudflare account id').optional(),
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  local: z.boolean().default(false).describe('the local R2 of `npm start` / `wrangler dev` instead of Cloudflare R2'),
+  persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")').optional().describe("bucket name (default $R2_BUCKET, else wrangler.toml's MODELS bucket)"),
+  accountId: AccountIdFlag,
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional().describe('S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)'),
 });
 export type TargetFlags = z.infer<typeof TargetFlags>;
-
-const nonEmpty = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
 
 /**
  * Opens the bucket the flags name. Remote R2 reads R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY
@@ -40,22 +29,21 @@ const nonEmpty = (value: string | undefined) => (value?.trim() ? value.trim() : 
  * @throws CLIError when a remote target lacks credentials or an endpoint, or mixes in local flags
  */
 export async function openStore(flags: TargetFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegistryStore> {
-  const bucket = flags.bucket ?? nonEmpty(env.R2_BUCKET) ?? bucketName();
+  const bucket = flags.bucket ?? envValue(env.R2_BUCKET) ?? bucketName();
   if (flags.local) {
     if (flags.accountId || flags.endpoint) throw new CLIError('--local takes no --account-id or --endpoint (those name a remote bucket)');
     return createLocalStore({ bucket, persistTo: flags.persistTo });
   }
   if (flags.persistTo) throw new CLIError('--persist-to is for the local R2: add --local');
-  const accessKeyId = nonEmpty(env.R2_ACCESS_KEY_ID);
-  const secretAccessKey = nonEmpty(env.R2_SECRET_ACCESS_KEY);
+  const accessKeyId = envValue(env.R2_ACCESS_KEY_ID);
+  const secretAccessKey = envValue(env.R2_SECRET_ACCESS_KEY);
   if (!accessKeyId || !secretAccessKey) {
     throw new CLIError('remote R2 needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY in the environment (an R2 API token\'s S3 credentials); or pass --local for the local R2 of `npm start`');
   }
-  const accountId = flags.accountId ?? nonEmpty(env.CLOUDFLARE_ACCOUNT_ID);
-  let endpoint = flags.endpoint ?? nonEmpty(env.R2_ENDPOINT);
+  let endpoint = flags.endpoint ?? envValue(env.R2_ENDPOINT);
   if (!endpoint) {
+    const accountId = accountIdOf(flags.accountId, env);
     if (!accountId) throw new CLIError('remote R2 needs CLOUDFLARE_ACCOUNT_ID (or --account-id), or an endpoint in R2_ENDPOINT (or --endpoint)');
-    if (!/^[0-9a-f]{32}$/.test(accountId)) throw new CLIError('CLOUDFLARE_ACCOUNT_ID: a 32-character hex Cloudflare account id');
     endpoint = `https://${accountId}.r2.cloudflarestorage.com`;
   } else if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
     throw new CLIError(`R2_ENDPOINT: an http(s) URL, got '${endpoint}'`);
@@ -74,17 +62,4 @@ export async function withStore<T>(flags: TargetFlags, work: (store: RegistrySto
   } finally {
     await store.close();
   }
-}
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-/**
- * Refuses flags the command does not define. citty passes unknown flags through silently, and a
- * misspelt gate flag (`--min-aurpc`) must not deploy an ungated model.
- * @throws CLIError naming the first unknown flag
- */
-export function rejectUnknownFlags(args: Record<string, unknown>, defined: ArgsDef): void {
-  const known = new Set(['_', ...Object.keys(defined).flatMap((name) => [name, kebab(name)])]);
-  const unknown = Object.keys(args).find((name) => !known.has(name));
-  if (unknown) throw new CLIError(`unknown flag --${kebab(unknown)} (flags: ${Object.keys(defined).filter((n) => defined[n]!.type !== 'positional').map((n) => `--${kebab(n)}`).join(', ')})`);
 }

@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MODEL_KEYS, ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';
 import { CLIError } from '../errors.ts';
-import { sha256Hex, type RegistryStore, type StoredObject } from './store.ts';
+import { readModelFolder } from '../model-folder.ts';
+import { sha256Hex } from '../sha256.ts';
+import type { RegistryStore, StoredObject } from './store.ts';
 
 /** The folder of a version: every key under it belongs to that version. */
 export const versionPrefix = (version: string) => `models/${version}/`;
@@ -26,8 +28,6 @@ export interface ModelFolder {
  * @throws CLIError naming what is wrong (missing file, bad manifest, hash mismatch)
  */
 export async function readDeployable(dir: string): Promise<ModelFolder> {
-  // export.ts brings onnxruntime with it: loaded here only, so list/promote/rollback start fast.
-  const { readModelFolder } = await import('../onnx/export.ts');
   const { manifest, bytes } = await readModelFolder(dir);
   if (bytes.byteLength !== manifest.files.model.bytes) {
     throw new CLIError(`${dir}/${manifest.files.model.path} has ${bytes.byteLength} bytes, its manifest says ${manifest.files.model.bytes}`);

@@ -1,10 +1,9 @@
 /**
  * The `run` config file: one JSON object, nanoGPT style. `out` is the run folder; `llm` holds the
  * settings every LLM stage shares (server, key variable, concurrency, timeout, retries), each
- * stage's section holds its own options (the same names as its CLI flags, in camelCase) and may
- * override the shared ones. `stages` optionally lists which stages to run, in chain order.
- * Sections of the stages after label (distill, export, eval) are those commands' flags; in any
- * string value `${run}` stands for the run folder.
+ * stage's section holds its own options (the same names as its CLI flags, in camelCase, checked by
+ * the same schema) and may override the shared ones. `stages` optionally lists which stages to
+ * run, in chain order. In any string value `${run}` stands for the run folder.
  * API keys never go in the file: name the environment variable that holds one (`apiKeyEnv`).
  *
  * @example
@@ -19,24 +18,27 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CLIError } from '../errors.ts';
+import { LlmFlagsSchema } from '../llm/flags.ts';
 import { STAGES, type Stage, expandRun } from './stages.ts';
 
-const noKey = { apiKey: z.never({ error: 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it' }).optional() };
+const NO_KEYS = 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it';
+const noKey = { apiKey: z.never({ error: NO_KEYS }).optional() };
 
-/** The shared LLM section: any shared flag except the model (which is per stage) and the key. */
+const llm = LlmFlagsSchema.shape;
+/** The shared LLM section: any shared flag except the model (which is per stage) and the key, checked as the flag is; defaults stay the stage's. */
 export const SharedLlmSchema = z
   .object({
-    baseUrl: z.url().optional(),
-    apiKeyEnv: z.string().optional(),
-    concurrency: z.number().int().min(1).max(1024).optional(),
-    timeout: z.number().min(0.01).max(3600).optional(),
-    retries: z.number().int().min(0).max(20).optional(),
-    cache: z.string().optional(),
+    baseUrl: llm.baseUrl,
+    apiKeyEnv: llm.apiKeyEnv.unwrap().optional(),
+    concurrency: llm.concurrency.unwrap().optional(),
+    timeout: llm.timeout.unwrap().optional(),
+    retries: llm.retries.unwrap().optional(),
+    cache: llm.cache,
     ...noKey,
   })
   .strict();
 
-const section = z.record(z.string(), z.unknown()).refine((s) => !('apiKey' in s), 'keys do not belong in a config file: set apiKeyEnv to the name of the environment variable holding it');
+const section = z.record(z.string(), z.unknown()).refine((s) => !('apiKey' in s), NO_KEYS);
 
 export const RunConfigSchema = z
   .object({
@@ -86,13 +88,15 @@ export function planRun(config: RunConfig, runDir: string, options: { quiet: boo
   return ordered.map((stage) => {
     const own = Object.fromEntries(Object.entries((config[stage.name] ?? {}) as Record<string, unknown>).map(([k, v]) => [k, expandRun(v, runDir)]));
     const { defaults, fixed } = stage.wire(runDir);
-    const quiet = stage.acceptsQuiet && options.quiet ? { quiet: true } : {};
+    const quiet = 'quiet' in stage.schema.shape && options.quiet ? { quiet: true } : {};
     const merged = { ...(stage.usesLlm ? config.llm : {}), ...defaults, ...own, ...fixed, ...quiet };
-    const result = stage.schema.safeParse(merged);
+    // strict: a misspelt option is an error here, not a setting silently left at its default
+    const result = stage.schema.strict().safeParse(merged);
     if (!result.success) {
       const issue = result.error.issues[0]!;
+      if (issue.code === 'unrecognized_keys') throw new CLIError(`config: ${stage.name}.${issue.keys[0]}: unknown option (see \`${stage.name} --help\`: options are its flags in camelCase)`);
       throw new CLIError(`config: ${stage.name}.${issue.path.join('.') || 'options'}: ${issue.message}`);
     }
-    return { stage, options: (stage.usesLlm ? result.data : merged) as Record<string, unknown> };
+    return { stage, options: result.data as Record<string, unknown> };
   });
 }

@@ -3,7 +3,7 @@
  * stage's start and end, and gathers every stage's summary into `report.json`. Every stage
  * resumes on its own, so rerunning a killed run picks up where it stopped.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlannedStage } from './config.ts';
 import { stageDir } from './stages.ts';
@@ -33,17 +33,15 @@ export async function runChain(runDir: string, plan: PlannedStage[], say: (line:
     say(`[run] stage ${i + 1}/${plan.length}: ${stage.name} -> ${stageDir(runDir, stage.name)}`);
     await log({ event: 'start', stage: stage.name });
     const started = performance.now();
-    let returned: unknown;
+    let summary: unknown;
     try {
-      returned = await stage.run(options);
+      summary = await stage.run(options);
     } catch (error) {
       // the run stops here: later stages would build on rows this one did not write
       await log({ event: 'failed', stage: stage.name, message: (error as Error)?.message ?? String(error) });
       throw error;
     }
     const seconds = Math.round((performance.now() - started) / 100) / 10;
-    // Stages that are plain commands return nothing: read the summary they left, if any.
-    const summary = returned ?? (await readFile(join(stageDir(runDir, stage.name), 'summary.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => null));
     await log({ event: 'done', stage: stage.name, seconds });
     reports.push({ stage: stage.name, seconds, summary });
   }

@@ -1,49 +1,38 @@
 /**
- * The stages `run` chains, in order, and how each is wired into the run folder. A stage is its
- * options schema (checked for every stage before the first one starts), the files it reads and
- * writes inside the run folder, and the function that runs it. This list is the extension point:
- * a new stage is one more entry (see `commandStage` for stages that are plain CLI commands).
+ * The stages `run` chains, in order, and how each is wired into the run folder. A stage is the
+ * typed function its command runs, with that command's options schema (every stage's options are
+ * checked before the first one starts), and the files it reads and writes inside the run folder.
+ * This list is the extension point: a new stage is one more entry.
  */
 import { join } from 'node:path';
-import { runCommand } from 'citty';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { EvalOptionsSchema, runEvalStage } from '../eval/eval-stage.ts';
 import { AugmentOptionsSchema, runAugment } from '../harmaug/augment.ts';
 import { LabelOptionsSchema, runLabel } from '../harmaug/label.ts';
 import { RespondOptionsSchema, runRespond } from '../harmaug/respond.ts';
+import { ExportOptionsSchema, runExportStage } from '../onnx/export-stage.ts';
+import { DistillOptionsSchema, runDistillStage } from '../train/distill-stage.ts';
 
-export interface Stage {
+export interface Stage<S extends z.ZodObject = z.ZodObject> {
   name: string;
   /** Whether the config's shared `llm` section applies to this stage. */
   usesLlm: boolean;
-  /** Whether the stage takes a `quiet` option (passed on from `run --quiet`). */
-  acceptsQuiet: boolean;
-  /** Validates a stage's merged options; throws a zod error naming the bad key. */
-  schema: z.ZodType;
+  /** The stage's options: its command's flags, in camelCase. `run --quiet` reaches the stages that have `quiet`. */
+  schema: S;
   /**
    * Options the run folder decides. `defaults` may be overridden by the stage's config section
    * (e.g. which files to read); `fixed` may not (where it writes).
    */
   wire(runDir: string): { defaults: Record<string, unknown>; fixed: Record<string, unknown> };
-  run(options: any): Promise<unknown>;
+  /** The stage itself, given options its schema has checked; resolves to its summary. */
+  run(options: z.output<S>): Promise<unknown>;
 }
+
+/** A stage whose function is typed by its schema: `run` accepts exactly what `schema` outputs. */
+const stage = <S extends z.ZodObject>(definition: Stage<S>): Stage<S> => definition;
 
 /** Folder of stage `name` inside a run folder. */
 export const stageDir = (runDir: string, name: string) => join(runDir, name);
-
-/** A value a config may give for a CLI flag. */
-const FlagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
-
-/** camelCase option keys as the command's kebab-case flags: { maxEpochs: 3, data: ['a', 'b'] } -> --max-epochs 3 --data a,b */
-export function toArgv(options: Record<string, unknown>): string[] {
-  const argv: string[] = [];
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined || value === null || value === false) continue;
-    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    if (value === true) argv.push(flag);
-    else argv.push(flag, Array.isArray(value) ? value.join(',') : String(value));
-  }
-  return argv;
-}
 
 /** Replaces `${run}` in a config value (or in the items of a list) with the run folder. */
 export function expandRun(value: unknown, runDir: string): unknown {
@@ -52,61 +41,53 @@ export function expandRun(value: unknown, runDir: string): unknown {
   return value;
 }
 
-/**
- * A stage that is a CLI command of its own (e.g. `distill`): its config section is a map of its
- * flags (camelCase; `${run}` stands for the run folder), passed on as argv, and the command checks
- * them itself when its turn comes.
- * @param options.quiet whether the command takes --quiet (set when `run --quiet`)
- * @example commandStage('distill', (dir) => ({ defaults: { data: [join(dir, 'label', 'labeled.jsonl')] }, fixed: { out: join(dir, 'distill') } }))
- */
-export function commandStage(name: string, wire: Stage['wire'], options: { quiet: boolean }): Stage {
-  return {
-    name,
-    usesLlm: false,
-    acceptsQuiet: options.quiet,
-    schema: z.record(z.string(), FlagValue),
-    wire,
-    async run(flags: Record<string, unknown>) {
-      const { COMMANDS } = await import('../cli.ts');
-      const command = await COMMANDS[name]!();
-      await runCommand(command, { rawArgs: toArgv(flags) });
-      return null;
-    },
-  };
-}
-
 /** The chain, in order. Stages without a section in the config are skipped unless listed in `stages`. */
 export const STAGES: Stage[] = [
-  {
+  stage({
     name: 'augment',
     usesLlm: true,
-    acceptsQuiet: true,
     schema: AugmentOptionsSchema,
     wire: (dir) => ({ defaults: {}, fixed: { out: stageDir(dir, 'augment') } }),
     run: runAugment,
-  },
-  {
+  }),
+  stage({
     name: 'respond',
     usesLlm: true,
-    acceptsQuiet: true,
     schema: RespondOptionsSchema,
     wire: (dir) => ({ defaults: { in: [join(stageDir(dir, 'augment'), 'prompts.jsonl')] }, fixed: { out: stageDir(dir, 'respond') } }),
     run: runRespond,
-  },
-  {
+  }),
+  stage({
     name: 'label',
     usesLlm: true,
-    acceptsQuiet: true,
     schema: LabelOptionsSchema,
     wire: (dir) => ({
       defaults: { in: [join(stageDir(dir, 'augment'), 'prompts.jsonl'), join(stageDir(dir, 'respond'), 'responses.jsonl')] },
       fixed: { out: stageDir(dir, 'label') },
     }),
     run: runLabel,
-  },
+  }),
   // The student: trained on the teacher-labelled rows (add more with `"data": ["${run}/label/labeled.jsonl", "../shared/data"]`),
   // exported to <run>/model, evaluated into <run>/eval.
-  commandStage('distill', (dir) => ({ defaults: { data: [join(stageDir(dir, 'label'), 'labeled.jsonl')] }, fixed: { out: stageDir(dir, 'distill') } }), { quiet: true }),
-  commandStage('export', (dir) => ({ defaults: { checkpoint: join(stageDir(dir, 'distill'), 'checkpoint') }, fixed: { out: join(dir, 'model') } }), { quiet: false }),
-  commandStage('eval', (dir) => ({ defaults: { model: join(dir, 'model') }, fixed: { out: stageDir(dir, 'eval') } }), { quiet: true }),
+  stage({
+    name: 'distill',
+    usesLlm: false,
+    schema: DistillOptionsSchema,
+    wire: (dir) => ({ defaults: { data: [join(stageDir(dir, 'label'), 'labeled.jsonl')] }, fixed: { out: stageDir(dir, 'distill') } }),
+    run: runDistillStage,
+  }),
+  stage({
+    name: 'export',
+    usesLlm: false,
+    schema: ExportOptionsSchema,
+    wire: (dir) => ({ defaults: { checkpoint: join(stageDir(dir, 'distill'), 'checkpoint') }, fixed: { out: join(dir, 'model') } }),
+    run: runExportStage,
+  }),
+  stage({
+    name: 'eval',
+    usesLlm: false,
+    schema: EvalOptionsSchema,
+    wire: (dir) => ({ defaults: { model: join(dir, 'model') }, fixed: { out: stageDir(dir, 'eval') } }),
+    run: runEvalStage,
+  }),
 ];

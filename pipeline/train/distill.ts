@@ -7,6 +7,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CATEGORY_LABELS, LABELS, OPENAI_MAPPING } from '../data/categories.ts';
 import { prepare, type PreparedExample } from '../data/prepare.ts';
+import { hardLabel } from '../data/schema.ts';
 import { split } from '../data/split.ts';
 import { chooseThreshold, type ThresholdRule } from '../eval/threshold.ts';
 import { createProgress } from '../progress.ts';
@@ -77,7 +78,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
 
   const thresholdSet = config.thresholdOn === 'requests' ? valSet.filter((ex) => ex.shape === 'request') : valSet;
   const valScores = thresholdSet.map((ex) => scoreExample(result.weights, ex.windows).scores[0]!);
-  const valLabels = thresholdSet.map((ex) => ex.target.label ?? (ex.target.soft! >= 0.5 ? 1 : 0));
+  const valLabels = thresholdSet.map((ex) => hardLabel(ex.target.label, ex.target.soft));
   const threshold = chooseThreshold(config.threshold as ThresholdRule, valScores, valLabels);
   const examplesPerSecond = Math.round(result.examplesSeen / result.seconds);
   const checkpointDir = join(out, 'checkpoint');

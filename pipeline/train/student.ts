@@ -10,7 +10,7 @@
  */
 import type { FeatureWindow } from '../../src/guard/featurize.ts';
 import type { Pooling } from '../../src/guard/manifest.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface StudentShape {
   buckets: number;

@@ -8,10 +8,11 @@
  * serving agree on what a long text's score means.
  */
 import type { FeatureWindow } from '../../src/guard/featurize.ts';
+import { hardLabel } from '../data/schema.ts';
 import { averagePrecision } from '../eval/metrics.ts';
 import { lossAndGrad, type Target } from './loss.ts';
 import { ADAM_DEFAULTS, DenseAdam, SparseAdam } from './optimizer.ts';
-import { createRng, type Rng } from './rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import type { Pooling } from '../../src/guard/manifest.ts';
 import { backward, embeddingGrad, forward, initStudent, zeroGrads, type StudentShape, type StudentWeights } from './student.ts';
 
@@ -65,8 +66,6 @@ export interface TrainResult {
   seconds: number;
 }
 
-const hardLabel = (t: Target) => t.label ?? (t.soft! >= 0.5 ? 1 : 0);
-
 /**
  * Draws examples so that no one kind of text can teach a shortcut: a class with probability 1/2;
  * within it a shape (request, user content, prompt+response pair) uniformly, so questions are as
@@ -77,7 +76,7 @@ function createSampler(examples: TrainExample[], temperature: number, sourceWeig
   const classes = [0, 1].map((c) => {
     const byShape = new Map<string, Map<string, TrainExample[]>>();
     for (const ex of examples) {
-      if (hardLabel(ex.target) !== c) continue;
+      if (hardLabel(ex.target.label, ex.target.soft) !== c) continue;
       const sources = byShape.get(ex.shape) ?? byShape.set(ex.shape, new Map()).get(ex.shape)!;
       const list = sources.get(ex.source);
       if (list) list.push(ex);
@@ -136,7 +135,7 @@ function evaluate(weights: StudentWeights, examples: TrainExample[], config: Tra
     const { best } = scoreExample(weights, ex.windows);
     loss += lossAndGrad(best.scores, ex.target, config).loss;
     scores.push(best.scores[0]!);
-    labels.push(hardLabel(ex.target));
+    labels.push(hardLabel(ex.target.label, ex.target.soft));
   }
   return { loss: loss / Math.max(1, examples.length), auprc: averagePrecision(scores, labels) };
 }

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, dryRun } from '../../pipeline/dev/wrangler.ts';
+import { ROOT, dryRun } from '../../pipeline/wrangler/wrangler.ts';
 import { freePort } from '../pipeline/helpers/dev-worker.ts';
 
 const { values } = parseArgs({

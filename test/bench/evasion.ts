@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createScorer } from '../../pipeline/eval/scorer.ts';
-import { readModelFolder } from '../../pipeline/onnx/export.ts';
+import { readModelFolder } from '../../pipeline/model-folder.ts';
 import { ATTACKS } from '../evasion/attacks.ts';
 import { BENIGN_LOOKALIKES, HARMFUL_REQUESTS } from '../evasion/requests.ts';
 

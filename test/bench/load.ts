@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { ROOT, wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
+import { ROOT, wranglerSpawn } from '../../pipeline/wrangler/wrangler.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 import { freePort } from '../pipeline/helpers/dev-worker.ts';
 

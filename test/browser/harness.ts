@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { ROOT, bucketName } from '../../pipeline/dev/wrangler.ts';
+import { ROOT, bucketName } from '../../pipeline/wrangler/wrangler.ts';
 import { startDevWorker } from '../pipeline/helpers/dev-worker.ts';
 import { createLocalStore } from '../../pipeline/registry/local-r2.ts';
 import { MODEL_KEYS, ManifestSchema, type Manifest } from '../../src/guard/manifest.ts';

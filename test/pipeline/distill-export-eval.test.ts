@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema } from '../../src/guard/manifest.ts';
 import { createScorer } from '../../pipeline/eval/scorer.ts';
-import { readModelFolder } from '../../pipeline/onnx/export.ts';
+import { readModelFolder } from '../../pipeline/model-folder.ts';
 import { loadCheckpoint } from '../../pipeline/train/checkpoint.ts';
 import { scoreExample } from '../../pipeline/train/trainer.ts';
 import { featurize } from '../../src/guard/featurize.ts';

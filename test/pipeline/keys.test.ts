@@ -105,7 +105,7 @@ describe('keys on Cloudflare KV (REST API)', () => {
   it('refuses a pin that is not a version name, writing nothing', async () => {
     const result = await cli('keys', 'create', 'partner', '--pin-versions', 'ok,../current.json');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^edgeguard: --pinVersions\.1: each version: letters, digits/);
+    expect(result.stderr).toMatch(/^edgeguard: --pin-versions: each version: letters, digits/);
     expect(fake.values.size).toBe(0);
   });
 
@@ -190,9 +190,9 @@ describe('keys on Cloudflare KV (REST API)', () => {
 
   it('refuses bad flags in one line', async () => {
     expect((await cli('keys', 'create', 'acme', '--threshold', '1.5')).stderr).toMatch(/^edgeguard: --threshold: /);
-    expect((await cli('keys', 'create', 'acme', '--rate-limit', 'huge')).stderr).toMatch(/^edgeguard: --rateLimit: /);
+    expect((await cli('keys', 'create', 'acme', '--rate-limit', 'huge')).stderr).toMatch(/^edgeguard: --rate-limit: /);
     expect((await cli('keys', 'create', 'acme', '--category-thresholds', 'hate')).stderr).toMatch(/'hate' is not label=threshold/);
-    expect((await cli('keys', 'create', 'no spaces')).stderr).toMatch(/^edgeguard: --name: /);
+    expect((await cli('keys', 'create', 'no spaces')).stderr).toMatch(/^edgeguard: <name>: /);
     expect((await cli('keys', 'create', 'acme', '--treshold', '0.5')).stderr).toMatch(/^edgeguard: unknown flag --treshold/);
     expect((await cli('keys', 'list', '--local', '--namespace-id', fake.namespaceId)).stderr).toMatch(/--local takes no --account-id or --namespace-id/);
     expect(fake.values.size).toBe(0);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_KEYS } from '../../src/guard/manifest.ts';
-import { bucketName, wranglerSpawn } from '../../pipeline/dev/wrangler.ts';
+import { bucketName, wranglerSpawn } from '../../pipeline/wrangler/wrangler.ts';
 import { startDevWorker, type DevWorker } from './helpers/dev-worker.ts';
 import { createLocalStore } from '../../pipeline/registry/local-r2.ts';
 import { jsonBytes } from '../../pipeline/registry/store.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rephrase } from '../../pipeline/data/rephrase.ts';
-import { createRng } from '../../pipeline/train/rng.ts';
+import { createRng } from '../../pipeline/rng.ts';
 import { cli } from './helpers/cli.ts';
 import { writeTinyData } from './helpers/tiny-data.ts';
 

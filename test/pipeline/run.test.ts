@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManifestSchema } from '../../src/guard/manifest.ts';
 import { runCli } from '../../pipeline/cli.ts';
-import { toArgv } from '../../pipeline/run/stages.ts';
 import { scriptedModel } from '../fixtures/llm/scripted-model.ts';
 import { type MockLlmServer, startMockLlm } from '../fixtures/llm/server.ts';
 
@@ -129,13 +129,32 @@ describe('run', () => {
     expect(JSON.parse(await readFile(join(run, 'eval', 'metrics.json'), 'utf8'))).toBeTruthy();
     const report = JSON.parse(await readFile(join(run, 'report.json'), 'utf8'));
     expect(report.map((r: any) => r.stage)).toEqual(['augment', 'respond', 'label', 'distill', 'export', 'eval']);
+    expect(report[3].summary).toMatchObject({ checkpoint: join(run, 'distill', 'checkpoint') });
+    expect(report[4].summary).toMatchObject({ out: join(run, 'model'), quantization: 'float32', version: manifest.version });
+    expect(report[5].summary).toMatchObject({ report: join(run, 'eval', 'report.md'), version: manifest.version });
     const saved = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
     expect(saved.distill.data).toEqual([join(run, 'label', 'labeled.jsonl'), join(dir, 'extra.jsonl')]);
     expect(saved.export).toMatchObject({ checkpoint: join(run, 'distill', 'checkpoint'), out: join(run, 'model') });
   }, 300_000);
 
-  it('turns a command stage section into flags', () => {
-    expect(toArgv({ maxEpochs: 3, data: ['a.jsonl', 'b.jsonl'], quiet: true, skip: false, out: 'runs/x/distill' }))
-      .toEqual(['--max-epochs', '3', '--data', 'a.jsonl,b.jsonl', '--quiet', '--out', 'runs/x/distill']);
+  it('finds a bad distill, export or eval setting before the LLM stages ask anything', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await runWith(config({ distill: { epochs: 0 }, export: {}, eval: {} }))).toBe(1);
+    expect(errors.mock.calls[0]![0]).toMatch(/^edgeguard: config: distill\.epochs: /);
+    expect(await runWith(config({ distill: {}, export: { quantization: 'int4' }, eval: {} }))).toBe(1);
+    expect(errors.mock.calls[1]![0]).toMatch(/^edgeguard: config: export\.quantization: /);
+    expect(llm.requests).toHaveLength(0);
+    errors.mockRestore();
+  });
+
+  it('refuses a misspelt option in a stage section instead of leaving the setting at its default', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await runWith(config({ distill: { epoch: 1 }, export: {}, eval: {} }))).toBe(1);
+    expect(errors.mock.calls[0]![0]).toBe('edgeguard: config: distill.epoch: unknown option (see `distill --help`: options are its flags in camelCase)');
+    expect(await runWith(config({ label: { model: 'lg', treshold: 0.7 } }))).toBe(1);
+    expect(errors.mock.calls[1]![0]).toMatch(/^edgeguard: config: label\.treshold: unknown option/);
+    expect(llm.requests).toHaveLength(0);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+    errors.mockRestore();
   });
 });

@@ -91,7 +91,7 @@ describe('respond', () => {
   });
 
   it('refuses an --allow-failures that is not a count', async () => {
-    expect((await respond('--allow-failures', '-1')).stderr).toMatch(/^edgeguard: --allowFailures: /);
+    expect((await respond('--allow-failures', '-1')).stderr).toMatch(/^edgeguard: --allow-failures: /);
     expect(llm.requests).toHaveLength(0);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { averagePrecision, confusion, rates } from '../../pipeline/eval/metrics.ts';
 import { chooseThreshold } from '../../pipeline/eval/threshold.ts';
 import { lossAndGrad, type Target } from '../../pipeline/train/loss.ts';
-import { createRng } from '../../pipeline/train/rng.ts';
+import { createRng } from '../../pipeline/rng.ts';
 import { backward, embeddingGrad, forward, initStudent, zeroGrads, type StudentWeights } from '../../pipeline/train/student.ts';
 import type { FeatureWindow } from '../../src/guard/featurize.ts';
 

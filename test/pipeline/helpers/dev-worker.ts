@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { wranglerSpawn } from '../../../pipeline/dev/wrangler.ts';
+import { wranglerSpawn } from '../../../pipeline/wrangler/wrangler.ts';
 
 const READY_TIMEOUT_MS = 90_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

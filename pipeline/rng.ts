@@ -1,4 +1,7 @@
-/** A seeded random number generator (mulberry32), so every run is reproducible from its seed. */
+/**
+ * A seeded random number generator (mulberry32), so every run is reproducible from its seed.
+ * Shared by data preparation, HarmAug sampling and training.
+ */
 export type Rng = () => number;
 
 /** @example const rng = createRng(42); rng() // 0.6011037519201636 */

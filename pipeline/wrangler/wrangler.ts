@@ -1,6 +1,7 @@
 /**
  * Running the project's own wrangler from Node scripts (`npm start`, `npm run bench`,
  * `npm run deploy:check`): its path, the R2 bucket name from wrangler.toml, and the dry-run size.
+ * Below the registry and keys commands and the dev scripts alike, so none of them imports another.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
