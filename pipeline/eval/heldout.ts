@@ -122,8 +122,10 @@ const HARMFUL_ONLY = (rows: HeldOutRow[]) => rows.every((r) => r.label === 1);
 export function kindSummary(rows: HeldOutRow[], threshold: number) {
   const sets = bySource(rows);
   const alpaca = sets.get(ALPACA) ?? [];
+  // a harmful-only set is ranked against alpaca-eval as scored by the same fold's model
+  const alpacaOf = (fold: number) => alpaca.filter((r) => r.fold === fold);
   const auprcOf = (setRows: HeldOutRow[]) => {
-    const pooled = HARMFUL_ONLY(setRows) ? [...setRows, ...alpaca] : setRows;
+    const pooled = HARMFUL_ONLY(setRows) ? [...setRows, ...alpacaOf(setRows[0]!.fold)] : setRows;
     if (!pooled.some((r) => r.label === 0) || !pooled.some((r) => r.label === 1)) return null;
     return averagePrecision(pooled.map((r) => r.scores[0]!), pooled.map((r) => r.label));
   };
