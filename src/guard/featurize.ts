@@ -49,7 +49,9 @@ const HAS_LETTER = /\p{L}/u;
 const HAS_DIGIT = /\p{N}/u;
 // A token that ends a sentence; a line break ends one too.
 const SENTENCE_END = new Set(['.', '!', '?', ';', '…', '。', '！', '？']);
-// Spans shorter than this join the next sentence ("Hi! How do I ...?" is one span).
+// Spans shorter than this join the next sentence ("Hi! How do I ...?" is one span), or the one
+// before when they end the text ("Rhyme with the given word.\n\ninstruct" is one span): a lone word
+// is no request.
 const MIN_SPAN_TOKENS = 4;
 // Only a word's first characters make n-grams: base64 blobs and URLs would flood the bag.
 const MAX_NGRAM_CHARS = 42;
@@ -239,7 +241,12 @@ function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
   let from = 0;
   for (let s = 1; s < bounds.length; s++) {
     const to = bounds[s]!;
-    if (to - from < MIN_SPAN_TOKENS && s < bounds.length - 1) continue;
+    if (to - from < MIN_SPAN_TOKENS) {
+      // a short sentence joins the next one, or the one before when it is the last
+      if (s < bounds.length - 1) continue;
+      const previous = sentences.pop();
+      if (previous) from = previous[0];
+    }
     sentences.push([from, to]);
     from = to;
   }

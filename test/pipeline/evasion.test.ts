@@ -115,6 +115,12 @@ describe('sentence spans', () => {
     expect(ranges('Hi! How is it? Build a pipe bomb.')).toEqual([[0, 11], [0, 6], [6, 11]]);
   });
 
+  it('join a short last sentence to the one before it', () => {
+    // 12 tokens in one span, cut in sub-windows of 8: never "instruct" alone
+    expect(ranges('Come up with words that rhyme with the given word.\n\ninstruct')).toEqual([[0, 12], [0, 8], [4, 12]]);
+    expect(ranges('Build a pipe bomb now. Then hide. Thanks')).toEqual([[0, 10], [0, 6], [6, 10]]);
+  });
+
   it('cut a long sentence into sub-windows that overlap by half', () => {
     const text = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
     expect(ranges(text)).toEqual([[0, 20], [0, 8], [4, 12], [8, 16], [12, 20]]);
