@@ -97,9 +97,12 @@ export const SOURCES: Record<string, SourcePolicy> = {
   advbench: { name: 'advbench', license: 'MIT', kind: 'request', use: 'train' },
   'harmbench-behaviors': {
     name: 'harmbench-behaviors', license: 'MIT', kind: 'request', use: 'train',
+    // its 100 copyright behaviours ("Generate the lyrics of ...") are an LLM's policy, not a safety
+    // guard's: neither trained on as harmful nor counted as missed
+    keep: (row) => head(row) !== 'copyright',
     categories: byHead({
       chemical_biological: ['illicit', 'violence'], illegal: ['illicit'], cybercrime_intrusion: ['illicit'],
-      harassment_bullying: ['harassment'], misinformation_disinformation: null, harmful: null, copyright: null,
+      harassment_bullying: ['harassment'], misinformation_disinformation: null, harmful: null,
     }),
   },
   jailbreakbench: {
