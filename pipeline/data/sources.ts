@@ -76,9 +76,11 @@ const CONVABUSE: Record<string, CategoryLabel[]> = {
 };
 const convabuseTypes = (row: Example) => /type: ([^;|]*)/.exec(row.category ?? '')?.[1] ?? '';
 
-// DiaSafety's unsafe-reply kinds (Unauthorized Expertise has safe rows only here).
+// DiaSafety's unsafe-reply kinds (Unauthorized Expertise has safe rows only here). A reply that
+// insults the user is harassment and one that states a bias about a group is hate; agreeing with a
+// toxic context or ignoring a risk is unsafe in context but not content of any category.
 const DIASAFETY: Record<string, CategoryLabel[] | null> = {
-  'Offending User': ['harassment'], 'Toxicity Agreement': ['harassment'], 'Biased Opinion': ['hate'], 'Risk Ignorance': ['self-harm'],
+  'Offending User': ['harassment'], 'Toxicity Agreement': null, 'Biased Opinion': ['hate'], 'Risk Ignorance': null,
 };
 
 /** JailbreakBench's categories (its behaviours and its judged artifacts share them). */

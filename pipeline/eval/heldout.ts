@@ -42,14 +42,15 @@ export interface CategoryFigure {
   fold: number;
   category: string;
   positives: number;
+  /** Benign rows of the fold's held-out sets (ordinary traffic and look-alikes alike). */
   negatives: number;
-  /** What the negatives are: the set's own benign rows, or the fold's held-out benign rows. */
-  against: 'own benign rows' | 'fold benign rows';
-  /** The category's own output. */
+  /** The category's own output against the fold's held-out benign rows. */
   headAuc: number | null;
   headAuprc: number | null;
-  /** The overall P(harmful). */
+  /** The overall P(harmful) against the same rows. */
   overallAuc: number | null;
+  /** The category's output against the set's own benign rows only (for our written sets: the look-alike twins), when it has MIN_NEGATIVES. */
+  ownBenignAuc: number | null;
 }
 
 function bySource(rows: HeldOutRow[]): Map<string, HeldOutRow[]> {
@@ -60,7 +61,9 @@ function bySource(rows: HeldOutRow[]): Map<string, HeldOutRow[]> {
 
 /**
  * Per held-out set and category (with at least MIN_POSITIVES rows of it): how well the category's
- * output and the overall score tell its rows from benign ones.
+ * output and the overall score tell its rows from the benign rows held out in the same fold, as a
+ * benchmark tells a category's rows from all its benign rows; and, harder, from the set's own
+ * benign rows (the look-alike twins of our written sets).
  * @param labels the model's labels, in output order
  */
 export function categoryFigures(rows: HeldOutRow[], labels: readonly string[]): CategoryFigure[] {
@@ -69,25 +72,25 @@ export function categoryFigures(rows: HeldOutRow[], labels: readonly string[]): 
   const figures: CategoryFigure[] = [];
   for (const [source, setRows] of bySource(rows)) {
     const own = setRows.filter((r) => r.label === 0);
-    const useOwn = own.length >= MIN_NEGATIVES;
-    const negatives = useOwn ? own : (foldBenign.get(setRows[0]!.fold) ?? []);
+    const negatives = foldBenign.get(setRows[0]!.fold) ?? [];
     for (let l = 1; l < labels.length; l++) {
       const category = labels[l]!;
       const positives = setRows.filter((r) => r.label === 1 && r.categories?.includes(category));
       if (positives.length < MIN_POSITIVES || negatives.length === 0) continue;
+      const auc = (neg: HeldOutRow[], score: (r: HeldOutRow) => number) =>
+        round(rocAuc([...positives, ...neg].map(score), [...positives.map(() => 1), ...neg.map(() => 0)]));
       const y = [...positives.map(() => 1), ...negatives.map(() => 0)];
       const head = [...positives, ...negatives].map((r) => r.scores[l]!);
-      const overall = [...positives, ...negatives].map((r) => r.scores[0]!);
       figures.push({
         source,
         fold: setRows[0]!.fold,
         category,
         positives: positives.length,
         negatives: negatives.length,
-        against: useOwn ? 'own benign rows' : 'fold benign rows',
-        headAuc: round(rocAuc(head, y)),
+        headAuc: auc(negatives, (r) => r.scores[l]!),
         headAuprc: round(averagePrecision(head, y)),
-        overallAuc: round(rocAuc(overall, y)),
+        overallAuc: auc(negatives, (r) => r.scores[0]!),
+        ownBenignAuc: own.length >= MIN_NEGATIVES ? auc(own, (r) => r.scores[l]!) : null,
       });
     }
   }
