@@ -30,9 +30,9 @@ const Flags = z.object({
   record: z.string().optional().describe('model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped'),
   thresholdRule: z
     .string()
-    .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>" or "fixed:<value>"')
+    .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>", "heldout-fpr:<rate>" or "fixed:<value>"')
     .default('heldout-f1')
-    .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, or fixed:<value>'),
+    .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, heldout-fpr:<rate> (alpaca-eval), or fixed:<value>'),
   quiet: quietFlag(),
 });
 

@@ -157,12 +157,14 @@ export type KindSummary = ReturnType<typeof kindSummary>;
  *   requests against alpaca-eval and the look-alikes, user content, pairs);
  * - `heldout-recall:<r>`: the highest threshold at which held-out harmful requests are flagged
  *   at least at rate r (e.g. `heldout-recall:0.85`);
+ * - `heldout-fpr:<r>`: the lowest threshold that flags at most rate r of alpaca-eval's benign
+ *   instructions (e.g. `heldout-fpr:0.02`), scored by fold models that never trained on it;
  * - `fixed:<t>`: a given threshold, to read the held-out figures at it (e.g. a shipped model's).
  */
-export type HeldOutRule = 'heldout-f1' | `heldout-recall:${number}` | `fixed:${number}`;
+export type HeldOutRule = 'heldout-f1' | `heldout-recall:${number}` | `heldout-fpr:${number}` | `fixed:${number}`;
 
 export function isHeldOutRule(rule: string): rule is HeldOutRule {
-  return rule === 'heldout-f1' || /^(heldout-recall|fixed):(0(\.\d+)?|1(\.0+)?)$/.test(rule);
+  return rule === 'heldout-f1' || /^(heldout-recall|heldout-fpr|fixed):(0(\.\d+)?|1(\.0+)?)$/.test(rule);
 }
 
 const GRID = Array.from({ length: 199 }, (_, i) => (i + 1) / 200);
@@ -183,6 +185,13 @@ function f1At(rows: HeldOutRow[], threshold: number, score = (r: HeldOutRow) => 
 export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[]): number {
   if (rule.startsWith('fixed:')) return Number(rule.slice('fixed:'.length));
   const sets = bySource(rows);
+  if (rule.startsWith('heldout-fpr:')) {
+    const rate = Number(rule.slice('heldout-fpr:'.length));
+    const benign = (sets.get(ALPACA) ?? []).map((r) => r.scores[0]!).sort((a, b) => b - a);
+    const cut = benign[Math.floor(rate * benign.length)];
+    // just above the first alpaca-eval score that must not be flagged
+    return cut === undefined ? 0 : Math.min(1, cut + 1e-6);
+  }
   const requests = [...sets.values()].filter((r) => r[0]!.kind === 'request' && r.some((x) => x.label === 1)).flat();
   if (rule.startsWith('heldout-recall:')) {
     const target = Number(rule.slice('heldout-recall:'.length));
