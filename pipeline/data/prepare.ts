@@ -57,6 +57,8 @@ export interface PrepareOptions {
   holdout?: string[];
   /** Sources to measure but never train on, besides those whose policy says so (e.g. to compare a recipe from before they existed). */
   evalOnly?: string[];
+  /** Soft scores to train with instead of a source's policy score (its rows that are only measured keep the policy's). */
+  softScores?: Record<string, number>;
   /**
    * Train on the sources' soft labels (`soft` in sources.ts); false: on their hard labels as
    * upstream gives them. Held-out and eval-only rows always read as the policy says. Default true.
@@ -164,7 +166,9 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
       }
       // rows that are only measured always read as the policy says, so recipes compare on one truth
       const measuredOnly = policy.use === 'eval-only' || (options.holdout?.includes(policy.name) ?? false);
-      const graded = row.score === null && (options.softLabels !== false || measuredOnly) ? (policy.soft?.(row) ?? null) : null;
+      const policySoft = row.score === null && (options.softLabels !== false || measuredOnly) ? (policy.soft?.(row) ?? null) : null;
+      const override = measuredOnly ? undefined : options.softScores?.[policy.name];
+      const graded = policySoft && override !== undefined ? { ...policySoft, score: override } : policySoft;
       const labelled = graded ? { ...row, label: graded.label, score: graded.score } : row;
       const harmful = hardLabel(labelled.label, labelled.score) === 1;
       // a soft row below 0.5 counts as benign but keeps what its upstream label says it is about

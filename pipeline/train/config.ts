@@ -20,6 +20,8 @@ export const DISTILL_DEFAULTS = {
   evalOnly: [] as string[],
   /** Train on the sources' soft labels where they have them (sources.ts `soft`); false: upstream hard labels. */
   softLabels: true,
+  /** Per source, the soft score to train its graded rows with instead of the policy's (e.g. davidson's "offensive" at 0.5). */
+  softScores: {} as Record<string, number>,
   valFraction: 0.1,
   nearDuplicate: 0.85,
   refusalPairs: 0.5,
@@ -67,6 +69,7 @@ export const DistillConfigSchema = z.strictObject({
   holdout: z.array(z.string()),
   evalOnly: z.array(z.string()),
   softLabels: z.boolean(),
+  softScores: z.record(z.string(), z.number().min(0).max(1)),
   valFraction: z.number().min(0.01).max(0.5),
   nearDuplicate: z.number().min(0.5).max(1),
   refusalPairs: z.number().min(0).max(1),

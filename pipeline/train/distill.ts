@@ -47,6 +47,7 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     holdout: config.holdout,
     evalOnly: config.evalOnly,
     softLabels: config.softLabels,
+    softScores: config.softScores,
     compliancePairs: config.compliancePairs,
     rephrasings: config.rephrasings,
   });
