@@ -16,7 +16,7 @@ const LAYERS = [
   ['cli.ts'],
   ['commands/'],
   ['run/', 'flag-command.ts'],
-  ['harmaug/', 'onnx/', 'dev/'],
+  ['harmaug/', 'onnx/', 'dev/', 'feedback/'],
   ['train/', 'run-folder.ts'],
   ['llm/', 'eval/', 'registry/', 'keys/'],
   ['data/', 'args.ts', 'model-folder.ts', 'wrangler/'],
