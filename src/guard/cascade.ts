@@ -54,7 +54,7 @@ export interface CascadeResult {
 
 /**
  * Why a text with this student score goes to the teacher, or null when the student decides.
- * @example escalationReason(0.9, [0.75, 0.98], 'band') // 'band'
+ * @example escalationReason(0.9, [0.75, 0.97], 'band') // 'band'
  */
 export function escalationReason(score: number, band: readonly [number, number], mode: EscalateMode): Escalation['reason'] | null {
   if (mode === 'always') return 'always';

@@ -4,10 +4,10 @@
  * request's feature-id budget, the caller's policy applied (thresholds, fail mode) and the
  * verdicts built, the uncertain ones judged by the teacher when the worker has one (the cascade),
  * and after the response the shadow candidate scoring the same texts and the teacher's verdicts
- * kept for training. Plain inputs in (registry, bucket, the worker's vars, the caller's settings, `waitUntil`), data out:
- * a verdict is data, and so is a request let through unscored because its caller fails open;
- * anything else that goes wrong is an error, which each surface turns into its own answer
- * (http/serve-model.ts for HTTP). No HTTP and no Hono Context here.
+ * kept for training. Plain inputs in (registry, bucket, the worker's vars, the caller's
+ * settings, `waitUntil`), data out: a verdict is data, and so is a request let through unscored
+ * because its caller fails open; anything else that goes wrong is an error, which each surface
+ * turns into its own answer (http/serve-model.ts for HTTP). No HTTP and no Hono Context here.
  */
 import { z } from 'zod';
 import { escalate, overallAfterTeacher, studentDecided, type FinalVerdict } from './cascade.ts';

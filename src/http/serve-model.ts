@@ -4,9 +4,9 @@
  * bucket, the worker's vars, `waitUntil`, the version it pins by the `x-edgeguard-model` header
  * or the body's `model`), what the answer says of it (the serving model in `x-edgeguard-model`,
  * an unscored answer in `x-edgeguard-unscored`, `load`, `featurize`, `inference` and `teacher`
- * server-timing entries, each text's P(harmful) in `c.var.scores` for the request log), and the core's errors
- * as the API's: 503 `model_unavailable`, 404 `model_not_found`, 413 `too_much_text`, 500 for a
- * misconfigured worker.
+ * server-timing entries, each text's P(harmful) in `c.var.scores` for the request log), and the
+ * core's errors as the API's: 503 `model_unavailable`, 404 `model_not_found`, 413
+ * `too_much_text`, 500 for a misconfigured worker.
  */
 import type { Context } from 'hono';
 import { setMetric } from 'hono/timing';

@@ -3,9 +3,9 @@
  * `{ model: { version }, results: [{ score, flagged, categories }], policy }`. `model` in the body
  * (or the `x-edgeguard-model` header) pins a deployed version. With a response, the score
  * is the harmfulness of the response in the context of the prompt (HarmAug's semantics).
- * Scores are raw; `flagged` applies `policy` (the API key's thresholds, else the model's), or is the
- * teacher's verdict when the cascade escalated the text: `decidedBy` says which, and `teacher`
- * what the teacher said (or why it said nothing) whenever it was asked. A key that fails open
+ * Scores are raw; `flagged` applies `policy` (the API key's thresholds, else the model's), or is
+ * the teacher's verdict when the cascade escalated the text: `decidedBy` says which, and
+ * `teacher` what the teacher said (or why it said nothing) whenever it was asked. A key that fails open
  * gets `model: null`, `score: null` results and `unavailable` when no model can score.
  */
 import { Hono } from 'hono';

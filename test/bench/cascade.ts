@@ -7,8 +7,8 @@
  * ../shared/data through the pipeline's scorer (the worker's featurizer and ORT kernels): for
  * each candidate band, the share of each set in it, and the share of the student's errors at its
  * threshold (alpaca-eval rows it flags, request rows it passes) that fall in it, which the
- * teacher would then judge. The recommended band is the one that puts the most errors before
- * the teacher while sending at most 5% of alpaca-eval to it.
+ * teacher would then judge. The recommended band sends at most 5% of alpaca-eval to the teacher,
+ * puts (within a point) the most errors before it, and of those costs the fewest teacher calls.
  *
  * Live, the worker runs under `wrangler dev` with the project's local OpenAI-compatible server
  * playing Llama Guard 3 on loopback, each answer delayed 300 ms, and is sent sampled requests
@@ -30,6 +30,8 @@ import { startMockLlm } from '../fixtures/llm/server.ts';
 const BENIGN_SET = 'alpaca-eval';
 /** Most of alpaca-eval the recommended band may send to the teacher. */
 const MAX_BENIGN_SHARE = 0.05;
+/** Bands within this share of errors of the best are as good: the cheapest of them is recommended. */
+const ERROR_TOLERANCE = 0.01;
 const LOWS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95];
 const HIGHS = [0.97, 0.98, 0.99, 0.995, 0.999, 1];
 
@@ -90,7 +92,9 @@ function figures(scored: Scored, band: Band): BandFigures {
 function bandTable(scored: Scored, configured: Band): { rows: BandFigures[]; pick: BandFigures | null; configured: BandFigures } {
   const rows = LOWS.filter((lo) => lo < scored.threshold).flatMap((lo) => HIGHS.filter((hi) => hi > scored.threshold).map((hi) => figures(scored, [lo, hi])));
   const allowed = rows.filter((r) => r.benign <= MAX_BENIGN_SHARE);
-  const pick = allowed.sort((a, b) => b.errors - a.errors || a.benign - b.benign)[0] ?? null;
+  const best = Math.max(...allowed.map((r) => r.errors));
+  const cost = (r: BandFigures) => r.benign + r.requests;
+  const pick = allowed.filter((r) => r.errors >= best - ERROR_TOLERANCE).sort((a, b) => cost(a) - cost(b) || b.errors - a.errors)[0] ?? null;
   return { rows, pick, configured: figures(scored, configured) };
 }
 
@@ -152,7 +156,7 @@ export async function benchCascade(options: { modelDir: string; dataDir: string;
     const mark = marks.length ? ` <- ${marks.join(', ')}` : '';
     console.log(`  [${r.band[0]}, ${r.band[1]})`.padEnd(18) + pct(r.benign).padStart(10) + pct(r.requests).padStart(25) + pct(r.errors).padStart(25) + `${per1000(r.benign)} / ${per1000(r.requests)}`.padStart(22) + mark);
   }
-  if (pick) console.log(`\n  recommended (most student errors before the teacher with at most ${pct(MAX_BENIGN_SHARE)} of alpaca-eval escalated): ESCALATE_BAND = "${pick.band.join(',')}"`);
+  if (pick) console.log(`\n  recommended (at most ${pct(MAX_BENIGN_SHARE)} of alpaca-eval escalated, the most student errors before the teacher within a point, then the fewest teacher calls): ESCALATE_BAND = "${pick.band.join(',')}"`);
   console.log();
 
   if (!options.startWorker) {
