@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, Loader> = {
   list: lazy(() => import('./commands/list.ts')),
   show: lazy(() => import('./commands/show.ts')),
   'shadow-report': lazy(() => import('./commands/shadow-report.ts')),
+  feedback: lazy(() => import('./commands/feedback.ts')),
   keys: lazy(() => import('./commands/keys.ts')),
 };
 

@@ -5,7 +5,7 @@
  */
 import { defineCommand } from 'citty';
 import { z } from 'zod';
-import { KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
+import { ESCALATE_MODES, KEY_NAME_PATTERN, RATE_LIMIT_TIERS, type KeyRecord } from '../../src/auth/key-record.ts';
 import { VERSION_PATTERN } from '../../src/guard/manifest.ts';
 import { NAME_RULE, listFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
@@ -41,6 +41,7 @@ const CreateFlags = z
     categoryThresholds: CategoryThresholds.optional().describe("per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model's)"),
     failMode: z.enum(['open', 'closed']).default('closed').describe('when no model can score: closed (503) or open (an unscored 200)'),
     pinVersions: PinVersions.optional().describe('model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2'),
+    escalate: z.enum(ESCALATE_MODES).default('band').describe("when this key's texts go to the worker's teacher: band (the student's uncertain band), never, always"),
     json: z.boolean().default(false).describe('print JSON (the key included) instead of text'),
   })
   .extend(KvTargetFlags.shape);
@@ -48,7 +49,8 @@ const CreateFlags = z
 const describePolicy = (r: KeyRecord) => {
   const categories = Object.entries(r.categoryThresholds).map(([label, t]) => `${label}=${t}`).join(',');
   const pins = r.pinVersions?.length ? `, may pin ${r.pinVersions.join(',')}` : '';
-  return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}${pins}`;
+  const escalate = r.escalate === 'band' ? '' : `, escalates ${r.escalate}`;
+  return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}${pins}${escalate}`;
 };
 
 const create = defineFlagCommand({
@@ -63,6 +65,7 @@ const create = defineFlagCommand({
         categoryThresholds: flags.categoryThresholds ?? {},
         failMode: flags.failMode,
         pinVersions: flags.pinVersions,
+        escalate: flags.escalate,
       };
       const { key, digest, record } = await createKey(kv, flags.name, settings);
       if (flags.json) {

@@ -7,20 +7,10 @@
  * broad one ("self-harm/intent" is also "self-harm"); it is learned only from sources that mark
  * fine labels (see `fine` in sources.ts), and is 0 wherever its broad label is 0.
  */
+import { CATEGORY_LABELS, type CategoryLabel } from '../../src/guard/labels.ts';
 import type { OpenAICategory } from '../../src/guard/manifest.ts';
 
-export const BROAD_LABELS = ['hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit'] as const;
-export const FINE_LABELS = [
-  'hate/threatening',
-  'harassment/threatening',
-  'violence/graphic',
-  'self-harm/intent',
-  'self-harm/instructions',
-  'sexual/minors',
-  'illicit/violent',
-] as const;
-export const CATEGORY_LABELS = [...BROAD_LABELS, ...FINE_LABELS] as const;
-export type CategoryLabel = (typeof CATEGORY_LABELS)[number];
+export { BROAD_LABELS, CATEGORY_LABELS, FINE_LABELS, type CategoryLabel } from '../../src/guard/labels.ts';
 
 /** Model outputs, in order. */
 export const LABELS = ['harmful', ...CATEGORY_LABELS] as const;

@@ -221,6 +221,8 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'edgeguard-harassment': ownRequests('edgeguard-harassment', { fine: true }),
   'edgeguard-chatbot': ownRequests('edgeguard-chatbot', { fine: true }),
   'edgeguard-pairs': ownRequests('edgeguard-pairs', { fine: true, kind: 'pair' }),
+  // the teacher's verdicts on live traffic (`feedback pull`): each row names its own categories
+  feedback: { name: 'feedback', license: "the operator's own traffic (pipeline feedback pull)", kind: 'request', use: 'train' },
 };
 
 /** The policy of a file; files unknown to us (a user's own data) are trained on as they are. */

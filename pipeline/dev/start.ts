@@ -2,7 +2,9 @@
 /**
  * `npm start`: seeds the local R2 bucket (the one `wrangler dev` serves) with the model in
  * `model/` (deployed and made current, see `seed.ts`), then serves the worker on
- * http://127.0.0.1:$PORT (default 8787). `--model <dir>` seeds another folder.
+ * http://127.0.0.1:$PORT (default 8787). `--model <dir>` seeds another folder; `--var KEY:VALUE`
+ * (repeatable) sets a worker var for this run, as `wrangler dev --var` does (e.g. the cascade's
+ * `TEACHER_URL:http://127.0.0.1:8001/v1`).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +34,9 @@ async function seed(dir: string, reset: boolean): Promise<Seeded> {
 }
 
 try {
-  const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' }, reset: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' }, reset: { type: 'boolean', default: false }, var: { type: 'string', multiple: true, default: [] } } });
+  const bad = values.var.find((v) => !/^[A-Za-z_][A-Za-z0-9_]*:/.test(v));
+  if (bad !== undefined) throw new StartError(`--var: '${bad}' is not KEY:VALUE`);
   const listen = port();
   const { serving, seeded } = await seed(resolve(ROOT, values.model), values.reset);
   console.log(
@@ -40,7 +44,7 @@ try {
       ? `edgeguard: serving model ${serving} from the local R2 on http://127.0.0.1:${listen}`
       : `edgeguard: serving model ${serving} (promoted by hand; \`npm start -- --reset\` serves ${seeded}) on http://127.0.0.1:${listen}`,
   );
-  const dev = wranglerSpawn(['dev', '--ip', '127.0.0.1', '--port', String(listen)]);
+  const dev = wranglerSpawn(['dev', '--ip', '127.0.0.1', '--port', String(listen), ...values.var.flatMap((v) => ['--var', v])]);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal));
   dev.on('exit', (code, signal) => {
     process.exitCode = code ?? (signal ? 1 : 0);

@@ -16,7 +16,7 @@ import { createLlmClient, type LlmStats } from '../llm/client.ts';
 import { createFailurePolicy } from '../llm/failures.ts';
 import { LlmFlagsSchema, clientOptions, savedLlmFlags } from '../llm/flags.ts';
 import { runPool } from '../llm/pool.ts';
-import { labelsOf } from '../llm/teachers/categories.ts';
+import { labelsOf } from '../../src/teacher/hazards.ts';
 import { createLlamaGuardTeacher } from '../llm/teachers/llama-guard.ts';
 import type { Teacher } from '../llm/teachers/teacher.ts';
 import { WORKERS_AI_LLAMA_GUARD, createWorkersAiTeacher } from '../llm/teachers/workers-ai.ts';

@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import { VERSION_PATTERN } from '../guard/manifest.ts';
+import { ESCALATE_MODES } from '../guard/policy.ts';
+
+export { ESCALATE_MODES };
 
 /** KV key prefix of every key record; a listing under it tells whether any key is configured. */
 export const KEY_RECORD_PREFIX = 'key:';
@@ -44,6 +47,11 @@ export const KeySettingsSchema = z.object({
    * history, the candidate): e.g. a deployed version a partner tests before it is promoted.
    */
   pinVersions: z.array(z.string().regex(VERSION_PATTERN, 'letters, digits, ".", "_" or "-", at most 64')).max(50).optional(),
+  /**
+   * When this key's texts go to the worker's teacher, if it has one: `band` (the student's score
+   * in ESCALATE_BAND), `never`, or `always`. Records from before the cascade read as `band`.
+   */
+  escalate: z.enum(ESCALATE_MODES).default('band'),
 });
 export type KeySettings = z.infer<typeof KeySettingsSchema>;
 

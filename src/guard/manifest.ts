@@ -125,6 +125,9 @@ export type PointerRecord = z.infer<typeof PointerRecordSchema>;
 /** Where the worker writes shadow records; `pipeline shadow-report` reads them. */
 export const SHADOW_PREFIX = 'shadow/';
 
+/** Where the worker writes the teacher's verdicts on escalated texts; `pipeline feedback` reads them. */
+export const FEEDBACK_PREFIX = 'feedback/';
+
 /** R2 keys of the model registry, shared by the worker (reads) and the pipeline (writes). */
 export const MODEL_KEYS = {
   pointer: 'models/current.json',
@@ -133,6 +136,8 @@ export const MODEL_KEYS = {
   model: (version: string) => `models/${version}/model.onnx`,
   /** One shadow record: by day, then time, so a listing reads in order. */
   shadow: (at: string, id: string) => `${SHADOW_PREFIX}${at.slice(0, 10)}/${at.replace(/[-:.]/g, '')}-${id}.json`,
+  /** One feedback record: by day, then time, as the shadow's. */
+  feedback: (at: string, id: string) => `${FEEDBACK_PREFIX}${at.slice(0, 10)}/${at.replace(/[-:.]/g, '')}-${id}.json`,
 } as const;
 
 const ShadowVerdictSchema = z.object({ score: z.number().min(0).max(1), flagged: z.boolean() });
@@ -151,3 +156,48 @@ export const ShadowRecordSchema = z.object({
   items: z.array(z.object({ current: ShadowVerdictSchema, candidate: ShadowVerdictSchema })).min(1),
 });
 export type ShadowRecord = z.infer<typeof ShadowRecordSchema>;
+
+const FeedbackTeacherSchema = z.union([
+  z.object({
+    unsafe: z.boolean(),
+    /** P(unsafe); null for a teacher that answers a verdict only (Workers AI). */
+    score: z.number().min(0).max(1).nullable(),
+    /** Llama Guard's hazard codes (S1-S14). */
+    codes: z.array(z.string()),
+    latencyMs: z.number().min(0),
+  }),
+  z.object({ error: z.enum(['timeout', 'unavailable', 'malformed']), message: z.string(), latencyMs: z.number().min(0) }),
+]);
+
+/**
+ * One escalated text: its SHA-256 (and, unless FEEDBACK_STORE_TEXT is "false", the text itself),
+ * why it went to the teacher, the student's P(harmful) and verdict, and what the teacher said.
+ */
+export const FeedbackItemSchema = z.object({
+  prompt: z.string().optional(),
+  response: z.string().nullable().optional(),
+  promptSha256: Sha256,
+  responseSha256: Sha256.nullable(),
+  reason: z.enum(['band', 'always']),
+  student: ShadowVerdictSchema,
+  teacher: FeedbackTeacherSchema,
+});
+export type FeedbackItem = z.infer<typeof FeedbackItemSchema>;
+
+/**
+ * One request's escalated texts with the teacher's verdicts: the loop's raw material
+ * (`pipeline feedback pull` turns them into training rows). `traffic` is what the writing
+ * isolate scored with a teacher configured since its previous record (this request included),
+ * so the records together tell the share of traffic that went to the teacher.
+ */
+export const FeedbackRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  at: z.string(),
+  route: z.string(),
+  model: ShadowModelSchema,
+  teacher: z.object({ kind: z.enum(['openai-compatible', 'workers-ai']), model: z.string() }),
+  band: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
+  traffic: z.object({ requests: z.number().int().min(1), texts: z.number().int().min(1), escalated: z.number().int().min(0) }),
+  items: z.array(FeedbackItemSchema).min(1),
+});
+export type FeedbackRecord = z.infer<typeof FeedbackRecordSchema>;

@@ -4,6 +4,15 @@
  */
 import type { Manifest } from './manifest.ts';
 
+/**
+ * When a caller's texts go to the teacher (if the worker has one): `band` when the student's
+ * P(harmful) falls in ESCALATE_BAND, `never` (latency first), `always` (judgement first, e.g. a
+ * batch customer).
+ */
+export const ESCALATE_MODES = ['band', 'never', 'always'] as const;
+/** One of ESCALATE_MODES. */
+export type EscalateMode = (typeof ESCALATE_MODES)[number];
+
 /** What a response reports as the decision rule it applied to the raw scores. */
 export interface AppliedPolicy {
   /** The threshold on P(harmful) (the first label). */
@@ -33,6 +42,8 @@ export interface PolicySettings {
   threshold?: number;
   categoryThresholds?: Record<string, number>;
   failMode?: 'open' | 'closed';
+  /** When texts go to the teacher (default `band`); without a teacher configured, nothing. */
+  escalate?: EscalateMode;
 }
 
 /**

@@ -2,14 +2,19 @@
  * The scoring core, one for every surface that scores (the API routes, `guard()`, the service
  * binding): the model a request is served with (current or pinned), its texts scored within the
  * request's feature-id budget, the caller's policy applied (thresholds, fail mode) and the
- * verdicts built, and the shadow candidate scoring the same texts after the response. Plain
- * inputs in (registry, bucket, the worker's vars, the caller's settings, `waitUntil`), data out:
- * a verdict is data, and so is a request let through unscored because its caller fails open;
- * anything else that goes wrong is an error, which each surface turns into its own answer
- * (http/serve-model.ts for HTTP). No HTTP and no Hono Context here.
+ * verdicts built, the uncertain ones judged by the teacher when the worker has one (the cascade),
+ * and after the response the shadow candidate scoring the same texts and the teacher's verdicts
+ * kept for training. Plain inputs in (registry, bucket, the worker's vars, the caller's
+ * settings, `waitUntil`), data out: a verdict is data, and so is a request let through unscored
+ * because its caller fails open; anything else that goes wrong is an error, which each surface
+ * turns into its own answer (http/serve-model.ts for HTTP). No HTTP and no Hono Context here.
  */
 import { z } from 'zod';
+import { escalate, overallAfterTeacher, studentDecided, type FinalVerdict } from './cascade.ts';
+import { cascadeConfig, type CascadeConfig, type CascadeVars } from './cascade-config.ts';
 import { scoreInputs, verdictOf, type ClassifyInput, type ClassifyTiming, type ItemScores, type Verdict } from './classifier.ts';
+import { WorkerConfigError } from './config-error.ts';
+import { recordFeedback } from './feedback.ts';
 import type { Manifest } from './manifest.ts';
 import { applyPolicy, unscoredPolicy, type AppliedPolicy, type PolicySettings, type UnscoredPolicy } from './policy.ts';
 import { ModelUnavailableError, UnknownVersionError, type GetOptions, type LoadedModel, type ModelRegistry } from './registry.ts';
@@ -28,13 +33,14 @@ const VarsSchema = z.object({
   SHADOW_SAMPLE_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(1)),
 });
 
-/** The worker's scoring vars (wrangler.toml [vars]) as the env holds them: strings, blank or missing meaning the default. */
-export type ScoringVars = Partial<Record<keyof z.input<typeof VarsSchema>, unknown>>;
+/**
+ * The worker's scoring vars (wrangler.toml [vars]) as the env holds them: strings, blank or
+ * missing meaning the default; with the cascade's (TEACHER_*, ESCALATE_BAND, FEEDBACK_*, the `AI`
+ * binding: see cascade-config.ts).
+ */
+export type ScoringVars = Partial<Record<keyof z.input<typeof VarsSchema>, unknown>> & CascadeVars;
 
-/** A scoring var is set to something that is not a number in range: the operator's mistake, not the caller's. */
-export class WorkerConfigError extends Error {
-  override name = 'WorkerConfigError';
-}
+export { WorkerConfigError };
 
 /**
  * The pinned version is not one this caller may have: not deployed, or not one the operator made
@@ -56,7 +62,10 @@ export interface ModelSource {
   registry: ModelRegistry;
   /** The R2 bucket holding the models (the `MODELS` binding); undefined when none is bound. */
   bucket: R2Bucket | undefined;
-  /** MODEL_TTL_SECONDS and SHADOW_SAMPLE_RATE, as the worker's env holds them (default 30 and 1). */
+  /**
+   * The worker's env: MODEL_TTL_SECONDS and SHADOW_SAMPLE_RATE (default 30 and 1), and the
+   * cascade's teacher, band, timeout, budget and feedback settings (none: no cascade).
+   */
   vars: ScoringVars | undefined;
   /**
    * The request's `ctx.waitUntil`: with it, a moved pointer is followed and the shadow scored
@@ -91,15 +100,18 @@ export interface Scored {
   model: LoadedModel;
   /** The raw scores of each input, in order. */
   items: ItemScores[];
-  /** The verdict on each input, in order. */
-  verdicts: Verdict[];
+  /** The verdict on each input, in order, and who gave it (the student, or the teacher it escalated to). */
+  verdicts: FinalVerdict[];
   /**
    * All inputs decided as one, as `guard()` blocks: each label's highest score over them.
-   * `decisive` is the input with the highest P(harmful).
+   * `decisive` is the input with the highest P(harmful) (once the teacher decided some inputs:
+   * the highest among those whose verdict is the overall one).
    */
-  overall: { verdict: Verdict; decisive: number };
+  overall: { verdict: FinalVerdict; decisive: number };
   policy: AppliedPolicy;
   timing: ClassifyTiming;
+  /** The cascade's step when the worker has a teacher: texts asked (or refused by the budget) and its wall time; null without one. */
+  cascade: { escalated: number; ms: number } | null;
 }
 
 /** No model could score and the caller fails open: the reason instead of scores. */
@@ -160,12 +172,45 @@ async function scoreWith(model: LoadedModel, inputs: ClassifyInput[], maxIds: nu
 }
 
 /** All inputs as one: each label's highest score over them, and the input with the highest first label. */
-function overallVerdict(manifest: Manifest, items: ItemScores[], policy: AppliedPolicy): Scored['overall'] {
+function overallVerdict(manifest: Manifest, items: ItemScores[], policy: AppliedPolicy): { verdict: Verdict; decisive: number } {
   const scores: Record<string, number> = {};
   for (const label of manifest.labels) scores[label] = items.reduce((best, item) => Math.max(best, item.scores[label] ?? 0), 0);
   const overall = manifest.labels[0]!;
   const decisive = items.reduce((best, item, i) => ((item.scores[overall] ?? 0) > (items[best]!.scores[overall] ?? 0) ? i : best), 0);
   return { verdict: verdictOf(manifest, scores, policy.threshold, policy.categoryThresholds), decisive };
+}
+
+/**
+ * The student's verdicts put to the teacher where the cascade says (see cascade.ts), the
+ * teacher's verdicts kept for training (see feedback.ts), and all inputs decided as one again
+ * when the teacher changed any verdict.
+ */
+async function cascade(
+  config: CascadeConfig | null,
+  source: ModelSource,
+  model: LoadedModel,
+  request: ScoreRequest,
+  items: ItemScores[],
+  verdicts: Verdict[],
+  policy: AppliedPolicy,
+) {
+  const student = overallVerdict(model.manifest, items, policy);
+  if (!config) {
+    return { verdicts: verdicts.map(studentDecided), overall: { verdict: studentDecided(student.verdict), decisive: student.decisive }, cascade: null };
+  }
+  const result = await escalate(config, request.inputs, verdicts, request.policy?.escalate ?? 'band');
+  recordFeedback(config, source.bucket, source.waitUntil, {
+    model,
+    inputs: request.inputs,
+    student: verdicts.map(({ score, flagged }) => ({ score, flagged })),
+    threshold: policy.threshold,
+    escalations: result.escalations,
+    route: request.route,
+  });
+  const overall = result.verdicts.some((v) => v.decidedBy === 'teacher')
+    ? overallAfterTeacher(result.verdicts, policy.threshold)
+    : { verdict: studentDecided(student.verdict), decisive: student.decisive };
+  return { verdicts: result.verdicts, overall, cascade: { escalated: result.escalations.length, ms: result.ms } };
 }
 
 /**
@@ -192,10 +237,14 @@ function shadow(source: ModelSource, sampleRate: number, model: LoadedModel, req
  * and an input is flagged when P(harmful) or any category the model reports reaches its
  * threshold (see verdictOf). When no model can score (ModelUnavailableError: none loaded, R2
  * unreachable, the model failing at load or at run), the caller's fail mode decides: `closed`
- * (the default) throws, `open` returns Unscored with the reason. Then, the shadow (see above).
+ * (the default) throws, `open` returns Unscored with the reason. Then, the shadow (see above),
+ * and the cascade: with a teacher configured, an input whose P(harmful) falls in ESCALATE_BAND
+ * (or any, for a caller with `escalate: always`; none for `never`) is decided by the teacher
+ * within TEACHER_TIMEOUT_MS, the student's verdict standing when it fails (see cascade.ts).
  * @throws ModelUnavailableError failing closed; ModelNotFoundError and WorkerConfigError as
- *   serveModel, whatever the fail mode; TooMuchTextError, before any inference, when the inputs
- *   need more than `request.maxIds` feature ids
+ *   serveModel, whatever the fail mode (WorkerConfigError also for a cascade var that is set but
+ *   unusable); TooMuchTextError, before any inference, when the inputs need more than
+ *   `request.maxIds` feature ids
  * @example
  * const scoring = await scoreUnderPolicy(
  *   { registry, bucket: env.MODELS, vars: env, waitUntil: (p) => ctx.waitUntil(p) },
@@ -205,6 +254,8 @@ function shadow(source: ModelSource, sampleRate: number, model: LoadedModel, req
  */
 export async function scoreUnderPolicy(source: ModelSource, request: ScoreRequest): Promise<Scoring> {
   const vars = varsOf(source.vars);
+  // a misconfigured cascade is the operator's to fix before anything is scored
+  const teacher = cascadeConfig(source.vars);
   let model: LoadedModel;
   let scored: Awaited<ReturnType<typeof scoreWith>>;
   try {
@@ -219,5 +270,5 @@ export async function scoreUnderPolicy(source: ModelSource, request: ScoreReques
   const { manifest } = model;
   const policy = applyPolicy(manifest, request.policy);
   const verdicts = items.map(({ scores }) => verdictOf(manifest, scores, policy.threshold, policy.categoryThresholds));
-  return { scored: true, model, items, verdicts, overall: overallVerdict(manifest, items, policy), policy, timing };
+  return { scored: true, model, items, ...(await cascade(teacher, source, model, request, items, verdicts, policy)), policy, timing };
 }

@@ -3,10 +3,10 @@
  * pinning, policy, fail mode, shadow) is guard/scoring.ts. Here: what a request brings (its
  * bucket, the worker's vars, `waitUntil`, the version it pins by the `x-edgeguard-model` header
  * or the body's `model`), what the answer says of it (the serving model in `x-edgeguard-model`,
- * an unscored answer in `x-edgeguard-unscored`, `load`, `featurize` and `inference` server-timing
- * entries, each text's P(harmful) in `c.var.scores` for the request log), and the core's errors
- * as the API's: 503 `model_unavailable`, 404 `model_not_found`, 413 `too_much_text`, 500 for a
- * misconfigured worker.
+ * an unscored answer in `x-edgeguard-unscored`, `load`, `featurize`, `inference` and `teacher`
+ * server-timing entries, each text's P(harmful) in `c.var.scores` for the request log), and the
+ * core's errors as the API's: 503 `model_unavailable`, 404 `model_not_found`, 413
+ * `too_much_text`, 500 for a misconfigured worker.
  */
 import type { Context } from 'hono';
 import { setMetric } from 'hono/timing';
@@ -105,8 +105,9 @@ export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry, re
 
 /**
  * Scores a request through the scoring core (guard/scoring.ts) and says so in the answer: the
- * model in `x-edgeguard-model`, `featurize` and `inference` server-timing, each text's P(harmful)
- * in `c.var.scores`; an unscored (failed-open) answer gets `x-edgeguard-unscored: model_unavailable`.
+ * model in `x-edgeguard-model`, `featurize` and `inference` server-timing (and `teacher` when
+ * the cascade escalated any text), each text's P(harmful) in `c.var.scores`; an unscored
+ * (failed-open) answer gets `x-edgeguard-unscored: model_unavailable`.
  * @throws GuardError 503 model_unavailable failing closed; 404 model_not_found, 413 too_much_text
  *   and 500 internal_error (a misconfigured worker) whatever the fail mode
  * @example const scoring = await scoreRequest(c, modelSource(c, registry, c.env.MODELS), { inputs, maxIds: 1 << 23, route: c.req.path });
@@ -127,6 +128,7 @@ export async function scoreRequest(c: Context, source: ModelSource, request: Sco
   nameModel(c, model, started);
   metric(c, 'featurize', timing.featurizeMs);
   metric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+  if (scoring.cascade?.escalated) metric(c, 'teacher', scoring.cascade.ms, `${scoring.cascade.escalated} escalated`);
   const overall = model.manifest.labels[0]!;
   c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));
   return scoring;

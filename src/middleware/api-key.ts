@@ -146,8 +146,8 @@ export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E
       }
       throw unauthorized('invalid_api_key', 'the API key is not valid');
     }
-    const { name, rateLimit, threshold, categoryThresholds, failMode, pinVersions } = record;
-    c.set('apiKey', { name, id: digest.slice(0, 16), settings: { rateLimit, threshold, categoryThresholds, failMode, pinVersions } });
+    const { name, rateLimit, threshold, categoryThresholds, failMode, pinVersions, escalate } = record;
+    c.set('apiKey', { name, id: digest.slice(0, 16), settings: { rateLimit, threshold, categoryThresholds, failMode, pinVersions, escalate } });
     return next();
   };
 }

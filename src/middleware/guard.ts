@@ -14,7 +14,8 @@ import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
 import { UNSCORED_HEADER, modelSource, scoreRequest } from '../http/serve-model.ts';
 import type { PolicySettings } from '../guard/policy.ts';
-import type { ClassifyInput, Verdict } from '../guard/classifier.ts';
+import type { FinalVerdict } from '../guard/cascade.ts';
+import type { ClassifyInput } from '../guard/classifier.ts';
 import { sharedRegistry, type ModelRegistry } from '../guard/registry.ts';
 
 /**
@@ -26,9 +27,9 @@ export type GuardInput = string | { prompt: string; response?: string | null; pa
 /**
  * A scored request: `blocked` never reached the handler. The scores are the highest over all
  * inputs, per label; `path` is the input whose P(harmful) decided (`null` when the extractor did
- * not name it).
+ * not name it); `decidedBy` and `teacher` say whether the worker's teacher decided it (the cascade).
  */
-export type ScoredVerdict = Verdict & { outcome: 'allowed' | 'blocked'; modelVersion: string; path: string | null };
+export type ScoredVerdict = FinalVerdict & { outcome: 'allowed' | 'blocked'; modelVersion: string; path: string | null };
 
 /**
  * The guard's verdict, in `c.var.guard`. Data, not exceptions: `skipped` means the extractor
@@ -138,11 +139,14 @@ function checkOptions(options: GuardOptions<any>): void {
   }
 }
 
-const defaultBlockBody = (verdict: ScoredVerdict) =>
-  errorBody(
-    'content_blocked',
-    `blocked by EdgeGuard: P(harmful) ${verdict.score.toFixed(3)} >= threshold ${verdict.threshold} (model ${verdict.modelVersion}${verdict.path === null ? '' : `, at ${verdict.path}`})`,
-  );
+const defaultBlockBody = (verdict: ScoredVerdict) => {
+  const where = `model ${verdict.modelVersion}${verdict.path === null ? '' : `, at ${verdict.path}`}`;
+  const teacher = verdict.decidedBy === 'teacher' && verdict.teacher && 'unsafe' in verdict.teacher ? verdict.teacher : null;
+  const why = teacher
+    ? `the teacher judged it unsafe${teacher.codes.length ? ` (${teacher.codes.join(',')})` : ''}; student P(harmful) ${verdict.score.toFixed(3)}`
+    : `P(harmful) ${verdict.score.toFixed(3)} >= threshold ${verdict.threshold}`;
+  return errorBody('content_blocked', `blocked by EdgeGuard: ${why} (${where})`);
+};
 
 const toInput = (input: GuardInput): ClassifyInput =>
   typeof input === 'string' ? { prompt: input, response: null } : { prompt: input.prompt, response: input.response ?? null };

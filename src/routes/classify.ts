@@ -3,8 +3,10 @@
  * `{ model: { version }, results: [{ score, flagged, categories }], policy }`. `model` in the body
  * (or the `x-edgeguard-model` header) pins a deployed version. With a response, the score
  * is the harmfulness of the response in the context of the prompt (HarmAug's semantics).
- * Scores are raw; `flagged` applies `policy` (the API key's thresholds, else the model's). A key
- * that fails open gets `model: null`, `score: null` results and `unavailable` when no model can score.
+ * Scores are raw; `flagged` applies `policy` (the API key's thresholds, else the model's), or is
+ * the teacher's verdict when the cascade escalated the text: `decidedBy` says which, and
+ * `teacher` what the teacher said (or why it said nothing) whenever it was asked. A key that fails open
+ * gets `model: null`, `score: null` results and `unavailable` when no model can score.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -40,7 +42,7 @@ export function createClassifyRoute(registry: ModelRegistry) {
     const { model, verdicts, policy } = outcome;
     return c.json({
       model: { version: model.manifest.version },
-      results: verdicts.map(({ score, flagged, categories }) => ({ score, flagged, categories })),
+      results: verdicts.map(({ score, flagged, categories, decidedBy, teacher }) => ({ score, flagged, categories, decidedBy, ...(teacher ? { teacher } : {}) })),
       policy,
     });
   });

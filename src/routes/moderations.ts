@@ -15,7 +15,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { GuardError } from '../errors.ts';
-import type { Verdict } from '../guard/classifier.ts';
+import type { FinalVerdict } from '../guard/cascade.ts';
 import type { Manifest } from '../guard/manifest.ts';
 import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
@@ -56,12 +56,13 @@ function textsOf(input: string | unknown[]): string[] {
 }
 
 /**
- * One OpenAI moderation result from one input's verdict. `flagged` is true exactly when the
- * overall P(harmful) reaches its threshold or any category is `true`, as OpenAI's clients read it;
- * `score` (not in OpenAI's shape) is that overall P(harmful).
+ * One OpenAI moderation result from one input's final verdict. `flagged` is true exactly when the
+ * overall P(harmful) reaches its threshold or any category is `true`, as OpenAI's clients read it,
+ * unless the teacher decided: then its verdict and the categories it named. `score` and
+ * `decidedBy` (not in OpenAI's shape) are the student's P(harmful) and who decided.
  * @param manifest the model that gave the verdict: which OpenAI keys each of its labels stands for
  */
-export function moderationResult(manifest: Manifest, verdict: Verdict) {
+export function moderationResult(manifest: Manifest, verdict: FinalVerdict) {
   const categories: Record<string, boolean> = {};
   const categoryScores: Record<string, number> = {};
   const appliedTypes: Record<string, string[]> = {};
@@ -72,7 +73,7 @@ export function moderationResult(manifest: Manifest, verdict: Verdict) {
       appliedTypes[key] = ['text'];
     }
   }
-  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes, score: verdict.score };
+  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes, score: verdict.score, decidedBy: verdict.decidedBy };
 }
 
 /** @param registry where the serving model comes from */

@@ -8,21 +8,36 @@
  * of one classification of a 500-character prompt (inside the worker from `server-timing`, and
  * the loopback round trip), the WASM memory in use (/healthz), and the upload size from
  * `wrangler deploy --dry-run`. `--model <dir>` seeds another model folder (default model/).
+ *
+ * Then the cascade (cascade.ts): the share of alpaca-eval and of the harmful-request sets of
+ * `--data` (default ../shared/data) each band sends to the teacher and the band it recommends,
+ * and, with a second worker whose teacher answers in `--teacher-ms` (300), the escalated share,
+ * p50/p99 and teacher calls per 1,000 requests at `--band` (default: the worker's default
+ * ESCALATE_BAND). `--skip-cascade` leaves it out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, dryRun } from '../../pipeline/wrangler/wrangler.ts';
+import { DEFAULT_ESCALATE_BAND } from '../../src/guard/cascade-config.ts';
 import { freePort } from '../pipeline/helpers/dev-worker.ts';
+import { benchCascade, type Band } from './cascade.ts';
 
 const { values } = parseArgs({
   options: {
     url: { type: 'string' },
     model: { type: 'string', default: 'model' },
     requests: { type: 'string', default: '300' },
+    data: { type: 'string', default: '../shared/data' },
+    band: { type: 'string', default: DEFAULT_ESCALATE_BAND },
+    'teacher-ms': { type: 'string', default: '300' },
+    'cascade-requests': { type: 'string', default: '300' },
+    'skip-cascade': { type: 'boolean', default: false },
   },
 });
 const REQUESTS = Math.min(Math.max(Number(values.requests) || 300, 10), 5000);
+const BAND = values.band.split(',').map(Number) as unknown as Band;
+if (BAND.length !== 2 || !(BAND[0] >= 0 && BAND[0] <= BAND[1] && BAND[1] <= 1)) throw new Error(`--band must be "lo,hi" with 0 <= lo <= hi <= 1, got ${values.band}`);
 const WARM_UP = 20;
 const READY_TIMEOUT_MS = 120_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -79,6 +94,26 @@ async function classify(base: string): Promise<{ clientMs: number; response: Res
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 
+/** `npm start` on a free port with `--model` and these worker vars, in its own process group. */
+async function startLocal(vars: Record<string, string> = {}): Promise<{ base: string; server: ChildProcess }> {
+  const port = await freePort();
+  const server = spawn(process.execPath, [join(ROOT, 'pipeline/dev/start.ts'), '--model', values.model, ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
+  });
+  return { base: `http://127.0.0.1:${port}`, server };
+}
+
+/** Ends a server started by startLocal: its process group (wrangler dev + workerd) only. */
+async function stopLocal(server: ChildProcess): Promise<void> {
+  if (!server.pid || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  process.kill(-server.pid, 'SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+}
+
 async function main(): Promise<void> {
   let base = values.url;
   let server: ChildProcess | null = null;
@@ -86,14 +121,7 @@ async function main(): Promise<void> {
     if (!LOOPBACK.has(new URL(base).hostname)) throw new Error(`--url must be a loopback address, got ${base}`);
     base = base.replace(/\/+$/, '');
   } else {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(ROOT, 'pipeline/dev/start.ts'), '--model', values.model], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-      detached: true,
-    });
+    ({ base, server } = await startLocal());
   }
   try {
     const startedAt = performance.now();
@@ -129,9 +157,22 @@ async function main(): Promise<void> {
     for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
     console.log();
   } finally {
-    // The server runs in its own process group (wrangler dev + workerd); end that group only.
-    if (server?.pid) process.kill(-server.pid, 'SIGTERM');
+    if (server) await stopLocal(server);
   }
+  if (values['skip-cascade']) return;
+  const startWorker = async (vars: Record<string, string>) => {
+    const local = await startLocal(vars);
+    await waitReady(local.base, local.server);
+    return { base: local.base, stop: () => stopLocal(local.server) };
+  };
+  await benchCascade({
+    modelDir: resolve(ROOT, values.model),
+    dataDir: resolve(values.data),
+    band: BAND,
+    requests: Math.min(Math.max(Number(values['cascade-requests']) || 300, 10), 5000),
+    teacherMs: Math.max(Number(values['teacher-ms']) || 0, 0),
+    startWorker: values.url ? null : startWorker,
+  });
 }
 
 main().catch((error: Error) => {

@@ -20,9 +20,9 @@ function requiredArgv(args: ArgsDef): string[] {
 describe('every command', async () => {
   const leaves = await leafCommands();
 
-  it('covers all sixteen commands and the three keys subcommands', () => {
+  it('covers all sixteen commands, the three keys subcommands and the two feedback subcommands', () => {
     expect(leaves.map((l) => l.path.join(' ')).sort()).toEqual([
-      'augment', 'data', 'deploy', 'distill', 'eval', 'export', 'keys create', 'keys list', 'keys revoke', 'label',
+      'augment', 'data', 'deploy', 'distill', 'eval', 'export', 'feedback pull', 'feedback stats', 'keys create', 'keys list', 'keys revoke', 'label',
       'list', 'lodo', 'promote', 'respond', 'rollback', 'run', 'shadow-report', 'show',
     ]);
   });

@@ -102,6 +102,27 @@ describe('keys on Cloudflare KV (REST API)', () => {
     expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).keys[0]).toMatchObject({ name: 'partner', pinVersions: ['preview-1', '20261129-77b0e412'] });
   });
 
+  it("stores when the key's texts go to the teacher (--escalate) and lists it", async () => {
+    const created = await cli('keys', 'create', 'batch', '--escalate', 'always');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/fail mode closed, escalates always\n/);
+    const record = fake.values.get(keyRecordKey(await hashApiKey(keyOf(created.stdout)!)));
+    expect(KeyRecordSchema.parse(JSON.parse(record!)).escalate).toBe('always');
+    expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).keys[0]).toMatchObject({ name: 'batch', escalate: 'always' });
+  });
+
+  it('refuses an --escalate that is not band, never or always, writing nothing', async () => {
+    const result = await cli('keys', 'create', 'batch', '--escalate', 'sometimes');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^edgeguard: --escalate: /);
+    expect(fake.values.size).toBe(0);
+  });
+
+  it('reads a record written before the cascade as escalating the band', () => {
+    const old = { schemaVersion: 1, name: 'old', createdAt: '2026-01-01T00:00:00.000Z', rateLimit: 'standard', categoryThresholds: {}, failMode: 'closed' };
+    expect(KeyRecordSchema.parse(old).escalate).toBe('band');
+  });
+
   it('refuses a pin that is not a version name, writing nothing', async () => {
     const result = await cli('keys', 'create', 'partner', '--pin-versions', 'ok,../current.json');
     expect(result.code).toBe(1);

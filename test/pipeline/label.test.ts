@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../pipeline/cli.ts';
-import { HAZARD_TO_LABELS, labelsOf, parseHazardCodes } from '../../pipeline/llm/teachers/categories.ts';
-import { renderLlamaGuardPrompt } from '../../pipeline/llm/teachers/llama-guard-prompt.ts';
-import { pUnsafe, verdictProbability } from '../../pipeline/llm/teachers/logprobs.ts';
+import { HAZARD_TO_LABELS, labelsOf, parseHazardCodes } from '../../src/teacher/hazards.ts';
+import { pUnsafe, renderLlamaGuardPrompt, verdictProbability } from '../../src/teacher/llama-guard.ts';
 import { type MockLlmServer, startMockLlm } from '../fixtures/llm/server.ts';
 
 let llm: MockLlmServer;

@@ -16,22 +16,26 @@ const LAYERS = [
   ['cli.ts'],
   ['commands/'],
   ['run/', 'flag-command.ts'],
-  ['harmaug/', 'onnx/', 'dev/'],
+  ['harmaug/', 'onnx/', 'dev/', 'feedback/'],
   ['train/', 'run-folder.ts'],
   ['llm/', 'eval/', 'registry/', 'keys/'],
   ['data/', 'args.ts', 'model-folder.ts', 'wrangler/'],
   ['rng.ts', 'progress.ts', 'errors.ts', 'sha256.ts'],
 ];
 
-/** What the pipeline may import from src/: the featurizer, manifest and model input it shares with the worker, and what a CLI legitimately shares. */
+/** What the pipeline may import from src/: the featurizer, labels, manifest, model input and teacher it shares with the worker, and what a CLI legitimately shares. */
 const SHARED_FROM_SRC = [
   'src/guard/featurize.ts',
+  'src/guard/labels.ts',
   'src/guard/manifest.ts',
   'src/guard/model-input.ts',
   'src/auth/key-record.ts',
   'src/report/charts.ts',
   'src/report/eval-metrics.ts',
   'src/report/model-report.ts',
+  'src/teacher/hazards.ts',
+  'src/teacher/llama-guard.ts',
+  'src/teacher/workers-ai.ts',
 ];
 
 function sourceFiles(dir: string): string[] {

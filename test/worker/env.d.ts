@@ -9,6 +9,8 @@ declare module 'vitest' {
       /** Texts and the scores `pipeline eval`'s scorer gives them (one per label). */
       parity: { items: { prompt: string; response: string | null }[]; scores: number[][] };
     } | null;
+    /** The local OpenAI-compatible server playing Llama Guard 3, e.g. http://127.0.0.1:41234/v1; see global-setup.ts. */
+    teacherUrl: string;
   }
 }
 

@@ -20,12 +20,16 @@ export const scratch = env as unknown as {
   CHAT_TEST: R2Bucket;
   UPSTREAM_TEST: R2Bucket;
   FAIL_MODE_TEST: R2Bucket;
+  CASCADE_TEST: R2Bucket;
+  /** A fake Workers AI (Llama Guard 3 only); see vitest.config.ts. */
+  AI_TEST: { run(model: string, inputs: unknown): Promise<unknown> };
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
   FUZZ_KEYS_TEST: KVNamespace;
   PIN_KEYS_TEST: KVNamespace;
   FAIL_MODE_KEYS_TEST: KVNamespace;
+  CASCADE_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
   /** 3 a minute, for failed key attempts. */

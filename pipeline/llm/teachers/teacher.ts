@@ -4,7 +4,7 @@
  * student's threshold, which `eval` chooses later on validation data.
  */
 import type { Example } from '../../data/schema.ts';
-import type { HazardCode } from './categories.ts';
+import type { HazardCode } from '../../../src/teacher/hazards.ts';
 
 export interface Verdict {
   /** Teacher P(unsafe), the soft label; null when the teacher gives a verdict only and no score is wanted. */

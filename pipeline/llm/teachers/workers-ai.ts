@@ -1,5 +1,6 @@
 /**
- * Llama Guard 3 on Cloudflare Workers AI as a teacher, through its REST API:
+ * Llama Guard 3 on Cloudflare Workers AI as a teacher, through its REST API (the request and the
+ * reading of its answer are shared with the worker: src/teacher/workers-ai.ts):
  * POST https://api.cloudflare.com/client/v4/accounts/<account>/ai/run/@cf/meta/llama-guard-3-8b
  * with `{ messages }`, answered `{ result: { response: { safe, categories } } }`.
  *
@@ -11,23 +12,14 @@
  * alone for them.
  */
 import { z } from 'zod';
+import { WORKERS_AI_LLAMA_GUARD, WorkersAiResultSchema, workersAiMessages } from '../../../src/teacher/workers-ai.ts';
 import type { LlmClient } from '../client.ts';
-import { type HazardCode, parseHazardCodes } from './categories.ts';
 import type { Teacher, Verdict } from './teacher.ts';
 
-export const WORKERS_AI_LLAMA_GUARD = '@cf/meta/llama-guard-3-8b';
+export { WORKERS_AI_LLAMA_GUARD };
 
-const VerdictSchema = z.object({ safe: z.boolean(), categories: z.array(z.string()).nullish() });
-
-// The documented shape is result.response = { safe, categories }; older answers put the verdict in
-// result itself, or the model's raw text ("unsafe\nS1") in result.response. All three are read.
-const AnswerSchema = z.object({
-  result: z.union([
-    z.object({ response: VerdictSchema }).transform((r) => r.response),
-    VerdictSchema,
-    z.object({ response: z.string() }).transform((r) => ({ safe: !/^\s*unsafe/i.test(r.response), categories: parseHazardCodes(r.response.split('\n').slice(1).join(',')) })),
-  ]),
-});
+/** The REST API wraps the model's result (read as the worker's binding reads it) in `result`. */
+const AnswerSchema = z.object({ result: WorkersAiResultSchema });
 
 export interface WorkersAiOptions {
   /** Model path (default @cf/meta/llama-guard-3-8b). */
@@ -36,23 +28,33 @@ export interface WorkersAiOptions {
   hardScore?: number | null;
 }
 
+/** Default score of an unsafe verdict (1 - it for a safe one): `label --hard-score`, `feedback pull --hard-score`. */
+export const HARD_SCORE = 0.95;
+
+/**
+ * The training target of a verdict without a probability, by label smoothing.
+ * @param hard the score of an unsafe verdict (1 - it for a safe one), or null for label-only rows
+ * @example hardTarget(false, 0.95) // 0.05
+ */
+export function hardTarget(unsafe: boolean, hard: number | null): number | null {
+  if (hard === null) return null;
+  return unsafe ? hard : Number((1 - hard).toFixed(12)); // 0.05, not 0.050000000000000044
+}
+
 /**
  * @param client a client whose base URL is https://api.cloudflare.com/client/v4/accounts/<account>/ai/run
  * @example createWorkersAiTeacher(client).judge({ prompt: 'hi', response: null }) // { score: 0.05, label: 0, codes: [] }
  */
 export function createWorkersAiTeacher(client: LlmClient, options: WorkersAiOptions = {}): Teacher {
   const model = options.model ?? WORKERS_AI_LLAMA_GUARD;
-  const hard = options.hardScore === undefined ? 0.95 : options.hardScore;
+  const hard = options.hardScore === undefined ? HARD_SCORE : options.hardScore;
   return {
     name: `workers-ai:${model}`,
     async judge({ prompt, response }): Promise<Verdict> {
-      const messages = [{ role: 'user', content: prompt }];
-      if (response !== null) messages.push({ role: 'assistant', content: response });
-      const { result } = await client.post(model, { messages }, AnswerSchema);
-      const unsafe = !result.safe;
-      const codes: HazardCode[] = unsafe ? parseHazardCodes((result.categories ?? []).join(',')) : [];
+      const { result } = await client.post(model, { messages: workersAiMessages(prompt, response) }, AnswerSchema);
+      const { unsafe, codes } = result;
       return {
-        score: hard === null ? null : unsafe ? hard : Number((1 - hard).toFixed(12)), // 0.05, not 0.050000000000000044
+        score: hardTarget(unsafe, hard),
         label: unsafe ? 1 : 0,
         codes,
         raw: unsafe ? `unsafe\n${codes.join(',')}` : 'safe',

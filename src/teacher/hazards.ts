@@ -1,10 +1,11 @@
 /**
  * Llama Guard 3's hazard categories (S1-S14, the MLCommons taxonomy, as its chat template names
- * them) and how each maps to our category labels. S6 (specialised advice), S8 (intellectual
- * property) and S13 (elections) have no counterpart among our labels: a row flagged only for
- * them is still harmful by the teacher's score, with no category.
+ * them) and how each maps to our category labels: one table for the pipeline's `label` stage and
+ * the worker's cascade, so a teacher verdict means the same labels in training and at the edge.
+ * S6 (specialised advice), S8 (intellectual property) and S13 (elections) have no counterpart
+ * among our labels: a text flagged only for them is still unsafe by the teacher, with no category.
  */
-import { CATEGORY_LABELS, type CategoryLabel } from '../../data/categories.ts';
+import { CATEGORY_LABELS, type CategoryLabel } from '../guard/labels.ts';
 
 /** Codes and names exactly as the Llama Guard 3 prompt lists them. */
 export const LLAMA_GUARD_3_CATEGORIES = [
@@ -26,7 +27,7 @@ export const LLAMA_GUARD_3_CATEGORIES = [
 
 export type HazardCode = (typeof LLAMA_GUARD_3_CATEGORIES)[number][0];
 
-/** Our labels for each Llama Guard 3 code: the one place this mapping lives. */
+/** Our labels for each Llama Guard 3 code: the one place this mapping lives (typed by CATEGORY_LABELS). */
 export const HAZARD_TO_LABELS: Record<HazardCode, readonly CategoryLabel[]> = {
   S1: ['violence', 'illicit', 'illicit/violent'], // violent crimes
   S2: ['illicit'], // non-violent crimes
@@ -65,7 +66,10 @@ export function parseHazardCodes(text: string): HazardCode[] {
   return [...new Set(found)].filter((code): code is HazardCode => CODES.has(code));
 }
 
-/** Our labels for a set of hazard codes, deduplicated, in the order of our label list. */
+/**
+ * Our labels for a set of hazard codes, deduplicated, in the order of CATEGORY_LABELS.
+ * @example labelsOf(['S10', 'S2']) // ['hate', 'illicit']
+ */
 export function labelsOf(codes: readonly HazardCode[]): CategoryLabel[] {
   const labels = new Set(codes.flatMap((code) => HAZARD_TO_LABELS[code]));
   return CATEGORY_LABELS.filter((label) => labels.has(label));
