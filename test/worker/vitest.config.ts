@@ -25,7 +25,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/worker/**/*.test.ts'],
-    globalSetup: ['test/worker/global-setup.ts'],
+    globalSetup: ['test/worker/global-setup.ts', 'test/setup/own-temp-dir.ts'],
     testTimeout: 30_000,
     // the worker logs one JSON line per request: show them for failing tests only
     silent: 'passed-only',
