@@ -20,6 +20,7 @@ export const scratch = env as unknown as {
   CHAT_TEST: R2Bucket;
   UPSTREAM_TEST: R2Bucket;
   FAIL_MODE_TEST: R2Bucket;
+  STREAM_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
