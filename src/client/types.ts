@@ -136,9 +136,10 @@ export interface EdgeGuardRpc {
 }
 
 /**
- * The type of the binding in a consumer's `Env`: `EDGEGUARD: EdgeGuardService`.
+ * The type of the binding in a consumer's `Env`: `EDGEGUARD: EdgeGuardService`. Its `fetch` is
+ * the worker's HTTP API, reached without the network (an API key is still needed once keys exist).
  * @example
  * interface Env { EDGEGUARD: EdgeGuardService }
  * const result = await env.EDGEGUARD.classify({ prompt: 'hi' });
  */
-export type EdgeGuardService = Fetcher & EdgeGuardRpc;
+export type EdgeGuardService = EdgeGuardRpc & { fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> };

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * What the tools the tests run leave there themselves, not a test: wrangler's version-check cache,
- * and the scratch folder of the Miniflare that @cloudflare/vitest-plugin runs the worker suites in
- * (disposed after this teardown). Both go with the directory.
+ * What the tools the tests run leave there themselves, not a test: wrangler's version-check cache
+ * and Node's module compile cache (which wrangler turns on), and the scratch folder of the
+ * Miniflare that @cloudflare/vitest-plugin runs the worker suites in (disposed after this
+ * teardown). They go with the directory.
  */
-const TOOL_LEFTOVERS = /^(update-check|miniflare-[0-9a-f]+)$/;
+const TOOL_LEFTOVERS = /^(update-check|node-compile-cache|miniflare-[0-9a-f]+)$/;
 
 export default function setup(): () => void {
   const previous = process.env.TMPDIR;

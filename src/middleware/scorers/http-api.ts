@@ -10,17 +10,19 @@ import { REQUEST_ID_HEADER } from '../../http/headers.ts';
 import { scoreRemotely } from './remote.ts';
 import type { GuardScorer } from './scorer.ts';
 
-export interface HttpApiOptions<E extends HonoEnv = HonoEnv> extends Omit<ClientOptions, 'apiKey'> {
+export interface HttpApiOptions<E extends HonoEnv = HonoEnv> extends Omit<ClientOptions, 'url' | 'apiKey'> {
+  /** The EdgeGuard worker's base URL, or where the env holds it: `(c) => c.env.EDGEGUARD_URL`. */
+  url: string | ((c: Context<E>) => string);
   /** The API key (`egk_…`), or where the env holds it: `(c) => c.env.EDGEGUARD_KEY`. Default: none (an open API). */
   apiKey?: string | ((c: Context<E>) => string | undefined);
 }
 
 /**
  * Scores over HTTP. What `createClient()` cannot get an answer for (timeouts, network failures,
- * 429 and 5xx after its retries) is a model that cannot score: the guard's fail mode decides. A
- * refused key is a 500 `internal_error`, never failed open.
- * @param options the client's (`url`, `timeoutMs` 10,000, `retries` 2, `maxRetryDelayMs` 5,000, `fetch`) and `apiKey`
- * @throws TypeError at set-up, as createClient
+ * 429 and 502-504 after its retries) is a model that cannot score: the guard's fail mode decides.
+ * A refused key is a 500 `internal_error`, never failed open.
+ * @param options the client's (`timeoutMs` 10,000, `retries` 2, `maxRetryDelayMs` 5,000, `fetch`), `url` and `apiKey`
+ * @throws TypeError at set-up, as createClient (a URL given as a function: at the first request)
  * @example
  * import { guard, httpApi } from 'edgeguard/hono';
  * app.post('/chat', guard({
@@ -29,21 +31,23 @@ export interface HttpApiOptions<E extends HonoEnv = HonoEnv> extends Omit<Client
  * }), handler);
  */
 export function httpApi<E extends HonoEnv = HonoEnv>(options: HttpApiOptions<E>): GuardScorer<E> {
-  const { apiKey, ...clientOptions } = options;
-  const clients = new Map<string | undefined, EdgeGuardClient>();
-  const clientFor = (key: string | undefined) => {
-    let client = clients.get(key);
-    if (!client) clients.set(key, (client = createClient({ ...clientOptions, apiKey: key })));
+  const { url, apiKey, ...clientOptions } = options;
+  const clients = new Map<string, EdgeGuardClient>();
+  const clientFor = (base: string, key: string | undefined) => {
+    const id = `${base}\n${key ?? ''}`;
+    let client = clients.get(id);
+    if (!client) clients.set(id, (client = createClient({ ...clientOptions, url: base, apiKey: key })));
     return client;
   };
-  clientFor(typeof apiKey === 'function' ? undefined : apiKey); // checks the options now, not on the first request
-  const name = new URL(options.url).origin;
+  // options given as values are checked now, not at the first request
+  if (typeof url === 'string') clientFor(url, typeof apiKey === 'string' ? apiKey : undefined);
   return {
-    name,
+    name: typeof url === 'string' ? new URL(url).origin : 'EdgeGuard HTTP API',
     score(c, request) {
-      const client = clientFor(typeof apiKey === 'function' ? apiKey(c) : apiKey);
+      const base = typeof url === 'function' ? url(c) : url;
+      const client = clientFor(base, typeof apiKey === 'function' ? apiKey(c) : apiKey);
       const requestId = c.req.header(REQUEST_ID_HEADER);
-      return scoreRemotely((items) => client.classify({ items }, requestId ? { requestId } : {}), request, name);
+      return scoreRemotely((items) => client.classify({ items }, requestId ? { requestId } : {}), request, URL.parse(base)?.origin ?? base);
     },
   };
 }
