@@ -102,6 +102,12 @@ describe("the consumer's bundle (wrangler deploy --dry-run)", () => {
     expect(remote.gzipKiB).toBeLessThan(256);
   });
 
+  it('is a few kB when it only calls the API with edgeguard/client', () => {
+    const { clientOnly } = installed.bundles;
+    expect(clientOnly.files.filter((f) => f.endsWith('.wasm'))).toEqual([]);
+    expect(clientOnly.gzipKiB).toBeLessThan(8);
+  });
+
   it("carries onnxruntime-web's WASM when it scores in-process (edgeguard/hono/in-process)", () => {
     const { inProcess } = installed.bundles;
     expect(inProcess.files.some((f) => f.endsWith('ort-wasm-simd-threaded.wasm'))).toBe(true);
@@ -117,6 +123,12 @@ describe.each(GUARDED)('guard() $name', (route) => {
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('content_blocked');
     expect((error as Error).message).toMatch(/blocked by EdgeGuard: P\(harmful\) 0\.\d+ >= threshold 0\.5 \(model fixture-package, at messages\[0\]\.content\)/);
     expect(upstream.requests.length).toBe(before);
+  });
+
+  it("forwards a benign prompt and answers with the upstream's answer", async () => {
+    const completion = await openai(route).chat.completions.create(chat(BENIGN));
+    expect(completion.choices[0]!.message.content).toBe('Paris.');
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ messages: [{ role: 'user', content: BENIGN }] });
   });
 
   it('forwards a benign prompt, the answer streaming through unchanged', async () => {

@@ -60,14 +60,14 @@ export interface Installed {
   /** `npm pack --json`'s account of the tarball: its files. */
   packed: { files: { path: string }[]; size: number };
   consumer: string;
-  bundles: { edgeguard: Bundle; remote: Bundle; inProcess: Bundle };
+  bundles: { edgeguard: Bundle; remote: Bundle; inProcess: Bundle; clientOnly: Bundle };
   /** Removes everything it made. */
   remove(): void;
 }
 
 /**
  * Packs the package, installs the tarball into a copy of the example consumer and bundles the
- * EdgeGuard worker and both consumers.
+ * EdgeGuard worker and the three consumers (remote, in-process, client only).
  * @throws with the command's output when npm or wrangler fails
  */
 export function packAndInstall(): Installed {
@@ -84,6 +84,7 @@ export function packAndInstall(): Installed {
       edgeguard: dryRun(ROOT, join(ROOT, 'wrangler.toml'), join(dir, 'edgeguard-bundle')),
       remote: dryRun(consumer, 'wrangler.toml', join(dir, 'remote-bundle')),
       inProcess: dryRun(consumer, 'in-process.wrangler.toml', join(dir, 'in-process-bundle')),
+      clientOnly: dryRun(consumer, 'client-only.wrangler.toml', join(dir, 'client-only-bundle')),
     };
     return { dir, tarball, packed, consumer, bundles, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
@@ -98,10 +99,13 @@ export function typecheckConsumer(consumer: string): string {
   return stdout + stderr;
 }
 
-/** A local OpenAI-compatible upstream: every chat completion answers `events` as an SSE stream. */
+/**
+ * A local OpenAI-compatible upstream: a chat completion with `stream: true` answers `events` as an
+ * SSE stream, one without answers a short chat.completion.
+ */
 export interface SseUpstream {
   url: string;
-  /** Sets what the next answers stream, and how long to wait between events (ms). */
+  /** Sets what the next streams send, and how long to wait between events (ms). */
   answer(events: string[], delayMs?: number): void;
   /** What each request sent: its body. */
   requests: { body: unknown }[];
@@ -115,7 +119,13 @@ export async function startSseUpstream(): Promise<SseUpstream> {
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     for await (const chunk of req) body += chunk;
-    requests.push({ body: JSON.parse(body || 'null') as unknown });
+    const parsed = JSON.parse(body || 'null') as { stream?: boolean } | null;
+    requests.push({ body: parsed });
+    if (!parsed?.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1_700_000_000, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const event of events) {
       if (res.destroyed) return;

@@ -17,6 +17,9 @@ const overHttp = httpApi<Env>({ url: (c) => c.env.EDGEGUARD_URL, apiKey: (c) => 
 app.post('/binding/v1/chat/completions', guard({ failMode: 'closed', scorer: viaBinding, moderateResponses: { every: 100 } }), forwardChat);
 app.post('/http/v1/chat/completions', guard({ failMode: 'closed', scorer: overHttp, moderateResponses: { every: 100 } }), forwardChat);
 
+// the same handler unguarded: the baseline the guard's overheads are measured against (npm run bench:consumer)
+app.post('/plain/v1/chat/completions', forwardChat);
+
 // the binding's RPC and the HTTP client, called directly
 app.post('/binding/classify', async (c) => c.json(await c.env.EDGEGUARD.classify(await c.req.json())));
 app.post('/client/moderate', async (c) => {
