@@ -5,7 +5,7 @@
  * worker, `httpApi()` over its HTTP API: the same verdicts, policy and fail mode), blocks when
  * P(harmful) or a category the model reports reaches its threshold on any of them, passes the
  * rest, and leaves the verdict in `c.var.guard`. With `moderateResponses` it checks the answer too,
- * as it streams (stream-moderation.ts).
+ * as it streams (moderate-answer.ts, stream-moderation.ts).
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
@@ -17,8 +17,8 @@ import { chatTexts } from '../http/chat-texts.ts';
 import { MODEL_HEADER, UNSCORED_HEADER } from '../http/headers.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import type { GuardScore, GuardScorer } from './scorers/scorer.ts';
-import { CHECK_EVERY_RANGE, DEFAULT_CHECK_EVERY, moderateStream, type StreamStop } from './stream-moderation.ts';
+import { checkModeration, moderateAnswer, moderationOf, type Moderation, type ResponseModeration } from './moderate-answer.ts';
+import type { GuardScoreRequest, GuardScorer } from './scorers/scorer.ts';
 
 /**
  * What to check: a prompt, or a prompt and the response to judge in its context; `path` names
@@ -49,20 +49,6 @@ declare module 'hono' {
      */
     chatRequest: ChatRequest;
   }
-}
-
-/** How the answer is checked while it streams. */
-export interface ResponseModeration<E extends HonoEnv = HonoEnv> {
-  /**
-   * Characters of a choice's text between two checks (and once more at its end): at most this
-   * many reach the client unchecked. Default DEFAULT_CHECK_EVERY (200); 20 to 4,000.
-   */
-  every?: number;
-  /**
-   * The prompt the answer is judged with. Default: the last user message of the chat request the
-   * default extractor read, else the input that decided the request.
-   */
-  prompt?: (c: Context<E>) => string | null;
 }
 
 export interface GuardOptions<E extends HonoEnv = HonoEnv> {
@@ -147,14 +133,6 @@ export async function chatCompletionInputs<E extends HonoEnv>(c: Context<E>): Pr
   return inputs;
 }
 
-function checkModeration(moderation: ResponseModeration<any>): number {
-  const every = moderation.every ?? DEFAULT_CHECK_EVERY;
-  if (!(Number.isInteger(every) && every >= CHECK_EVERY_RANGE.min && every <= CHECK_EVERY_RANGE.max)) {
-    throw new TypeError(`guard(): moderateResponses.every must be a whole number of characters from ${CHECK_EVERY_RANGE.min} to ${CHECK_EVERY_RANGE.max}, got ${every}`);
-  }
-  return every;
-}
-
 function checkOptions(options: GuardOptions<any>): void {
   if (options.failMode !== 'open' && options.failMode !== 'closed') {
     throw new TypeError(`guard(): failMode must be 'open' or 'closed', got ${String(options.failMode)}`);
@@ -182,40 +160,6 @@ const defaultBlockBody = (verdict: ScoredVerdict) =>
 
 const toInput = (input: GuardInput): ClassifyInput =>
   typeof input === 'string' ? { prompt: input, response: null } : { prompt: input.prompt, response: input.response ?? null };
-
-/**
- * Characters of the prompt, and of the answer's end, one check of a streamed answer scores: a
- * check costs the same however long the answer grows (the answer's earlier windows were scored by
- * the checks before; the model reads 256-token windows, ~1,000 characters), and a long prompt
- * cannot make every check slow (a pair scores every prompt window with every answer window).
- */
-export const RESPONSE_CHECK_CHARS = { prompt: 2_000, response: 4_000 } as const;
-
-/** The text of the last user message of a chat request: what the answer answers. */
-function lastUserText(request: ChatRequest): string | null {
-  for (let i = request.messages.length - 1; i >= 0; i--) {
-    const message = request.messages[i]!;
-    if (message.role !== 'user') continue;
-    const { content } = message;
-    const text = typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
-    return text.trim() === '' ? null : text;
-  }
-  return null;
-}
-
-/** The answer's text so far as one check scores it: with its prompt, each cut to its end. */
-function checkInput(prompt: string | null, answer: string): ClassifyInput {
-  const tail = answer.slice(-RESPONSE_CHECK_CHARS.response);
-  return prompt === null ? { prompt: tail, response: null } : { prompt: prompt.slice(-RESPONSE_CHECK_CHARS.prompt), response: tail };
-}
-
-/** The moderation a request asks for, or null. */
-function moderationOf<E extends HonoEnv>(option: GuardOptions<E>['moderateResponses'], c: Context<E>): { every: number; prompt?: (c: Context<E>) => string | null } | null {
-  const chosen = typeof option === 'function' ? option(c) : option;
-  if (!chosen) return null;
-  const moderation = chosen === true ? {} : chosen;
-  return { every: checkModeration(moderation), prompt: moderation.prompt };
-}
 
 /**
  * Guards a route with the student model.
@@ -250,23 +194,10 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
   const maxIds = options.maxIds ?? MAX_IDS_PER_REQUEST;
   const blockStatus = options.blockStatus ?? 400;
   const blockBody = options.blockBody ?? defaultBlockBody;
-
-  /** Checks the streamed answer of an allowed (or unscored) request, when asked and when it streams. */
-  function moderateAnswer(c: Context<E>, moderation: ReturnType<typeof moderationOf<E>>, policy: GuardScoreRequestPolicy, inputs: ClassifyInput[], decisive: number | null): void {
-    const answer = c.res;
-    if (!moderation || !answer.body || !/^text\/event-stream\b/i.test(answer.headers.get('content-type') ?? '')) return;
-    const prompt = moderation.prompt ? moderation.prompt(c) : (c.get('chatRequest') ? lastUserText(c.get('chatRequest')) : decisive === null ? null : (inputs[decisive]?.prompt ?? null));
-    const route = c.req.path;
-    const check = (text: string): Promise<GuardScore> => scorer.score(c, { inputs: [checkInput(prompt, text)], policy, maxIds, route, stage: 'response' });
-    const onStop = (stop: StreamStop) =>
-      console.log(JSON.stringify({ level: 'info', event: 'response_filtered', requestId: (c.var as { requestId?: string }).requestId ?? null, path: route, choice: stop.choice, at: stop.at, forwarded: stop.forwarded, score: Math.round(stop.score.verdict.score * 10_000) / 10_000, model: stop.score.modelVersion }));
-    const headers = new Headers(answer.headers);
-    headers.delete('content-length');
-    const moderated = new Response(moderateStream(answer.body, { every: moderation.every, check, onStop }), { status: answer.status, statusText: answer.statusText, headers });
-    // replaced, not merged: Hono copies the old answer's headers into a new one (content-length too)
-    c.res = undefined;
-    c.res = moderated;
-  }
+  /** After the handler: its answer checked as it streams, when this request asks for it. */
+  const answerChecked = (c: Context<E>, moderation: Moderation<E> | null, policy: GuardScoreRequest['policy'], inputs: ClassifyInput[], decisive: number | null) => {
+    if (moderation) moderateAnswer(c, moderation, { scorer, policy, maxIds, inputs, decisive, chatRequest: c.get('chatRequest') ?? null });
+  };
 
   return async function guardMiddleware(c, next) {
     // asked for before the handler runs: a misconfiguration answers before anything is forwarded
@@ -275,12 +206,12 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     const inputs = (extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted]).map((input) => ({ input, scored: toInput(input) }));
     const override = options.policy?.(c);
     // the request's settings over the options': the same policy and fail mode as the API routes
-    const policy: GuardScoreRequestPolicy = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
+    const policy: GuardScoreRequest['policy'] = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
     const scored = inputs.map(({ scored }) => scored);
     if (inputs.length === 0) {
       c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
       await next();
-      moderateAnswer(c, moderation, policy, scored, null);
+      answerChecked(c, moderation, policy, scored, null);
       return;
     }
     const score = await scorer.score(c, { inputs: scored, policy, maxIds, route: c.req.path, stage: 'request' });
@@ -291,7 +222,7 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
       // again on the answer: a Response the handler built itself (the chat route forwards the
       // upstream's) does not carry the headers set before it
       c.header(UNSCORED_HEADER, 'model_unavailable');
-      moderateAnswer(c, moderation, policy, scored, null);
+      answerChecked(c, moderation, policy, scored, null);
       return;
     }
     const { verdict, decisive, modelVersion } = score;
@@ -307,8 +238,7 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     c.header(MODEL_HEADER, modelVersion);
     await next();
     c.header(MODEL_HEADER, modelVersion);
-    moderateAnswer(c, moderation, policy, scored, decisive);
+    answerChecked(c, moderation, policy, scored, decisive);
   };
 }
 
-type GuardScoreRequestPolicy = PolicySettings & { failMode: 'open' | 'closed' };

@@ -11,8 +11,10 @@
  * const app = new Hono();
  * app.post('/v1/chat/completions', guard({ failMode: 'closed', scorer: serviceBinding('EDGEGUARD') }), handler);
  */
-export { CONVERSATION_PATH, RESPONSE_CHECK_CHARS, chatCompletionInputs, guard } from '../middleware/guard.ts';
-export type { GuardInput, GuardOptions, GuardVerdict, ResponseModeration, ScoredVerdict } from '../middleware/guard.ts';
+export { CONVERSATION_PATH, chatCompletionInputs, guard } from '../middleware/guard.ts';
+export type { GuardInput, GuardOptions, GuardVerdict, ScoredVerdict } from '../middleware/guard.ts';
+export { RESPONSE_CHECK_CHARS } from '../middleware/moderate-answer.ts';
+export type { ResponseModeration } from '../middleware/moderate-answer.ts';
 export { httpApi } from '../middleware/scorers/http-api.ts';
 export type { HttpApiOptions } from '../middleware/scorers/http-api.ts';
 export { serviceBinding } from '../middleware/scorers/service-binding.ts';
