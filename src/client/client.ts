@@ -108,9 +108,12 @@ export function createClient(options: ClientOptions): EdgeGuardClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
+    // the signal goes to fetch, and bounds the wait whether or not that fetch honours it
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    aborted.catch(() => {});
     let response: Response;
     try {
-      response = await fetcher(`${root}${path}`, { method: 'POST', headers, body, signal });
+      response = await Promise.race([fetcher(`${root}${path}`, { method: 'POST', headers, body, signal }), aborted]);
     } catch (error) {
       const timedOut = signal.aborted;
       const message = timedOut ? (call.signal?.aborted ? 'the call was aborted' : `no answer within ${timeoutMs} ms`) : `request failed: ${(error as Error)?.message ?? error}`;
@@ -118,8 +121,9 @@ export function createClient(options: ClientOptions): EdgeGuardClient {
     }
     if (response.ok) {
       try {
-        return { result: { ok: true, data: (await response.json()) as T }, retryInMs: null };
+        return { result: { ok: true, data: (await Promise.race([response.json(), aborted])) as T }, retryInMs: null };
       } catch (error) {
+        if (signal.aborted) return { result: { ok: false, error: { status: response.status, code: 'timeout', message: `the answer did not arrive within ${timeoutMs} ms` } }, retryInMs: 0 };
         return { result: { ok: false, error: { status: response.status, code: 'invalid_response', message: `EdgeGuard's answer is not JSON: ${(error as Error).message}` } }, retryInMs: null };
       }
     }

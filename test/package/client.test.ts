@@ -106,6 +106,12 @@ describe('createClient()', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it("bounds an attempt by timeoutMs even when the fetch it is given ignores the abort signal", async () => {
+    const never = () => new Promise<Response>(() => {});
+    const result = await createClient({ url: base, timeoutMs: 50, retries: 0, fetch: never }).classify({ prompt: 'hi' });
+    expect(result).toEqual({ ok: false, error: { status: null, code: 'timeout', message: 'no answer within 50 ms' } });
+  });
+
   it('reports a server that cannot be reached as network_error', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

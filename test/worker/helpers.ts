@@ -21,12 +21,14 @@ export const scratch = env as unknown as {
   UPSTREAM_TEST: R2Bucket;
   FAIL_MODE_TEST: R2Bucket;
   STREAM_TEST: R2Bucket;
+  REMOTE_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
   FUZZ_KEYS_TEST: KVNamespace;
   PIN_KEYS_TEST: KVNamespace;
   FAIL_MODE_KEYS_TEST: KVNamespace;
+  REMOTE_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
   /** 3 a minute, for failed key attempts. */

@@ -1,8 +1,8 @@
 /**
  * `httpApi()`: `guard()` scoring in a deployed EdgeGuard worker over its HTTP API
  * (`POST /v1/classify` with an API key), through `createClient()`: timeouts, retries on 429 and
- * 503 after `Retry-After`. The key's policy decides the categories; the guard's `threshold` (and a
- * `policy()` override's thresholds) re-decide the labels they name from the raw scores.
+ * 503 after `Retry-After`. The answer reports the key's policy; the guard decides from the raw
+ * scores with its own thresholds over it, as in-process (see remote.ts foldVerdict).
  */
 import type { Context, Env as HonoEnv } from 'hono';
 import { createClient, type ClientOptions, type EdgeGuardClient } from '../../client/client.ts';

@@ -73,13 +73,19 @@ export function batchesOf(inputs: readonly ClassifyInput[]): Batches {
 
 /**
  * All inputs as one verdict, from the API's per-item results: each label's highest score over the
- * parts and inputs, decided under the remote's policy with the guard's own thresholds over it (the
- * labels the guard names; with a service binding the remote already applied them), and the input
- * with the highest P(harmful).
+ * parts and inputs, and the input with the highest P(harmful). Decided under the remote's policy
+ * with the guard's own thresholds over it, as the scoring core decides in-process: a label the
+ * guard names takes its threshold; the guard's `threshold` is P(harmful)'s and, as in-process,
+ * that of every category whose remote threshold is the overall one (it fell back to it). Through
+ * a service binding the remote already applied the guard's policy, so this decides as it did.
  */
 export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: number[] }[], inputs: number, request: GuardScoreRequest): { verdict: Verdict; decisive: number } {
   const { policy } = answers[0]!.answer;
   const threshold = request.policy.threshold ?? policy.threshold;
+  const categoryThreshold = (label: string) => {
+    const remote = policy.categoryThresholds[label] ?? policy.threshold;
+    return request.policy.categoryThresholds?.[label] ?? (remote === policy.threshold ? threshold : remote);
+  };
   const perInput = Array.from({ length: inputs }, () => -Infinity);
   const categories = new Map<string, number>();
   for (const { answer, owners } of answers) {
@@ -94,7 +100,7 @@ export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: n
   const verdictCategories: Verdict['categories'] = {};
   let anyCategory = false;
   for (const [label, value] of categories) {
-    const flagged = value >= (request.policy.categoryThresholds?.[label] ?? policy.categoryThresholds[label] ?? threshold);
+    const flagged = value >= categoryThreshold(label);
     verdictCategories[label] = { score: value, flagged };
     anyCategory ||= flagged;
   }
