@@ -122,6 +122,11 @@ export type EdgeGuardResult<T> = { ok: true; data: T } | { ok: false; error: Edg
  */
 export interface RpcOptions {
   policy?: PolicySettings;
+  /**
+   * Whether the shadow candidate, if one is named, also scores this call (default true): `guard()`
+   * turns it off for the checks of a streamed answer, one R2 write each otherwise.
+   */
+  shadow?: boolean;
 }
 
 /**

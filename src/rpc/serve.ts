@@ -30,6 +30,7 @@ const OptionsSchema = z
         failMode: z.enum(['open', 'closed']).optional(),
       })
       .optional(),
+    shadow: z.boolean().optional(),
   })
   .optional();
 
@@ -72,10 +73,11 @@ export async function serveRpc<T>(source: ModelSource, method: Method<T>, body: 
   try {
     checkSize(body);
     const { inputs, model } = method.read(body);
-    const policy = validate(OptionsSchema, options, ['options'])?.policy;
+    const { policy, shadow } = validate(OptionsSchema, options, ['options']) ?? {};
     const pin = checkedPin(model);
+    const scoringSource = shadow === false ? { ...source, vars: { ...source.vars, SHADOW_SAMPLE_RATE: '0' } } : source;
     try {
-      scoring = await scoreUnderPolicy(source, { inputs, pin, pinVersions: [], policy, maxIds: MAX_IDS_PER_REQUEST, route: `rpc:${method.name}` });
+      scoring = await scoreUnderPolicy(scoringSource, { inputs, pin, pinVersions: [], policy, maxIds: MAX_IDS_PER_REQUEST, route: `rpc:${method.name}` });
     } catch (error) {
       throw asHttpError(error);
     }

@@ -9,6 +9,7 @@ import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClassifyItem, ClassifyRequest, RpcOptions } from '../../src/client/types.ts';
+import { MODEL_KEYS, SHADOW_PREFIX } from '../../src/guard/manifest.ts';
 import { createRegistry } from '../../src/guard/registry.ts';
 import { MAX_BODY_BYTES, MAX_ITEMS, MAX_TEXT_CHARS } from '../../src/http/limits.ts';
 import { guard, type GuardOptions } from '../../src/middleware/guard.ts';
@@ -97,6 +98,27 @@ describe('guard() through a service binding', () => {
       outcome: 'unavailable',
       reason: 'EdgeGuard (service binding) could not score: network_error: the call failed: Worker exceeded CPU time limit.',
     });
+  });
+});
+
+describe('the shadow over a service binding', () => {
+  it('scores a call with the candidate unless it says shadow: false, as guard() does for the checks of a streamed answer', async () => {
+    await seedModel(bucket, await buildFixtureModel({ version: 'fixture-remote-candidate' }), { pointer: false });
+    await bucket.put(MODEL_KEYS.candidate, JSON.stringify({ version: 'fixture-remote-candidate' }));
+    try {
+      const pending: Promise<unknown>[] = [];
+      const source = { registry: createRegistry(), bucket, vars: env, waitUntil: (p: Promise<unknown>) => void pending.push(p) };
+      const records = async () => (await bucket.list({ prefix: SHADOW_PREFIX })).objects.length;
+      await serveRpc(source, CLASSIFY, { prompt: BENIGN }, { shadow: false });
+      await Promise.all(pending);
+      expect(await records()).toBe(0);
+      await serveRpc(source, CLASSIFY, { prompt: BENIGN }, {});
+      await Promise.all(pending);
+      expect(await records()).toBe(1);
+    } finally {
+      await bucket.delete(MODEL_KEYS.candidate);
+      await Promise.all((await bucket.list({ prefix: SHADOW_PREFIX })).objects.map((o) => bucket.delete(o.key)));
+    }
   });
 });
 

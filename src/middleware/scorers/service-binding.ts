@@ -33,7 +33,8 @@ export function serviceBinding<E extends HonoEnv = HonoEnv>(binding: string | ((
       const policy = { ...request.policy, categoryThresholds: request.policy.categoryThresholds ?? {} };
       return scoreRemotely(
         (items) =>
-          service.classify({ items }, { policy }).catch((error: unknown) => ({
+          // a streamed answer's checks are not shadowed: one R2 write each
+          service.classify({ items }, { policy, shadow: request.stage === 'request' }).catch((error: unknown) => ({
             ok: false as const,
             error: { status: null, code: 'network_error' as const, message: `the call failed: ${(error as Error)?.message ?? error}` },
           })),
