@@ -2,6 +2,7 @@
  * The pipeline CLI: the root command and its lazily loaded subcommands, and the one place that
  * turns errors into exit codes. Heavy commands (training) never load for light ones (`--help`).
  */
+import { stripVTControlCharacters } from 'node:util';
 import { defineCommand, renderUsage, runCommand, type CommandDef } from 'citty';
 import { CLIError } from './errors.ts';
 
@@ -48,6 +49,14 @@ async function usageOf(rawArgs: string[]): Promise<string> {
 }
 
 /**
+ * Help as the terminal should show it: citty colours it unless NO_COLOR, TERM=dumb, CI or TEST is
+ * set, so a pipe or a file would get the escape codes; they stay only on a terminal that wants them.
+ */
+function forOutput(usage: string): string {
+  return process.stdout.isTTY && !process.env.NO_COLOR ? usage : stripVTControlCharacters(usage);
+}
+
+/**
  * Runs the CLI with explicit argv (as tests do) and resolves to the exit code. User errors print
  * one line on stderr; anything else is a bug and prints its stack.
  * @example process.exitCode = await runCli(['eval', '--model', 'model/'])
@@ -55,7 +64,7 @@ async function usageOf(rawArgs: string[]): Promise<string> {
 export async function runCli(rawArgs: string[]): Promise<number> {
   try {
     if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
-      console.log(await usageOf(rawArgs));
+      console.log(forOutput(await usageOf(rawArgs)));
       return rawArgs.length === 0 ? 1 : 0;
     }
     const name = rawArgs[0]!;

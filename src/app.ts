@@ -8,7 +8,7 @@ import { GuardError, errorBody } from './errors.ts';
 import { sharedRegistry, type ModelRegistry } from './guard/registry.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { limitBody } from './http/read-json.ts';
-import { MODEL_HEADER } from './http/serve-model.ts';
+import { MODEL_HEADER } from './http/headers.ts';
 import { createChatRoute } from './routes/chat.ts';
 import { createClassifyRoute } from './routes/classify.ts';
 import { createHealthRoute } from './routes/health.ts';

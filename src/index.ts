@@ -1,4 +1,2 @@
-/** The worker: the EdgeGuard API on the isolate's shared model registry. */
-import { createApp } from './app.ts';
-
-export default createApp();
+/** The worker: the EdgeGuard API over HTTP and RPC, on the isolate's shared model registry. */
+export { EdgeGuard as default } from './entrypoint.ts';

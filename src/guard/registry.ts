@@ -85,6 +85,11 @@ export interface ModelRegistry {
   version(bucket: R2Bucket, version: string, options?: PinOptions): Promise<LoadedModel>;
   /** The loaded shadow candidate, when the candidate pointer names a loadable version other than the serving one. */
   candidate(): LoadedModel | null;
+  /**
+   * Resolves once the pointer read in flight, if any, is done (at once when none is): what
+   * `candidate()` says after it includes a candidate that read found. Never rejects.
+   */
+  settled(): Promise<void>;
   /** The loaded model, without touching R2; `null` before the first successful load. */
   peek(): LoadedModel | null;
   /** Why the version the current pointer names is not serving, or `null`. */
@@ -328,6 +333,10 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
       return model;
     },
     candidate: () => (candidate && candidate !== current ? candidate : null),
+    settled: () => (inflight ?? Promise.resolve()).then(
+      () => {},
+      () => {},
+    ),
     peek: () => current,
     lastError: () => currentError?.error.message ?? null,
     status: () => ({

@@ -221,13 +221,19 @@ async function cascade(
  */
 function shadow(source: ModelSource, sampleRate: number, model: LoadedModel, request: ScoreRequest, items: ItemScores[]): void {
   const { registry, bucket, waitUntil } = source;
-  const candidate = registry.candidate();
-  if (!candidate || !waitUntil || !bucket || model !== registry.peek()) return;
+  if (!waitUntil || !bucket || model !== registry.peek()) return;
   if (Math.random() >= sampleRate) return;
+  // The request whose TTL ran out is answered by the loaded model while the pointers are read in
+  // the background: the candidate is looked up after that read, so the request that finds a newly
+  // named candidate is shadowed too (before, shadow-report counted one request short).
   waitUntil(
-    shadowRecord(model, items, candidate, request.inputs, request.route)
-      .then((record) => writeShadowRecord(bucket, record))
-      .catch((error: unknown) => console.error(`edgeguard: shadow scoring with ${candidate.manifest.version} failed: ${(error as Error)?.message ?? error}`)),
+    registry.settled().then(() => {
+      const candidate = registry.candidate();
+      if (!candidate) return;
+      return shadowRecord(model, items, candidate, request.inputs, request.route)
+        .then((record) => writeShadowRecord(bucket, record))
+        .catch((error: unknown) => console.error(`edgeguard: shadow scoring with ${candidate.manifest.version} failed: ${(error as Error)?.message ?? error}`));
+    }),
   );
 }
 

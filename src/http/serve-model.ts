@@ -15,14 +15,10 @@ import { TooMuchTextError, type ClassifyInput } from '../guard/classifier.ts';
 import { VERSION_PATTERN } from '../guard/manifest.ts';
 import { ModelUnavailableError, type LoadFailure, type LoadedModel, type ModelRegistry, type RegistryStatus } from '../guard/registry.ts';
 import { ModelNotFoundError, WorkerConfigError, scoreUnderPolicy, serveModel as serveCoreModel, type ModelSource, type ScoreRequest, type Scoring } from '../guard/scoring.ts';
-import type { AppEnv } from './app-env.ts';
+import type { KeySettings } from '../auth/key-record.ts';
+import { MODEL_HEADER, UNSCORED_HEADER } from './headers.ts';
 import { MAX_IDS_PER_REQUEST } from './limits.ts';
 
-/** Header naming the model version on every response once a model is loaded; on a request, the version to pin. */
-export const MODEL_HEADER = 'x-edgeguard-model';
-
-/** Response header set on an unscored (failed-open) answer, so proxies and logs can see it. */
-export const UNSCORED_HEADER = 'x-edgeguard-unscored';
 
 /** The request's `ctx.waitUntil`, or undefined outside a Workers request (e.g. `app.request` in tests). */
 function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
@@ -52,16 +48,28 @@ function pinnedVersion(c: Context, fromBody: string | undefined): string | null 
   if (fromHeader && fromBody && fromHeader !== fromBody) {
     throw new GuardError(400, 'invalid_request', `the ${MODEL_HEADER} header (${fromHeader}) and the body's model (${fromBody}) name different versions`);
   }
-  const version = fromHeader ?? fromBody;
+  return checkedPin(fromHeader ?? fromBody, fromHeader ? MODEL_HEADER : 'model');
+}
+
+/**
+ * A version a caller pins, checked to be a version name; `null` when it pins none.
+ * @param where what named it, for the message (`model`, the header)
+ * @throws GuardError 400 invalid_request when it is not a version name
+ */
+export function checkedPin(version: string | undefined, where = 'model'): string | null {
   if (version === undefined) return null;
   if (!VERSION_PATTERN.test(version)) {
-    throw new GuardError(400, 'invalid_request', `${fromHeader ? MODEL_HEADER : 'model'}: '${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`);
+    throw new GuardError(400, 'invalid_request', `${where}: '${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`);
   }
   return version;
 }
 
-/** The scoring core's errors as the API answers them; any other error as it is. */
-function asHttpError(error: unknown): unknown {
+/**
+ * The scoring core's errors as the API answers them (503 model_unavailable, 404 model_not_found,
+ * 413 too_much_text, 500 for a misconfigured worker); any other error as it is. The service
+ * binding answers the same GuardErrors as values.
+ */
+export function asHttpError(error: unknown): unknown {
   const cause = { cause: error };
   if (error instanceof ModelUnavailableError) return new GuardError(503, 'model_unavailable', error.message, cause);
   if (error instanceof ModelNotFoundError) return new GuardError(404, 'model_not_found', error.message, cause);
@@ -88,14 +96,15 @@ function nameModel(c: Context, model: LoadedModel, started: number): void {
  * @param requested the body's `model`, if the route takes one
  * @param options.pinning false: the current model whatever the request pins (/healthz reports
  *   what serves). Default true.
+ * @param options.settings the caller's API key settings (the versions it may pin besides the pointers')
  * @throws GuardError 503 model_unavailable, with the registry's reason; 404 model_not_found for
  *   a pinned version that is not deployed or not one the caller may pin; 400 for a malformed pin
  */
-export async function serveModel(c: Context<AppEnv>, registry: ModelRegistry, requested?: string, options: { pinning?: boolean } = {}): Promise<LoadedModel> {
+export async function serveModel(c: Context, registry: ModelRegistry, requested?: string, options: { pinning?: boolean; settings?: KeySettings | null } = {}): Promise<LoadedModel> {
   const started = Date.now();
   const pin = (options.pinning ?? true) ? pinnedVersion(c, requested) : null;
   try {
-    const model = await serveCoreModel(modelSource(c, registry, c.env?.MODELS), { pin, pinVersions: c.var.apiKey?.settings.pinVersions });
+    const model = await serveCoreModel(modelSource(c, registry, c.env?.MODELS), { pin, pinVersions: options.settings?.pinVersions });
     nameModel(c, model, started);
     return model;
   } catch (error) {
@@ -135,16 +144,31 @@ export async function scoreRequest(c: Context, source: ModelSource, request: Sco
 }
 
 /**
+ * Scores one check of a streamed answer (`guard()`'s response moderation) through the scoring
+ * core, after the answer's headers went out: nothing is written to the answer, and no shadow
+ * record is made (one per check would be one R2 write each).
+ * @throws GuardError as scoreRequest
+ * @example const scoring = await scoreResponseCheck(modelSource(c, registry, c.env.MODELS), { inputs: [{ prompt, response }], maxIds, route });
+ */
+export async function scoreResponseCheck(source: ModelSource, request: ScoreRequest): Promise<Scoring> {
+  try {
+    return await scoreUnderPolicy({ ...source, vars: { ...source.vars, SHADOW_SAMPLE_RATE: '0' } }, request);
+  } catch (error) {
+    throw asHttpError(error);
+  }
+}
+
+/**
  * Scores an API route's inputs: the caller's API key sets the policy and may pin a version (the
  * body's `model` or the `x-edgeguard-model` header), within MAX_IDS_PER_REQUEST.
+ * @param settings the caller's API key settings (`c.var.apiKey?.settings`); none while the API runs open
  * @param requested the body's `model`, if any
  * @throws GuardError as scoreRequest; 400 for a malformed pin
  * @example
- * const scoring = await scoreApiRequest(c, registry, [{ prompt: 'hi', response: null }]);
+ * const scoring = await scoreApiRequest(c, registry, c.var.apiKey?.settings, [{ prompt: 'hi', response: null }]);
  * if (scoring.scored) scoring.verdicts[0].flagged;
  */
-export function scoreApiRequest(c: Context<AppEnv>, registry: ModelRegistry, inputs: ClassifyInput[], requested?: string): Promise<Scoring> {
-  const settings = c.var.apiKey?.settings;
+export function scoreApiRequest(c: Context, registry: ModelRegistry, settings: KeySettings | null | undefined, inputs: ClassifyInput[], requested?: string): Promise<Scoring> {
   const pin = pinnedVersion(c, requested);
   return scoreRequest(c, modelSource(c, registry, c.env?.MODELS), { inputs, pin, pinVersions: settings?.pinVersions, policy: settings, maxIds: MAX_IDS_PER_REQUEST, route: c.req.path });
 }

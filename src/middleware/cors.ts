@@ -5,8 +5,7 @@
  */
 import type { Env as HonoEnv, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import { MODEL_HEADER } from '../http/serve-model.ts';
-import { REQUEST_ID_HEADER } from './request-log.ts';
+import { MODEL_HEADER, REQUEST_ID_HEADER } from '../http/headers.ts';
 
 const ALLOW_HEADERS = ['authorization', 'content-type', REQUEST_ID_HEADER, MODEL_HEADER];
 const EXPOSE_HEADERS = [REQUEST_ID_HEADER, MODEL_HEADER, 'retry-after', 'server-timing'];

@@ -1,22 +1,25 @@
 /**
  * `guard(options)`: EdgeGuard as middleware for any Hono app on Workers. It takes the texts to
- * check from the request (by default every text of an OpenAI chat completion body), scores them
- * in-process with the student model through the same scoring core as the API routes
- * (guard/scoring.ts: policy, fail mode, shadow), blocks when P(harmful) or a category the model
- * reports reaches its threshold on any of them, passes the rest, and leaves the verdict in `c.var.guard`.
+ * check from the request (by default every text of an OpenAI chat completion body), has its
+ * `scorer` score them (`inProcess()` in this worker, `serviceBinding()` to a deployed EdgeGuard
+ * worker, `httpApi()` over its HTTP API: the same verdicts, policy and fail mode), blocks when
+ * P(harmful) or a category the model reports reaches its threshold on any of them, passes the
+ * rest, and leaves the verdict in `c.var.guard`. With `moderateResponses` it checks the answer too,
+ * as it streams (moderate-answer.ts, stream-moderation.ts).
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import type { ClientErrorStatusCode } from 'hono/utils/http-status';
 import { GuardError, errorBody } from '../errors.ts';
+import type { FinalVerdict } from '../guard/cascade.ts';
+import type { ClassifyInput, Verdict } from '../guard/classifier.ts';
+import type { PolicySettings } from '../guard/policy.ts';
 import { ChatRequestSchema, type ChatRequest } from '../http/chat-request.ts';
 import { chatTexts } from '../http/chat-texts.ts';
+import { MODEL_HEADER, UNSCORED_HEADER } from '../http/headers.ts';
 import { MAX_CHAT_CHARS, MAX_IDS_PER_REQUEST } from '../http/limits.ts';
 import { readJson, validate } from '../http/read-json.ts';
-import { UNSCORED_HEADER, modelSource, scoreRequest } from '../http/serve-model.ts';
-import type { PolicySettings } from '../guard/policy.ts';
-import type { FinalVerdict } from '../guard/cascade.ts';
-import type { ClassifyInput } from '../guard/classifier.ts';
-import { sharedRegistry, type ModelRegistry } from '../guard/registry.ts';
+import { checkModeration, moderateAnswer, moderationOf, type Moderation, type ResponseModeration } from './moderate-answer.ts';
+import type { GuardScoreRequest, GuardScorer } from './scorers/scorer.ts';
 
 /**
  * What to check: a prompt, or a prompt and the response to judge in its context; `path` names
@@ -58,6 +61,12 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
    */
   failMode: 'open' | 'closed';
   /**
+   * What scores: `inProcess()` (from `edgeguard/hono/in-process`: the model in this worker, from
+   * its `MODELS` R2 bucket), `serviceBinding('EDGEGUARD')` (a deployed EdgeGuard worker, no
+   * network hop) or `httpApi({ url, apiKey })` (EdgeGuard's HTTP API). Required.
+   */
+  scorer: GuardScorer<E>;
+  /**
    * Takes the texts to check from the request: one input or several (the highest score decides);
    * `null` or `[]` = nothing to check (passes as `skipped`). May throw a GuardError (or any
    * HTTPException) to refuse the request.
@@ -66,11 +75,12 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
    */
   extract?: (c: Context<E>) => GuardInput | GuardInput[] | null | Promise<GuardInput | GuardInput[] | null>;
   /**
-   * Most feature ids one request may score, over all its inputs; more answers 413
-   * `too_much_text` before any inference. Default MAX_IDS_PER_REQUEST (2^23), as the API's routes.
+   * Most feature ids one request may score in-process, over all its inputs; more answers 413
+   * `too_much_text` before any inference. Default MAX_IDS_PER_REQUEST (2^23), as the API's routes
+   * (a remote EdgeGuard applies its own, the same).
    */
   maxIds?: number;
-  /** Block when P(harmful) >= this. Default: the model manifest's `threshold`. */
+  /** Block when P(harmful) >= this. Default: the model manifest's `threshold` (over HTTP: the API key's). */
   threshold?: number;
   /**
    * Per-request overrides of `threshold`, `categoryThresholds` and `failMode`, e.g. the caller's
@@ -85,12 +95,12 @@ export interface GuardOptions<E extends HonoEnv = HonoEnv> {
   /** JSON body of a blocked request's response. Default `{ error: { code: 'content_blocked', message } }`. */
   blockBody?: (verdict: ScoredVerdict) => unknown;
   /**
-   * Where the model comes from. Default: the isolate's shared registry, which re-reads the model
-   * pointer every `MODEL_TTL_SECONDS` of the env (default 30) and follows it in the background.
+   * Check the answer as it streams, when the handler answers an OpenAI-compatible chat stream
+   * (`text/event-stream`): `true`, `{ every, prompt }`, or a function of the request (falsy: not
+   * this one). Flagged, the stream ends with a `content_filter` chunk; answers that do not stream
+   * pass as they are. Default: off.
    */
-  registry?: ModelRegistry;
-  /** The R2 bucket holding the models. Default: the `MODELS` binding, `c.env.MODELS`. */
-  bucket?: (c: Context<E>) => R2Bucket | undefined;
+  moderateResponses?: boolean | ResponseModeration<E> | ((c: Context<E>) => boolean | ResponseModeration<E> | null | undefined);
 }
 
 /** The `path` of the input that is the whole conversation: all texts joined, in order. */
@@ -128,6 +138,9 @@ function checkOptions(options: GuardOptions<any>): void {
   if (options.failMode !== 'open' && options.failMode !== 'closed') {
     throw new TypeError(`guard(): failMode must be 'open' or 'closed', got ${String(options.failMode)}`);
   }
+  if (typeof options.scorer?.score !== 'function') {
+    throw new TypeError(`guard(): scorer is required: inProcess(), serviceBinding('EDGEGUARD') or httpApi({ url, apiKey })`);
+  }
   if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1)) {
     throw new TypeError(`guard(): threshold must be within [0, 1], got ${options.threshold}`);
   }
@@ -137,6 +150,7 @@ function checkOptions(options: GuardOptions<any>): void {
   if (options.blockStatus !== undefined && !(options.blockStatus >= 400 && options.blockStatus <= 499)) {
     throw new TypeError(`guard(): blockStatus must be a 4xx status, got ${options.blockStatus}`);
   }
+  if (typeof options.moderateResponses === 'object') checkModeration(options.moderateResponses);
 }
 
 const defaultBlockBody = (verdict: ScoredVerdict) => {
@@ -153,66 +167,82 @@ const toInput = (input: GuardInput): ClassifyInput =>
 
 /**
  * Guards a route with the student model.
- * @param options `failMode` is required; see GuardOptions for the defaults of the rest
- * @throws TypeError at set-up, for options out of range
+ * @param options `failMode` and `scorer` are required; see GuardOptions for the defaults of the rest
+ * @throws TypeError at set-up, for options out of range or a missing scorer
  * @example
  * import { Hono } from 'hono';
- * import { guard } from './middleware/guard.ts';
+ * import { guard, serviceBinding } from 'edgeguard/hono';
  *
  * const app = new Hono<{ Bindings: Env }>();
- * app.post('/v1/chat/completions', guard({ failMode: 'closed' }), async (c) => {
+ * app.post('/v1/chat/completions', guard({ failMode: 'closed', scorer: serviceBinding('EDGEGUARD') }), async (c) => {
  *   // only prompts below the threshold get here; c.var.guard holds the verdict
  *   return c.json({ ok: true, score: c.var.guard.outcome === 'allowed' ? c.var.guard.score : null });
  * });
  * @example
- * // a custom extractor and threshold, failing open
- * guard({ failMode: 'open', threshold: 0.8, extract: async (c) => (await c.req.json()).comment })
+ * // a custom extractor and threshold, failing open, over EdgeGuard's HTTP API
+ * guard({ failMode: 'open', threshold: 0.8, scorer: httpApi({ url, apiKey }), extract: async (c) => (await c.req.json()).comment })
  * @example
  * // several inputs: the highest score decides, and the verdict names its path
- * guard({ failMode: 'closed', extract: async (c) => {
+ * guard({ failMode: 'closed', scorer: inProcess(), extract: async (c) => {
  *   const { title, body } = await c.req.json();
  *   return [{ prompt: title, path: 'title' }, { prompt: body, path: 'body' }];
  * } })
+ * @example
+ * // the answer too, as it streams: a flagged one ends with finish_reason 'content_filter'
+ * guard({ failMode: 'closed', scorer: serviceBinding('EDGEGUARD'), moderateResponses: { every: 200 } })
  */
 export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): MiddlewareHandler<E> {
   checkOptions(options);
+  const { scorer } = options;
   const extract = options.extract ?? chatCompletionInputs<E>;
   const maxIds = options.maxIds ?? MAX_IDS_PER_REQUEST;
-  const registry = options.registry ?? sharedRegistry();
-  const bucketOf = options.bucket ?? ((c: Context<E>) => (c.env as { MODELS?: R2Bucket } | undefined)?.MODELS);
   const blockStatus = options.blockStatus ?? 400;
   const blockBody = options.blockBody ?? defaultBlockBody;
+  /** After the handler: its answer checked as it streams, when this request asks for it. */
+  const answerChecked = (c: Context<E>, moderation: Moderation<E> | null, policy: GuardScoreRequest['policy'], inputs: ClassifyInput[], decisive: number | null) => {
+    if (moderation) moderateAnswer(c, moderation, { scorer, policy, maxIds, inputs, decisive, chatRequest: c.get('chatRequest') ?? null });
+  };
 
   return async function guardMiddleware(c, next) {
+    // asked for before the handler runs: a misconfiguration answers before anything is forwarded
+    const moderation = moderationOf(options.moderateResponses, c);
     const extracted = await extract(c);
-    const inputs = extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted];
-    if (inputs.length === 0) {
-      c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
-      return next();
-    }
+    const inputs = (extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted]).map((input) => ({ input, scored: toInput(input) }));
     const override = options.policy?.(c);
     // the request's settings over the options': the same policy and fail mode as the API routes
-    const policy: PolicySettings = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
-    const request = { inputs: inputs.map(toInput), policy, maxIds, route: c.req.path };
-    const scoring = await scoreRequest(c, modelSource(c, registry, bucketOf(c)), request);
-    if (!scoring.scored) {
-      c.set('guard', { outcome: 'unavailable', reason: scoring.unavailable.message });
+    const policy: GuardScoreRequest['policy'] = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
+    const scored = inputs.map(({ scored }) => scored);
+    if (inputs.length === 0) {
+      c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
+      await next();
+      answerChecked(c, moderation, policy, scored, null);
+      return;
+    }
+    const score = await scorer.score(c, { inputs: scored, policy, maxIds, route: c.req.path, stage: 'request' });
+    if (!score.scored) {
+      c.set('guard', { outcome: 'unavailable', reason: score.reason });
+      c.header(UNSCORED_HEADER, 'model_unavailable');
       await next();
       // again on the answer: a Response the handler built itself (the chat route forwards the
       // upstream's) does not carry the headers set before it
-      c.header(UNSCORED_HEADER, scoring.unavailable.code);
+      c.header(UNSCORED_HEADER, 'model_unavailable');
+      answerChecked(c, moderation, policy, scored, null);
       return;
     }
-    const { verdict, decisive } = scoring.overall;
-    const input = inputs[decisive]!;
+    const { verdict, decisive, modelVersion } = score;
+    const { input } = inputs[decisive]!;
     const path = typeof input === 'string' ? null : (input.path ?? null);
-    const modelVersion = scoring.model.manifest.version;
     if (verdict.flagged) {
       const blocked: ScoredVerdict = { ...verdict, outcome: 'blocked', modelVersion, path };
       c.set('guard', blocked);
+      c.header(MODEL_HEADER, modelVersion);
       return c.json(blockBody(blocked) as object, blockStatus);
     }
     c.set('guard', { ...verdict, outcome: 'allowed', modelVersion, path });
-    return next();
+    c.header(MODEL_HEADER, modelVersion);
+    await next();
+    c.header(MODEL_HEADER, modelVersion);
+    answerChecked(c, moderation, policy, scored, decisive);
   };
 }
+

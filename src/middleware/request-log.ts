@@ -7,10 +7,7 @@
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from 'hono';
 import { GuardError } from '../errors.ts';
-import { MODEL_HEADER } from '../http/serve-model.ts';
-
-/** The header carrying the request id, both ways. */
-export const REQUEST_ID_HEADER = 'x-request-id';
+import { MODEL_HEADER, REQUEST_ID_HEADER } from '../http/headers.ts';
 
 /** What the log says instead of a path that matches none of the app's routes. */
 export const UNMATCHED_PATH = '<unmatched>';

@@ -6,7 +6,9 @@
  * API; with the caller's Authorization header while the API runs open, else the
  * `UPSTREAM_API_KEY` secret) as the body the guard validated, serialised again: never the raw
  * bytes, so a duplicated key or a field the guard did not check cannot reach the upstream. The
- * answer streams back with an allow-list of its headers (see upstream.ts).
+ * answer streams back with an allow-list of its headers (see upstream.ts); with
+ * `MODERATE_RESPONSES = "stream"` a streamed answer is checked as it streams, and one that turns
+ * harmful ends with `finish_reason: "content_filter"` (see guard()'s `moderateResponses`).
  * Without UPSTREAM_URL a passing request gets 501 `upstream_not_configured`, naming its score.
  */
 import { Hono, type Context } from 'hono';
@@ -15,6 +17,7 @@ import type { ModelRegistry } from '../guard/registry.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { clientAnswer, postUpstream } from '../http/upstream.ts';
 import { guard } from '../middleware/guard.ts';
+import { inProcess } from '../middleware/scorers/in-process.ts';
 
 const FORWARDED_HEADERS = ['accept', 'openai-organization', 'openai-project'];
 
@@ -29,9 +32,21 @@ function upstreamAuthorization(c: Context<AppEnv>): string | undefined {
   return secret ? `Bearer ${secret}` : undefined;
 }
 
+/**
+ * Whether the answer is checked as it streams: `MODERATE_RESPONSES = "stream"` in wrangler.toml [vars].
+ * @throws GuardError 500 for any other value than "" or "stream" (the operator's mistake)
+ */
+function moderateResponses(c: Context<AppEnv>): boolean {
+  const value = c.env.MODERATE_RESPONSES?.trim() ?? '';
+  if (value !== '' && value !== 'stream') {
+    throw new GuardError(500, 'internal_error', `worker misconfigured: MODERATE_RESPONSES must be "" or "stream", got "${value.slice(0, 40)}"`);
+  }
+  return value === 'stream';
+}
+
 /** @param registry where the guard's model comes from */
 export function createChatRoute(registry: ModelRegistry) {
-  const checked = guard<AppEnv>({ failMode: 'closed', registry, policy: (c) => c.var.apiKey?.settings });
+  const checked = guard<AppEnv>({ failMode: 'closed', scorer: inProcess({ registry }), policy: (c) => c.var.apiKey?.settings, moderateResponses });
   return new Hono<AppEnv>().post('/v1/chat/completions', checked, async (c) => {
     const upstream = c.env.UPSTREAM_URL?.trim();
     if (!upstream) {

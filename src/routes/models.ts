@@ -39,7 +39,7 @@ function entry({ manifest, loadedAt }: LoadedModel, role: 'current' | 'candidate
 /** @param registry where the serving model comes from */
 export function createModelsRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().get('/v1/models', async (c) => {
-    const served = await serveModel(c, registry);
+    const served = await serveModel(c, registry, undefined, { settings: c.var.apiKey?.settings });
     const status = registry.status();
     const role = (model: LoadedModel) => (model === status.current ? 'current' : model === status.candidate ? 'candidate' : 'loaded');
     const rest = status.loaded.filter((model) => model !== served).sort((a, b) => Number(b === status.candidate) - Number(a === status.candidate));

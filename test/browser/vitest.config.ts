@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
     environment: 'node',
+    globalSetup: ['test/setup/own-temp-dir.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,

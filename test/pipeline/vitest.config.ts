@@ -6,6 +6,7 @@ export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     include: ['test/pipeline/**/*.test.ts'],
+    globalSetup: ['test/setup/own-temp-dir.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { FEEDBACK_PREFIX, FeedbackRecordSchema, type FeedbackRecord } from '../../src/guard/manifest.ts';
 import { createRegistry } from '../../src/guard/registry.ts';
+import { inProcess } from '../../src/middleware/scorers/in-process.ts';
 import { guard, type GuardVerdict } from '../../src/middleware/guard.ts';
 import { llamaGuardRequest } from '../../src/teacher/llama-guard.ts';
 import { buildFixtureModel, type FixtureModel } from '../fixtures/fixture-model.ts';
@@ -156,7 +157,7 @@ describe('guard() with the cascade', () => {
   function guarded() {
     const seen: GuardVerdict[] = [];
     const hono = new Hono();
-    hono.post('/chat', guard({ failMode: 'closed', registry: createRegistry(), bucket: () => scratch.CASCADE_TEST }), (c) => {
+    hono.post('/chat', guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => scratch.CASCADE_TEST }) }), (c) => {
       seen.push(c.var.guard);
       return c.json({ ok: true });
     });

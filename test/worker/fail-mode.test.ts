@@ -1,7 +1,9 @@
 /**
  * The fail mode, one behaviour on every surface that scores (issue 15): the API routes
  * (/v1/classify, /v1/moderations, the key's `failMode`), the worker's guarded chat route (the
- * key's `failMode` through `guard()`) and `guard()` in any Hono app (its `failMode` option).
+ * key's `failMode` through `guard()`), `guard()` in any Hono app (its `failMode` option) scoring
+ * in-process, through a service binding and over HTTP, and the service binding's RPC itself (the
+ * caller's `policy.failMode`; issue 17).
  * When no model can score, `closed` answers 503 `model_unavailable` with the reason and `open`
  * lets the request through unscored, marked by `x-edgeguard-unscored`; a failure that is not the
  * model's is never hidden by failing open.
@@ -12,6 +14,11 @@ import { Hono } from 'hono';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRegistry } from '../../src/guard/registry.ts';
 import { guard } from '../../src/middleware/guard.ts';
+import type { ClassifyRequest, RpcOptions } from '../../src/client/types.ts';
+import { httpApi } from '../../src/middleware/scorers/http-api.ts';
+import { inProcess } from '../../src/middleware/scorers/in-process.ts';
+import { serviceBinding } from '../../src/middleware/scorers/service-binding.ts';
+import { CLASSIFY, serveRpc } from '../../src/rpc/serve.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 import { addKey, bearer, createTestApp, emptyBucket, errorOf, scratch, seedModel } from './helpers.ts';
 
@@ -74,7 +81,7 @@ const SURFACES: Surface[] = [
   {
     name: 'guard() in any Hono app',
     async caller(failMode, models, vars = {}) {
-      const app = new Hono().post('/guarded', guard({ failMode, registry: createRegistry(), bucket: () => models }), (c) => c.json(c.var.guard));
+      const app = new Hono().post('/guarded', guard({ failMode, scorer: inProcess({ registry: createRegistry(), bucket: () => models }) }), (c) => c.json(c.var.guard));
       const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }) };
       return { send: async () => app.request('/guarded', init, { ...env, ...vars }) };
     },
@@ -84,6 +91,68 @@ const SURFACES: Surface[] = [
     },
   },
 ];
+
+/**
+ * An EdgeGuard worker's RPC `classify` on a registry of its own, with `models` bound and `vars`
+ * over the worker's: what a consumer's service binding reaches.
+ */
+function rpcWorker(models: R2Bucket | undefined, vars: Record<string, string> = {}) {
+  const source = { registry: createRegistry(), bucket: models, vars: { ...env, ...vars } };
+  return { classify: (request: ClassifyRequest, options?: RpcOptions) => serveRpc(source, CLASSIFY, request, options) };
+}
+
+/** A Hono app whose one route `guard()` guards, answering its verdict. */
+function guardedApp(options: Parameters<typeof guard>[0]) {
+  const app = new Hono().post('/guarded', guard(options), (c) => c.json(c.var.guard));
+  const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }) };
+  return { send: async () => app.request('/guarded', init, env) };
+}
+
+/** The verdict guardedApp() answers, read for the reason of an unscored request. */
+async function guardedUnscored(res: Response): Promise<Unscored> {
+  const verdict = (await res.json()) as { outcome: string; reason?: string };
+  return { status: res.status, header: res.headers.get('x-edgeguard-unscored'), reason: verdict.outcome === 'unavailable' ? verdict.reason! : verdict.outcome };
+}
+
+SURFACES.push(
+  {
+    name: 'the service binding (RPC classify)',
+    async caller(failMode, models, vars = {}) {
+      const worker = rpcWorker(models, vars);
+      // the RPC answer read as the HTTP API's: the model from the body, an error as its status and body
+      return {
+        send: async () => {
+          const result = await worker.classify({ prompt: BENIGN }, { policy: { failMode } });
+          if (!result.ok) return Response.json({ error: { code: result.error.code, message: result.error.message } }, { status: result.error.status! });
+          const { data } = result;
+          return Response.json(data, { headers: data.model === null ? { 'x-edgeguard-unscored': data.unavailable.code } : { 'x-edgeguard-model': data.model.version } });
+        },
+      };
+    },
+    async unscored(res) {
+      const body = (await res.json()) as { model: unknown; unavailable?: { message: string } };
+      return { status: res.status, header: res.headers.get('x-edgeguard-unscored'), reason: body.model === null ? (body.unavailable?.message ?? null) : 'scored' };
+    },
+  },
+  {
+    name: 'guard() through a service binding',
+    async caller(failMode, models, vars = {}) {
+      const worker = rpcWorker(models, vars);
+      return guardedApp({ failMode, scorer: serviceBinding(() => worker) });
+    },
+    unscored: guardedUnscored,
+  },
+  {
+    name: 'guard() over the HTTP API',
+    async caller(failMode, models, vars = {}) {
+      const key = await addKey(kv, `fail-http-${failMode}`, { failMode, rateLimit: 'unlimited' });
+      const edgeguard = createTestApp({ bindings: { API_KEYS: kv, MODELS: models, ...vars } });
+      const fetch = (input: Request | string | URL, init?: RequestInit) => edgeguard.request(new URL(String(input)).pathname, init);
+      return guardedApp({ failMode, scorer: httpApi({ url: 'https://edgeguard.test', apiKey: key, retries: 0, fetch }) });
+    },
+    unscored: guardedUnscored,
+  },
+);
 
 beforeAll(async () => {
   await emptyBucket(bucket);

@@ -23,6 +23,8 @@ export const scratch = env as unknown as {
   CASCADE_TEST: R2Bucket;
   /** A fake Workers AI (Llama Guard 3 only); see vitest.config.ts. */
   AI_TEST: { run(model: string, inputs: unknown): Promise<unknown> };
+  STREAM_TEST: R2Bucket;
+  REMOTE_TEST: R2Bucket;
   AUTH_KEYS_TEST: KVNamespace;
   LIMIT_KEYS_TEST: KVNamespace;
   POLICY_KEYS_TEST: KVNamespace;
@@ -30,6 +32,7 @@ export const scratch = env as unknown as {
   PIN_KEYS_TEST: KVNamespace;
   FAIL_MODE_KEYS_TEST: KVNamespace;
   CASCADE_KEYS_TEST: KVNamespace;
+  REMOTE_KEYS_TEST: KVNamespace;
   /** 3 requests a minute. */
   RATE_LIMIT_TEST: RateLimit;
   /** 3 a minute, for failed key attempts. */

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createRegistry } from '../../src/guard/registry.ts';
 import { guard, type GuardOptions, type GuardVerdict } from '../../src/middleware/guard.ts';
+import { inProcess } from '../../src/middleware/scorers/in-process.ts';
 import { buildFixtureModel, type FixtureModel } from '../fixtures/fixture-model.ts';
 import { errorOf, expectedScores, scratch, seedModel } from './helpers.ts';
 
@@ -23,13 +24,17 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The model in this worker, from the suite's bucket unless `bucket` says otherwise. */
+const inSuite = (bucket: (c: Context<TestEnv>) => R2Bucket | undefined = (c) => c.env.GUARD_TEST) => inProcess<TestEnv>({ registry: createRegistry(), bucket });
+
 /** A Hono app with one guarded route whose handler records that it ran and what it saw. */
-function guarded(options: Partial<GuardOptions<TestEnv>> = {}) {
+function guarded(options: Partial<GuardOptions<TestEnv>> & { bucket?: (c: Context<TestEnv>) => R2Bucket | undefined } = {}) {
   const seen: { verdict: GuardVerdict; body: unknown }[] = [];
+  const { bucket, ...rest } = options;
   const app = new Hono<TestEnv>();
   app.post(
     '/chat',
-    guard<TestEnv>({ failMode: 'closed', registry: createRegistry(), bucket: (c) => c.env.GUARD_TEST, ...options }),
+    guard<TestEnv>({ failMode: 'closed', scorer: inSuite(bucket), ...rest }),
     async (c) => {
       seen.push({ verdict: c.var.guard, body: await c.req.json() });
       return c.json({ ok: true });
@@ -107,7 +112,7 @@ describe('guard() with the default extractor', () => {
   });
 
   it('leaves the validated body in c.var.chatRequest for the handler', async () => {
-    const app = new Hono<TestEnv>().post('/chat', guard<TestEnv>({ failMode: 'closed', registry: createRegistry(), bucket: (c) => c.env.GUARD_TEST }), (c) => c.json(c.var.chatRequest));
+    const app = new Hono<TestEnv>().post('/chat', guard<TestEnv>({ failMode: 'closed', scorer: inSuite() }), (c) => c.json(c.var.chatRequest));
     const res = await app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[{"role":"user","content":"x","content":"Hi there"}],"model":"gpt-x"}' }, { ...env, ...scratch });
     expect(await res.text()).toBe('{"model":"gpt-x","messages":[{"role":"user","content":"Hi there"}]}');
   });
@@ -181,10 +186,16 @@ describe('guard() options', () => {
   });
 
   it('refuses options out of range when the middleware is created', () => {
-    expect(() => guard({ failMode: 'maybe' as 'open' })).toThrow("guard(): failMode must be 'open' or 'closed', got maybe");
-    expect(() => guard({ failMode: 'open', threshold: 1.5 })).toThrow(TypeError);
-    expect(() => guard({ failMode: 'open', blockStatus: 500 as 400 })).toThrow('guard(): blockStatus must be a 4xx status, got 500');
-    expect(() => guard({ failMode: 'open', maxIds: 0 })).toThrow('guard(): maxIds must be a positive integer, got 0');
+    const scorer = inSuite();
+    expect(() => guard({ failMode: 'maybe' as 'open', scorer })).toThrow("guard(): failMode must be 'open' or 'closed', got maybe");
+    expect(() => guard({ failMode: 'open', scorer, threshold: 1.5 })).toThrow(TypeError);
+    expect(() => guard({ failMode: 'open', scorer, blockStatus: 500 as 400 })).toThrow('guard(): blockStatus must be a 4xx status, got 500');
+    expect(() => guard({ failMode: 'open', scorer, maxIds: 0 })).toThrow('guard(): maxIds must be a positive integer, got 0');
+    expect(() => guard({ failMode: 'open', scorer, moderateResponses: { every: 5 } })).toThrow('guard(): moderateResponses.every must be a whole number of characters from 20 to 4000, got 5');
+  });
+
+  it('refuses to be created without a scorer, naming the three there are', () => {
+    expect(() => guard({ failMode: 'open' } as GuardOptions)).toThrow("guard(): scorer is required: inProcess(), serviceBinding('EDGEGUARD') or httpApi({ url, apiKey })");
   });
 });
 

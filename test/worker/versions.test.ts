@@ -434,6 +434,21 @@ describe('the shadow candidate', () => {
     expect(record.items[0]).toMatchObject({ current: { flagged: true }, candidate: { flagged: false } });
   });
 
+  it('records every request once a candidate is named, the one that finds it among them', async () => {
+    // as a user does: v1 serves, then `promote v2 --candidate`, then four requests after the TTL;
+    // the first of them reads the new pointer in the background while v1 answers it
+    const { request, advance, settle } = setUp({ vars: { MODEL_TTL_SECONDS: '1' } });
+    await seed('v1');
+    await seed('v2', { pointer: false, threshold: 0.999 });
+    await request('/v1/classify', { prompt: BOMB });
+    await settle();
+    await setPointer(MODEL_KEYS.candidate, 'v2');
+    advance(1_500);
+    for (let i = 0; i < 4; i++) await request('/v1/classify', { prompt: BOMB });
+    await settle();
+    expect(await shadowRecords()).toHaveLength(4);
+  });
+
   it('names the candidate in /healthz and /v1/models', async () => {
     const { request } = await withCandidate();
     expect(await (await request('/healthz')).json()).toMatchObject({ model: { version: 'v1' }, candidate: { version: 'v2' } });

@@ -1,0 +1,94 @@
+/**
+ * What a newcomer tripped on (issue 17), each held to what the repository says: the Node and npm
+ * claims of the README against package.json and the lock, the install scripts npm would warn
+ * about, commands that need Node 22 on the PATH, and README examples that the shipped model or the
+ * API contradicted.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkGate } from '../../pipeline/registry/gate.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
+import { ManifestSchema } from '../../src/guard/manifest.ts';
+import { ROOT } from './harness.ts';
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; allowScripts: Record<string, boolean> };
+const LOCK = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; hasInstallScript?: boolean }> };
+const MANIFEST = ManifestSchema.parse(JSON.parse(readFileSync(join(ROOT, 'model', 'manifest.json'), 'utf8')));
+
+/** A README section: from its heading to the next heading of the same level or above. */
+function section(heading: string): string {
+  const start = README.indexOf(heading);
+  if (start < 0) throw new Error(`README has no heading ${heading}`);
+  const level = /^#+/.exec(heading)![0].length;
+  const rest = README.slice(start + heading.length);
+  const next = new RegExp(`^#{1,${level}} `, 'm').exec(rest);
+  return rest.slice(0, next?.index ?? rest.length);
+}
+
+/** The commands the README gives: the lines of its ```sh blocks and its inline code. */
+const commands = [
+  ...[...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')),
+  ...[...README.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
+].map((line) => line.trim());
+
+/**
+ * Whether a package.json `engines.node` range admits Node 20, as npm's EBADENGINE check does for
+ * the ranges in this lock (alternatives joined by `||`, each a lower bound `>=`, `^` or `~` and at
+ * most an upper bound `<`).
+ */
+function admitsNode20(range: string): boolean {
+  return range.split('||').some((alternative) => {
+    const lower = /(?:>=|\^|~|^\s*)(\d+)/.exec(alternative.trim());
+    const upper = /<\s*(\d+)/.exec(alternative);
+    return (!lower || Number(lower[1]) <= 20) && (!upper || Number(upper[1]) > 20);
+  });
+}
+
+describe('Node and npm', () => {
+  it('claims in the README the Node that package.json requires', () => {
+    expect(PACKAGE.engines.node).toBe('>=20');
+    expect(section('## Two commands')).toContain('any Node >= 20');
+  });
+
+  it("counts in the README the EBADENGINE warnings npm ci prints on Node 20: the locked packages that want more", () => {
+    const wanting = Object.entries(LOCK.packages).filter(([, p]) => typeof p.engines === 'object' && !Array.isArray(p.engines) && p.engines.node && !admitsNode20(p.engines.node));
+    expect(wanting.length).toBeGreaterThan(0);
+    expect(section('## Two commands')).toContain(`**${wanting.length} \`EBADENGINE\` warnings**`);
+  });
+
+  it('runs every README command through npm, so none needs Node 22 on the PATH (Node 20 cannot run .ts)', () => {
+    expect(commands.filter((command) => /^node\s+\S+\.ts\b/.test(command))).toEqual([]);
+  });
+
+  it('decides every install script npm would run in allowScripts, onnxruntime-node denied, and keeps no key npm does not know in .npmrc', () => {
+    const withScripts = new Set(Object.entries(LOCK.packages).filter(([, p]) => p.hasInstallScript).map(([path]) => path.replace(/^.*node_modules\//, '')));
+    expect([...withScripts].filter((name) => !(name in PACKAGE.allowScripts))).toEqual([]);
+    expect(PACKAGE.allowScripts['onnxruntime-node']).toBe(false);
+    const npmrc = join(ROOT, '.npmrc');
+    if (existsSync(npmrc)) expect(readFileSync(npmrc, 'utf8')).not.toMatch(/^\s*onnxruntime-node-install\s*=/m);
+  });
+});
+
+describe("the README's examples", () => {
+  it('lists every error code the API answers in its table of errors', () => {
+    const table = section('### Errors and limits');
+    expect(ERROR_CODES.filter((code) => !table.includes(`\`${code}\``))).toEqual([]);
+  });
+
+  it('shows moderation categories only the shipped model reports', () => {
+    const example = section('### `POST /v1/moderations`: OpenAI\'s moderation API');
+    const shown = [...example.matchAll(/"categories":\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/"([a-z/-]+)":(?:true|false)/g)].map((k) => k[1]!));
+    const mapped = new Set<string>(Object.values(MANIFEST.openaiCategories).flat());
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((key) => !mapped.has(key))).toEqual([]);
+  });
+
+  it('gives a deploy gate the shipped model passes', () => {
+    const gate = JSON.parse(/```json\n(\{ "minAuprc"[^\n]*\})\n```/.exec(section('### The gate'))![1]!);
+    expect(checkGate(MANIFEST, gate)).toEqual([]);
+    const flags = /--min-auprc ([\d.]+) --max-fpr ([\d.]+) --gate-sources (\S+)/.exec(section('### The gate'))!;
+    expect(checkGate(MANIFEST, { minAuprc: Number(flags[1]), maxFpr: Number(flags[2]), sources: flags[3]!.split(',') })).toEqual([]);
+  });
+});
