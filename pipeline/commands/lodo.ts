@@ -1,25 +1,20 @@
 /**
  * `lodo`: leave-one-dataset-out evaluation of a recipe. Trains one model per fold without the
  * fold's sets, exports it, scores the held-out sets through onnxruntime-web, and writes the table
- * (lodo.md, lodo.json) with the headline figures the quality targets are stated on.
+ * (lodo.md, lodo.json, every held-out row's scores in lodo-scores.jsonl) with the headline
+ * figures the quality targets are stated on and the operating point chosen on the held-out rows.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { quietFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
-import { hardLabel } from '../data/schema.ts';
-import { evaluate } from '../eval/evaluate.ts';
 import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
-import { ALPACA, categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
+import { previousFold, runFold } from '../run/lodo-fold.ts';
+import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
 import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
-import { createScorer } from '../eval/scorer.ts';
-import { readModelFolder } from '../model-folder.ts';
-import { exportModel } from '../onnx/export.ts';
 import { resolveDistillConfig } from '../train/config.ts';
-import { runDistill } from '../train/distill.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
 import { CLIError } from '../errors.ts';
 
 const Flags = z.object({
@@ -33,6 +28,7 @@ const Flags = z.object({
     .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>", "heldout-fpr:<rate>" or "fixed:<value>"')
     .default('heldout-f1')
     .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, heldout-fpr:<rate> (alpaca-eval), or fixed:<value>'),
+  resume: z.boolean().default(false).describe('reuse the folds an earlier run of the same recipe left in --out (fold-<n>/heldout.json) instead of training them again'),
   quiet: quietFlag(),
 });
 
@@ -55,45 +51,30 @@ export default defineFlagCommand({
     let labels: string[] = [];
     const scoresFile = join(flags.out, 'lodo-scores.jsonl');
     await writeFile(scoresFile, '');
+    const allFolded = new Set(folds.flat());
     for (const n of chosen) {
       const holdout = folds[n - 1]!;
       const config = await resolveDistillConfig(flags.config, { holdout });
       const dir = join(flags.out, `fold-${n}`);
-      const outcome = await runDistill(config, dir, flags.quiet);
-      const { meta, weights } = await loadCheckpoint(outcome.checkpointDir);
-      const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
-      const { bytes } = await readModelFolder(join(dir, 'model'));
-      const scorer = await createScorer(bytes, manifest);
-      const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: ALPACA, quiet: flags.quiet });
-      labels = manifest.labels;
-      for (const source of holdout) {
-        const m = result.sources[source];
-        if (m) rows.push({ ...m, source, fold: n, curve: [], histogram: m.histogram });
-      }
-      alpaca.push(result.sources[ALPACA]?.fpr ?? null);
-      // every row of the fold's held-out sets and of the eval-only sets no fold holds out (alpaca-eval),
-      // with all its scores: the ground the operating point is chosen on. A set that is eval-only
-      // for the recipe but held out by some fold counts in that fold only.
-      const folded = new Set(folds.flat());
-      const scored: HeldOutRow[] = outcome.test.filter((ex) => holdout.includes(ex.source) || !folded.has(ex.source)).map((ex) => ({
-        id: ex.id,
-        source: ex.source,
-        fold: n,
-        kind: ex.kind,
-        label: hardLabel(ex.label, ex.score),
-        categories: ex.categories,
-        scores: Array.from(labelScores.get(ex.id)!, (x) => Math.round(x * 1e5) / 1e5),
-      }));
-      heldOut.push(...scored);
-      await appendFile(scoresFile, scored.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const reused = flags.resume ? await previousFold(dir, config) : null;
+      if (reused && !flags.quiet) process.stderr.write(`fold ${n}: reusing ${dir}\n`);
+      const fold = reused ?? (await runFold(config, n, holdout, allFolded, dir, flags.quiet));
+      labels = fold.labels;
+      rows.push(...fold.rows);
+      alpaca.push(fold.alpacaFpr);
+      heldOut.push(...fold.scored);
+      await appendFile(scoresFile, fold.scored.map((r) => JSON.stringify(r)).join('\n') + '\n');
       const summary = summarize(rows, alpaca);
       await writeFile(join(flags.out, 'lodo.json'), `${JSON.stringify({ folds, summary, alpacaFprPerFold: alpaca, rows }, null, 2)}\n`);
       await writeFile(join(flags.out, 'lodo.md'), lodoMarkdown(rows, summary, alpaca));
       if (!flags.quiet) process.stderr.write(`fold ${n} done: ${JSON.stringify(summary)}\n`);
     }
     const summary = summarize(rows, alpaca);
-    const threshold = chooseHeldOutThreshold(flags.thresholdRule, heldOut);
-    const operatingPoint = { rule: flags.thresholdRule, threshold, categoryThresholds: chooseCategoryThresholds(heldOut, labels), ...kindSummary(heldOut, threshold) };
+    // the operating point as the worker decides: P(harmful), or a category the recipe reports
+    const reported = (await resolveDistillConfig(flags.config, {})).reportedCategories;
+    const categoryThresholds = chooseCategoryThresholds(heldOut, labels, reported);
+    const threshold = chooseHeldOutThreshold(flags.thresholdRule, heldOut, categoryThresholds, labels);
+    const operatingPoint = { rule: flags.thresholdRule, threshold, categoryThresholds, ...kindSummary(heldOut, { threshold, categoryThresholds }, labels) };
     if (!flags.quiet) process.stderr.write(`operating point on held-out rows: ${JSON.stringify(operatingPoint)}\n`);
     const figures = categoryFigures(heldOut, labels);
     const categories = categorySummary(figures);

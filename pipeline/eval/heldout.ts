@@ -118,11 +118,31 @@ export function categorySummary(figures: CategoryFigure[]) {
 const HARMFUL_ONLY = (rows: HeldOutRow[]) => rows.every((r) => r.label === 1);
 
 /**
- * Headline figures per kind of held-out text. AUPRC: mean over sets with both classes (content,
- * pairs), or of harmful-only request sets against alpaca-eval; recall and false-positive rates at
- * `threshold` on the pooled rows.
+ * How a model decides, as the worker does: flagged when P(harmful) reaches `threshold` or a
+ * reported category's output reaches its own threshold.
  */
-export function kindSummary(rows: HeldOutRow[], threshold: number) {
+export interface Decision {
+  threshold: number;
+  /** Thresholds of the categories the model reports (by label); the others never flag. */
+  categoryThresholds: Record<string, number>;
+}
+
+/** Whether the decision flags a row. */
+export function flags(decision: Decision, labels: readonly string[], row: HeldOutRow): boolean {
+  if (row.scores[0]! >= decision.threshold) return true;
+  for (let l = 1; l < labels.length; l++) {
+    const t = decision.categoryThresholds[labels[l]!];
+    if (t !== undefined && row.scores[l]! >= t) return true;
+  }
+  return false;
+}
+
+/**
+ * Headline figures per kind of held-out text. AUPRC (of P(harmful)): mean over sets with both
+ * classes (content, pairs), or of harmful-only request sets against alpaca-eval; recall and
+ * false-positive rates of the whole decision (P(harmful) or a reported category) on the pooled rows.
+ */
+export function kindSummary(rows: HeldOutRow[], decision: Decision, labels: readonly string[]) {
   const sets = bySource(rows);
   const alpaca = sets.get(ALPACA) ?? [];
   // a harmful-only set is ranked against alpaca-eval as scored by the same fold's model
@@ -133,7 +153,7 @@ export function kindSummary(rows: HeldOutRow[], threshold: number) {
     return averagePrecision(pooled.map((r) => r.scores[0]!), pooled.map((r) => r.label));
   };
   const ofKind = (kinds: SourceKind[]) => [...sets.entries()].filter(([, r]) => kinds.includes(r[0]!.kind));
-  const flaggedShare = (xs: HeldOutRow[]) => (xs.length ? round(xs.filter((r) => r.scores[0]! >= threshold).length / xs.length) : null);
+  const flaggedShare = (xs: HeldOutRow[]) => (xs.length ? round(xs.filter((r) => flags(decision, labels, r)).length / xs.length) : null);
   const requests = ofKind(['request']).filter(([, r]) => r.some((x) => x.label === 1));
   return {
     requestAuprc: mean(requests.map(([, r]) => auprcOf(r))),
@@ -181,16 +201,24 @@ function f1At(rows: HeldOutRow[], threshold: number, score = (r: HeldOutRow) => 
   return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
 }
 
-/** The threshold `rule` picks on held-out rows (a grid of 0.005 steps). */
-export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[]): number {
+/**
+ * The threshold on P(harmful) that `rule` picks on held-out rows (a grid of 0.005 steps), with the
+ * category thresholds already set (they flag as well, so they count against an FPR budget).
+ */
+export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[], categoryThresholds: Record<string, number> = {}, labels: readonly string[] = []): number {
   if (rule.startsWith('fixed:')) return Number(rule.slice('fixed:'.length));
   const sets = bySource(rows);
   if (rule.startsWith('heldout-fpr:')) {
     const rate = Number(rule.slice('heldout-fpr:'.length));
-    const benign = (sets.get(ALPACA) ?? []).map((r) => r.scores[0]!).sort((a, b) => b - a);
-    const cut = benign[Math.floor(rate * benign.length)];
-    // just above the first alpaca-eval score that must not be flagged
-    return cut === undefined ? 0 : Math.min(1, cut + 1e-6);
+    const alpaca = sets.get(ALPACA) ?? [];
+    // the lowest threshold at which the whole decision flags at most `rate` of alpaca-eval
+    let chosen = 1;
+    for (let i = GRID.length - 1; i >= 0; i--) {
+      const decision = { threshold: GRID[i]!, categoryThresholds };
+      if (alpaca.filter((r) => flags(decision, labels, r)).length > rate * alpaca.length) break;
+      chosen = GRID[i]!;
+    }
+    return chosen;
   }
   const requests = [...sets.values()].filter((r) => r[0]!.kind === 'request' && r.some((x) => x.label === 1)).flat();
   if (rule.startsWith('heldout-recall:')) {
@@ -215,27 +243,24 @@ export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[]): n
 }
 
 /**
- * Per category, the threshold of its output with the best F1 on held-out rows: its rows against
- * every held-out benign row of user content, pairs and requests (the traffic it must not flag).
- * Categories with fewer than MIN_POSITIVES held-out rows keep `fallback`.
+ * Per reported category, the threshold of its output: the lowest at which it flags at most
+ * `maxFpr` of the held-out benign rows (ordinary traffic, look-alikes, benign content and pairs,
+ * alpaca-eval), and never under `floor`. A category flags a text on its own, so its threshold is
+ * chosen by what it costs benign traffic, not by its best F1 (which sits at a few thousandths for
+ * the fine categories and would flag ordinary text in a model trained on more).
+ * @param reported the categories the model reports; the others get no threshold
  */
-export function chooseCategoryThresholds(rows: HeldOutRow[], labels: readonly string[], fallback = 0.5): Record<string, number> {
-  const benign = rows.filter((r) => r.label === 0 && r.kind !== 'benign');
+export function chooseCategoryThresholds(rows: HeldOutRow[], labels: readonly string[], reported: readonly string[], options: { maxFpr?: number; floor?: number } = {}): Record<string, number> {
+  const { maxFpr = 0.01, floor = 0.5 } = options;
+  const benign = rows.filter((r) => r.label === 0);
   const out: Record<string, number> = {};
   for (let l = 1; l < labels.length; l++) {
     const category = labels[l]!;
-    const positives = rows.filter((r) => r.label === 1 && r.categories?.includes(category));
-    if (positives.length < MIN_POSITIVES) {
-      out[category] = fallback;
-      continue;
-    }
-    const pool = [...positives, ...benign];
-    let best = { threshold: fallback, f1: -1 };
-    for (const t of GRID) {
-      const f1 = f1At(pool, t, (r) => r.scores[l]!, (r) => r.label === 1 && r.categories!.includes(category));
-      if (f1 > best.f1) best = { threshold: t, f1 };
-    }
-    out[category] = best.threshold;
+    if (!reported.includes(category)) continue;
+    const scores = benign.map((r) => r.scores[l]!).sort((a, b) => b - a);
+    const cut = scores[Math.floor(maxFpr * scores.length)] ?? 0;
+    // just above the first benign score that must not be flagged, on the grid
+    out[category] = Math.max(floor, Math.min(1, Math.ceil((cut + 1e-9) * 200) / 200));
   }
   return out;
 }

@@ -20,6 +20,24 @@ describe('lodo', () => {
     expect(await readFile(join(dir, 'lodo', 'lodo.md'), 'utf8')).toContain('| 1 | tiny-benign | 33 |');
   });
 
+  it('reuses the folds of an earlier run of the same recipe with --resume, and refuses another recipe\'s', async () => {
+    const { dir, recipe } = await writeTinyData();
+    const folds = join(dir, 'folds.json');
+    await writeFile(folds, JSON.stringify([['tiny-benign']]));
+    const out = join(dir, 'lodo');
+    expect((await cli('lodo', '--config', recipe, '--folds', folds, '--out', out, '--quiet')).code).toBe(0);
+    const first = JSON.parse(await readFile(join(out, 'lodo.json'), 'utf8'));
+    const again = await cli('lodo', '--config', recipe, '--folds', folds, '--out', out, '--resume');
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`fold 1: reusing ${join(out, 'fold-1')}`);
+    expect(JSON.parse(await readFile(join(out, 'lodo.json'), 'utf8'))).toEqual(first);
+    const other = join(dir, 'other.json');
+    await writeFile(other, JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), valFraction: 0.3 }));
+    const refused = await cli('lodo', '--config', other, '--folds', folds, '--out', out, '--resume');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`edgeguard: ${join(out, 'fold-1')} holds a fold of another recipe; use another --out, or delete the folder to run the fold again\n`);
+  });
+
   it('refuses a fold number that does not exist', async () => {
     const { dir, recipe } = await writeTinyData();
     const result = await cli('lodo', '--config', recipe, '--out', join(dir, 'x'), '--only', '9');
