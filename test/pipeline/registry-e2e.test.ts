@@ -26,7 +26,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs wrangler to completion (async, so several can run at once); rejects with its output. */
+/** Runs wrangler to completion; rejects with its output. */
 function wrangler(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = wranglerSpawn(args, 'pipe');
@@ -115,7 +115,9 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
     const bad = join(dir, 'e2e-bad');
     const bucket = bucketName();
     const put = (key: string, file: string) => wrangler(['r2', 'object', 'put', `${bucket}/${key}`, '--file', file, '--local', '--persist-to', persistTo]);
-    await Promise.all([put(MODEL_KEYS.model('e2e-bad'), join(bad, 'model.onnx')), put(MODEL_KEYS.manifest('e2e-bad'), join(bad, 'manifest.json'))]);
+    // One at a time: two wrangler processes writing the same local R2 at once can fail with a 500.
+    await put(MODEL_KEYS.model('e2e-bad'), join(bad, 'model.onnx'));
+    await put(MODEL_KEYS.manifest('e2e-bad'), join(bad, 'manifest.json'));
     const store = await createLocalStore({ persistTo, bucket });
     try {
       await store.put(MODEL_KEYS.pointer, jsonBytes({ version: 'e2e-bad' }), 'application/json');
