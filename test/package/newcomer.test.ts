@@ -1,7 +1,8 @@
 /**
  * What a newcomer tripped on (issue 17), each held to what the repository says: the Node and npm
  * claims of the README against package.json and the lock, the install scripts npm would warn
- * about, commands that need Node 22 on the PATH, and README examples that the shipped model or the
+ * about, commands that need Node 22 on the PATH, and examples in the READMEs (the top-level one,
+ * src/README.md for the API, pipeline/README.md for the registry) that the shipped model or the
  * API contradicted.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,25 +14,29 @@ import { ManifestSchema } from '../../src/guard/manifest.ts';
 import { ROOT } from './harness.ts';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The worker's page: the API in full. */
+const SRC_README = readFileSync(join(ROOT, 'src', 'README.md'), 'utf8');
+/** The pipeline's page: the registry's commands and gate. */
+const PIPELINE_README = readFileSync(join(ROOT, 'pipeline', 'README.md'), 'utf8');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; allowScripts: Record<string, boolean> };
 const LOCK = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; hasInstallScript?: boolean }> };
 const MANIFEST = ManifestSchema.parse(JSON.parse(readFileSync(join(ROOT, 'model', 'manifest.json'), 'utf8')));
 
 /** A README section: from its heading to the next heading of the same level or above. */
-function section(heading: string): string {
-  const start = README.indexOf(heading);
+function section(heading: string, readme = README): string {
+  const start = readme.indexOf(heading);
   if (start < 0) throw new Error(`README has no heading ${heading}`);
   const level = /^#+/.exec(heading)![0].length;
-  const rest = README.slice(start + heading.length);
+  const rest = readme.slice(start + heading.length);
   const next = new RegExp(`^#{1,${level}} `, 'm').exec(rest);
   return rest.slice(0, next?.index ?? rest.length);
 }
 
-/** The commands the README gives: the lines of its ```sh blocks and its inline code. */
-const commands = [
-  ...[...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')),
-  ...[...README.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
-].map((line) => line.trim());
+/** The commands the READMEs give: the lines of their ```sh blocks and their inline code. */
+const commands = [README, SRC_README, PIPELINE_README].flatMap((readme) => [
+  ...[...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')),
+  ...[...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
+]).map((line) => line.trim());
 
 /**
  * Whether a package.json `engines.node` range admits Node 20, as npm's EBADENGINE check does for
@@ -58,7 +63,7 @@ describe('Node and npm', () => {
     expect(section('## Two commands')).toContain(`**${wanting.length} \`EBADENGINE\` warnings**`);
   });
 
-  it('runs every README command through npm, so none needs Node 22 on the PATH (Node 20 cannot run .ts)', () => {
+  it('runs every command the READMEs give through npm, so none needs Node 22 on the PATH (Node 20 cannot run .ts)', () => {
     expect(commands.filter((command) => /^node\s+\S+\.ts\b/.test(command))).toEqual([]);
   });
 
@@ -71,14 +76,14 @@ describe('Node and npm', () => {
   });
 });
 
-describe("the README's examples", () => {
+describe("the READMEs' examples", () => {
   it('lists every error code the API answers in its table of errors', () => {
-    const table = section('### Errors and limits');
+    const table = section('### Errors and limits', SRC_README);
     expect(ERROR_CODES.filter((code) => !table.includes(`\`${code}\``))).toEqual([]);
   });
 
   it('shows moderation categories only the shipped model reports', () => {
-    const example = section('### `POST /v1/moderations`: OpenAI\'s moderation API');
+    const example = section('### `POST /v1/moderations`: OpenAI\'s moderation API', SRC_README);
     const shown = [...example.matchAll(/"categories":\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/"([a-z/-]+)":(?:true|false)/g)].map((k) => k[1]!));
     const mapped = new Set<string>(Object.values(MANIFEST.openaiCategories).flat());
     expect(shown.length).toBeGreaterThan(0);
@@ -86,9 +91,9 @@ describe("the README's examples", () => {
   });
 
   it('gives a deploy gate the shipped model passes', () => {
-    const gate = JSON.parse(/```json\n(\{ "minAuprc"[^\n]*\})\n```/.exec(section('### The gate'))![1]!);
+    const gate = JSON.parse(/```json\n(\{ "minAuprc"[^\n]*\})\n```/.exec(section('### The gate', PIPELINE_README))![1]!);
     expect(checkGate(MANIFEST, gate)).toEqual([]);
-    const flags = /--min-auprc ([\d.]+) --max-fpr ([\d.]+) --gate-sources (\S+)/.exec(section('### The gate'))!;
+    const flags = /--min-auprc ([\d.]+) --max-fpr ([\d.]+) --gate-sources (\S+)/.exec(section('### The gate', PIPELINE_README))!;
     expect(checkGate(MANIFEST, { minAuprc: Number(flags[1]), maxFpr: Number(flags[2]), sources: flags[3]!.split(',') })).toEqual([]);
   });
 });
