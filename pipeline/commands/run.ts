@@ -11,7 +11,7 @@ import { loadRunConfig, planRun } from '../run/config.ts';
 import { formatReport, runChain } from '../run/run-chain.ts';
 
 const Flags = z.object({
-  config: z.string().min(1, 'is required').describe('JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see the README, "One command: run --config")'),
+  config: z.string().min(1, 'is required').describe('JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see pipeline/README.md, "One command: run --config")'),
   out: z.string().min(1).optional().describe("run folder (overrides the config's out)"),
   quiet: quietFlag(),
 });

@@ -31,7 +31,7 @@ const Probability = z.number().min(0).max(1);
 
 /** The per-key policy: what the worker applies to this key's requests instead of the model's defaults. */
 export const KeySettingsSchema = z.object({
-  /** Requests per minute, by tier (README, "Rate limits"). */
+  /** Requests per minute, by tier (src/README.md, "Rate limits"). */
   rateLimit: z.enum(RATE_LIMIT_TIERS).default('standard'),
   /** Flag when P(harmful) >= this; default the model manifest's `threshold`. */
   threshold: Probability.optional(),

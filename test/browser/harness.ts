@@ -36,7 +36,8 @@ export async function shippedOrFixture(): Promise<ModelFiles & { shipped: boolea
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
     return { manifest, bytes: new Uint8Array(await readFile(join(dir, 'model.onnx'))), shipped: true };
   }
-  // No model trained yet: the fixture, written by its CLI as a new user would (README).
+  // No model trained yet: the fixture, written by its CLI as a new user would (`npm run fixture:model`,
+  // src/README.md's Development).
   const fixture = await mkdtemp(join(tmpdir(), 'edgeguard-fixture-'));
   try {
     await promisify(execFile)(process.execPath, [join(ROOT, 'test', 'fixtures', 'make-model.ts'), fixture, '--version', 'fixture-1'], { cwd: ROOT });

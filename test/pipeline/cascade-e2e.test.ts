@@ -3,9 +3,9 @@
  * persistence directory, a 1 s model TTL, an ephemeral port) with the project's local
  * OpenAI-compatible server on loopback as its Llama Guard 3 teacher (test/fixtures/llm), and the
  * real CLI on the same local R2. An uncertain prompt is decided by the teacher and says so; a sure
- * one never reaches it; a dead teacher costs at most the timeout. Then the README's cycle:
- * escalate -> feedback pull -> distill -> export -> deploy -> promote --candidate ->
- * shadow-report -> promote.
+ * one never reaches it; a dead teacher costs at most the timeout. Then the loop of
+ * pipeline/README.md: escalate -> feedback pull -> distill -> export -> deploy ->
+ * promote --candidate -> shadow-report -> promote.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
