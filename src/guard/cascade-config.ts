@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { createOpenAiTeacher, createWorkersAiTeacher, type AiBinding, type TeacherClient } from '../teacher/client.ts';
 import { WorkerConfigError } from './config-error.ts';
 
-/** The band escalated when ESCALATE_BAND is unset: see the README ("The cascade") for how it was chosen. */
+/** The band escalated when ESCALATE_BAND is unset: see src/README.md ("The cascade") for how it was chosen. */
 export const DEFAULT_ESCALATE_BAND = '0.75,0.97';
 /** Milliseconds the cascade waits for the teacher when TEACHER_TIMEOUT_MS is unset. */
 export const DEFAULT_TEACHER_TIMEOUT_MS = 1500;
