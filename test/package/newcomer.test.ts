@@ -3,9 +3,9 @@
  * claims of the README against package.json and the lock, the install scripts npm would warn
  * about, commands that need Node 22 on the PATH, and examples in the READMEs (the top-level one,
  * src/README.md for the API, pipeline/README.md for the registry) that the shipped model or the
- * API contradicted.
+ * API contradicted; and the README's Layout, which names every folder.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGate } from '../../pipeline/registry/gate.ts';
@@ -95,5 +95,20 @@ describe("the READMEs' examples", () => {
     expect(checkGate(MANIFEST, gate)).toEqual([]);
     const flags = /--min-auprc ([\d.]+) --max-fpr ([\d.]+) --gate-sources (\S+)/.exec(section('### The gate', PIPELINE_README))!;
     expect(checkGate(MANIFEST, { minAuprc: Number(flags[1]), maxFpr: Number(flags[2]), sources: flags[3]!.split(',') })).toEqual([]);
+  });
+});
+
+describe("the README's Layout", () => {
+  /** Every folder under `dir` (relative to the repository), without node_modules and dot folders. */
+  const folders = (dir: string): string[] => [dir, ...readdirSync(join(ROOT, dir), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.'))
+    .flatMap((entry) => folders(`${dir}/${entry.name}`))];
+
+  it('names every top-level entry and every folder of src/, pipeline/ and test/', () => {
+    const layout = section('## Layout');
+    const top = ['package.json', 'package-lock.json', 'tsconfig.json', 'wrangler.toml', 'README.md', '.ci/', 'model/'];
+    const named = [...top, ...['src', 'pipeline', 'test'].flatMap(folders).map((dir) => `${dir}/`)];
+    expect(named.length).toBeGreaterThan(top.length + 3);
+    expect(named.filter((name) => !layout.includes(`\`${name}\``))).toEqual([]);
   });
 });
