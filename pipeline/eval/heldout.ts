@@ -247,11 +247,14 @@ export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[], ca
  * `maxFpr` of the held-out benign rows (ordinary traffic, look-alikes, benign content and pairs,
  * alpaca-eval), and never under `floor`. A category flags a text on its own, so its threshold is
  * chosen by what it costs benign traffic, not by its best F1 (which sits at a few thousandths for
- * the fine categories and would flag ordinary text in a model trained on more).
+ * the fine categories and would flag ordinary text in a model trained on more). The defaults are
+ * strict because the categories' flags add up: on model 2.0's folds, twelve categories at 1% each
+ * flagged 2.4% of alpaca-eval on their own (the whole heldout-fpr:0.02 budget) while adding almost
+ * no recall over P(harmful); at 0.2% and 0.7 they flag 0.5% of it.
  * @param reported the categories the model reports; the others get no threshold
  */
 export function chooseCategoryThresholds(rows: HeldOutRow[], labels: readonly string[], reported: readonly string[], options: { maxFpr?: number; floor?: number } = {}): Record<string, number> {
-  const { maxFpr = 0.01, floor = 0.5 } = options;
+  const { maxFpr = 0.002, floor = 0.7 } = options;
   const benign = rows.filter((r) => r.label === 0);
   const out: Record<string, number> = {};
   for (let l = 1; l < labels.length; l++) {

@@ -74,7 +74,7 @@ function heldOutMarkdown({ operatingPoint: op, categories, figures }: HeldOutRep
     `- user content: AUPRC **${num(op.contentAuprc)}**, recall ${pct(op.contentRecall)}, FPR ${pct(op.contentFpr)}`,
     `- prompt+response pairs: AUPRC **${num(op.pairAuprc)}**, recall ${pct(op.pairRecall)}, FPR ${pct(op.pairFpr)}`,
     `- alpaca-eval FPR **${pct(op.alpacaFpr)}**; coconot-contrast (look-alikes) FPR ${pct(op.lookAlikeFpr)}`,
-    `- thresholds of the reported categories (each flags at most 1% of the held-out benign rows): ${Object.entries(op.categoryThresholds).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`,
+    `- thresholds of the reported categories (each flags at most 0.2% of the held-out benign rows, never under 0.7): ${Object.entries(op.categoryThresholds).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`,
     '',
     '## Categories on held-out sets',
     '',

@@ -34,6 +34,17 @@ export interface FoldResult {
 const FoldFileSchema = z.object({ config: z.unknown(), labels: z.array(z.string()), rows: z.array(z.unknown()), alpacaFpr: z.number().nullable(), scored: z.array(z.unknown()) });
 
 /**
+ * What decides a fold model's weights: the recipe without its operating point (the shipped
+ * threshold and the categories' thresholds and reporting), which is read off the folds
+ * afterwards, so writing the chosen point into the recipe does not retrain them. A reused fold's
+ * per-set table stays at the threshold the fold was trained with.
+ */
+function weightsPart(config: DistillConfig): Partial<DistillConfig> {
+  const { threshold, thresholdOn, categoryThreshold, categoryThresholds, reportedCategories, ...rest } = config;
+  return rest;
+}
+
+/**
  * The fold's result from an earlier run of the same recipe, or null when there is none.
  * @throws CLIError when the earlier run trained another recipe (resuming would mix two)
  */
@@ -46,7 +57,7 @@ export async function previousFold(dir: string, config: DistillConfig): Promise<
   }
   const parsed = FoldFileSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new CLIError(`${dir}/heldout.json is not a fold result; delete the folder to run the fold again`);
-  if (JSON.stringify(parsed.data.config) !== JSON.stringify(config)) {
+  if (JSON.stringify(weightsPart(parsed.data.config as DistillConfig)) !== JSON.stringify(weightsPart(config))) {
     throw new CLIError(`${dir} holds a fold of another recipe; use another --out, or delete the folder to run the fold again`);
   }
   return parsed.data as FoldResult;

@@ -31,6 +31,10 @@ describe('lodo', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`fold 1: reusing ${join(out, 'fold-1')}`);
     expect(JSON.parse(await readFile(join(out, 'lodo.json'), 'utf8'))).toEqual(first);
+    // the operating point written into the recipe afterwards does not make it another recipe
+    const pointed = join(dir, 'pointed.json');
+    await writeFile(pointed, JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), threshold: 'fixed:0.875', categoryThresholds: { hate: 0.99 } }));
+    expect((await cli('lodo', '--config', pointed, '--folds', folds, '--out', out, '--resume')).stderr).toContain(`fold 1: reusing ${join(out, 'fold-1')}`);
     const other = join(dir, 'other.json');
     await writeFile(other, JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), valFraction: 0.3 }));
     const refused = await cli('lodo', '--config', other, '--folds', folds, '--out', out, '--resume');
