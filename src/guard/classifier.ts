@@ -6,6 +6,7 @@
  * anywhere in a long text decides.
  */
 import { featurizePlan, planFeatures, type FeatureWindow, type FeaturizePlan } from './featurize.ts';
+import { CATEGORY_NAMED_AT } from './labels.ts';
 import type { Manifest } from './manifest.ts';
 import { maxOverRows, runsOf } from './model-input.ts';
 import type { LoadedModel } from './registry.ts';
@@ -124,10 +125,10 @@ export async function scoreInputs(
 /**
  * The verdict on one input's scores. Each category the model reports (a label with OpenAI keys
  * in the manifest's `openaiCategories`) is flagged at its `categoryThresholds` entry (default:
- * the manifest's `categoryThresholds`, then its `threshold`); labels the model does not report
- * are left out. The input is flagged when P(harmful), the first label, reaches `threshold`
- * (default: the manifest's) or any reported category is flagged: a category's flag never
- * contradicts the overall verdict.
+ * the manifest's `categoryThresholds`, then its `threshold`), or at `CATEGORY_NAMED_AT` when
+ * P(harmful) flags the input; labels the model does not report are left out. The input is
+ * flagged when P(harmful), the first label, reaches `threshold` (default: the manifest's) or any
+ * reported category is flagged: a category's flag never contradicts the overall verdict.
  */
 export function verdictOf(
   manifest: Manifest,
@@ -137,14 +138,16 @@ export function verdictOf(
 ): Verdict {
   const [overall, ...rest] = manifest.labels;
   const score = scores[overall!] ?? 0;
+  const overallFlagged = score >= threshold;
   const categories: Verdict['categories'] = {};
   let anyCategory = false;
   for (const label of rest) {
     if (!manifest.openaiCategories[label]?.length) continue;
     const value = scores[label] ?? 0;
-    const flagged = value >= (categoryThresholds[label] ?? manifest.categoryThresholds[label] ?? manifest.threshold);
+    const own = categoryThresholds[label] ?? manifest.categoryThresholds[label] ?? manifest.threshold;
+    const flagged = value >= own || (overallFlagged && value >= Math.min(own, CATEGORY_NAMED_AT));
     categories[label] = { score: value, flagged };
     anyCategory ||= flagged;
   }
-  return { score, flagged: score >= threshold || anyCategory, threshold, categories };
+  return { score, flagged: overallFlagged || anyCategory, threshold, categories };
 }

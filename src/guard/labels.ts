@@ -25,3 +25,10 @@ export const CATEGORY_LABELS = [...BROAD_LABELS, ...FINE_LABELS] as const;
 
 /** One of CATEGORY_LABELS. */
 export type CategoryLabel = (typeof CATEGORY_LABELS)[number];
+
+/**
+ * A text flagged on P(harmful) names each reported category scoring at least this: which kind of
+ * harm it is, as a moderation answer's `categories` say. Alone, a category flags a text only at
+ * its own (stricter) threshold.
+ */
+export const CATEGORY_NAMED_AT = 0.5;

@@ -85,6 +85,20 @@ describe('thresholds', () => {
     expect(body.results[0]!.score).toBeCloseTo(expectedScores(fixture, BENIGN).harmful!, 5);
   });
 
+  it('names each category of a text flagged on P(harmful) from 0.5, though under its own threshold', async () => {
+    const strict = Object.fromEntries(['hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit'].map((label) => [label, 0.999]));
+    const key = await addKey(kv, 'categories-strict', { categoryThresholds: strict });
+    const body = (await (await app().post('/v1/classify', { items: [{ prompt: HARMFUL }, { prompt: BENIGN }] }, bearer(key))).json()) as Classified;
+    const [harmful, benign] = body.results;
+    const expected = expectedScores(fixture, HARMFUL);
+    expect(harmful!.flagged).toBe(true);
+    for (const [label, category] of Object.entries(harmful!.categories)) expect(category.flagged).toBe(expected[label]! >= 0.5);
+    expect(Object.values(harmful!.categories).filter((c) => c.flagged).length).toBeGreaterThan(0);
+    // not flagged overall: no category is named below its own threshold
+    expect(benign!.flagged).toBe(false);
+    expect(Object.values(benign!.categories).some((c) => c.flagged)).toBe(false);
+  });
+
   it('lets the key threshold stand for labels neither the key nor the model sets', async () => {
     const key = await addKey(kv, 'overall', { threshold: 0.9 });
     const body = (await (await app().post('/v1/classify', { prompt: BENIGN }, bearer(key))).json()) as Classified;

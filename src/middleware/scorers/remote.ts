@@ -8,6 +8,7 @@ import type { ClassifyItem, ClassifyResponse, EdgeGuardError, EdgeGuardResult, S
 import { GuardError, type ErrorCode } from '../../errors.ts';
 import type { FinalVerdict } from '../../guard/cascade.ts';
 import type { ClassifyInput, Verdict } from '../../guard/classifier.ts';
+import { CATEGORY_NAMED_AT } from '../../guard/labels.ts';
 import { MAX_BODY_BYTES, MAX_ITEMS, MAX_TEXT_CHARS } from '../../http/limits.ts';
 import type { GuardScore, GuardScoreRequest } from './scorer.ts';
 
@@ -111,10 +112,13 @@ export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: n
   const score = perInput[decisive]!;
   const verdictCategories: Verdict['categories'] = {};
   let anyCategory = false;
+  const overallFlagged = score >= threshold;
   for (const [label, value] of categories) {
-    const flagged = value >= categoryThreshold(label);
+    const own = categoryThreshold(label);
+    // a text flagged on P(harmful) also names the categories at CATEGORY_NAMED_AT, as in-process
+    const flagged = value >= own || (overallFlagged && value >= Math.min(own, CATEGORY_NAMED_AT));
     verdictCategories[label] = { score: value, flagged };
-    if ((studentCategories.get(label) ?? -Infinity) >= categoryThreshold(label)) anyCategory = true;
+    if ((studentCategories.get(label) ?? -Infinity) >= own) anyCategory = true;
   }
   const studentFlagged = studentScore >= threshold || anyCategory;
   const teacher = byTeacher as { flagged: boolean; teacher: FinalVerdict['teacher'] } | null;
