@@ -39,7 +39,7 @@ export interface Graph {
 }
 
 const IR_VERSION = 8;
-// 18: ScatterElements with reduction 'max', which the student's bags are pooled with.
+// 18: ScatterND with reduction 'max', which the student's bags are pooled with.
 export const OPSET = 18;
 
 function writeTensor(w: ProtoWriter, t: Tensor): void {

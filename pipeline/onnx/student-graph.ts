@@ -2,8 +2,8 @@
  * The student as an ONNX graph: embedding bags for prompt and response (mean, and with 'mean-max'
  * also the per-dimension max floored at zero, as in student.ts), a one-hidden-layer MLP,
  * sigmoid scores. Inputs and outputs are the `ragged` contract of src/guard/model-input.ts: each
- * side's ids end to end with the row each belongs to, pooled per row by ScatterElements (sum and
- * max onto zeros), so no row is padded to the longest.
+ * side's ids end to end with the row each belongs to, pooled per row by ScatterND (sum and max
+ * onto zeros), so no row is padded to the longest.
  *
  * With int8 quantisation the table is stored as int8 rows plus one float scale per row, and the
  * graph gathers int8 rows first and scales only those: a DequantizeLinear over the whole table is
@@ -42,22 +42,26 @@ function gather(side: 'prompt' | 'response', quantization: Quantization): Node[]
         ];
 }
 
-/** Nodes from `<side>_vectors` and `<side>_rows` to `<side>_mean` (and `<side>_max` with max pooling). */
+/**
+ * Nodes from `<side>_vectors` and `<side>_rows` to `<side>_mean` (and `<side>_max` with max pooling).
+ * ScatterND moves each id's whole vector onto its row in one step; ScatterElements, which works
+ * element by element, made a 500-character prompt's seven rows cost 1.7 ms in onnxruntime-web.
+ */
 function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
-  // each id's row index, repeated across the embedding's dimensions: [ids, dim]
   const targets: Node[] = [
-    { op: 'Unsqueeze', inputs: [`${side}_rows`, 'axis_last'], outputs: [`${side}_rows_2d`] },
-    { op: 'Expand', inputs: [`${side}_rows_2d`, 'one_by_dim'], outputs: [`${side}_targets`] },
+    // each id's row index as ScatterND's [ids, 1] int64 indices
+    { op: 'Cast', inputs: [`${side}_rows`], outputs: [`${side}_rows_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: [`${side}_rows_64`, 'axis_last'], outputs: [`${side}_targets`] },
     // zeros of [rows, dim]: the rows come from the count input, [rows, 1] * [1, dim]
     { op: 'Shape', inputs: [`${side}_count`], outputs: [`${side}_count_shape`] },
     { op: 'Mul', inputs: [`${side}_count_shape`, 'one_by_dim'], outputs: [`${side}_bag_shape`] },
     { op: 'ConstantOfShape', inputs: [`${side}_bag_shape`], outputs: [`${side}_zeros`] },
   ];
   const scatter = (reduction: string, output: string): Node => ({
-    op: 'ScatterElements',
+    op: 'ScatterND',
     inputs: [`${side}_zeros`, `${side}_targets`, `${side}_vectors`],
     outputs: [output],
-    attributes: [{ name: 'axis', int: 0 }, { name: 'reduction', string: reduction }],
+    attributes: [{ name: 'reduction', string: reduction }],
   });
   const mean: Node[] = [scatter('add', `${side}_sum`), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
   // max onto zeros is the max floored at zero; the filler id 0 of an empty side gathers the zero row
