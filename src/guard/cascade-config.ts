@@ -11,7 +11,7 @@ import { createOpenAiTeacher, createWorkersAiTeacher, type AiBinding, type Teach
 import { WorkerConfigError } from './config-error.ts';
 
 /** The band escalated when ESCALATE_BAND is unset: see src/README.md ("The cascade") for how it was chosen. */
-export const DEFAULT_ESCALATE_BAND = '0.75,0.97';
+export const DEFAULT_ESCALATE_BAND = '0.7,0.97';
 /** Milliseconds the cascade waits for the teacher when TEACHER_TIMEOUT_MS is unset. */
 export const DEFAULT_TEACHER_TIMEOUT_MS = 1500;
 /** Teacher calls an isolate may start per minute when TEACHER_MAX_PER_MINUTE is unset. */
@@ -89,7 +89,7 @@ export interface CascadeConfig {
  * The cascade the env configures, or null when it configures no teacher.
  * @throws WorkerConfigError for a var that is set but unusable (a band that is not "lo,hi", a
  *   TEACHER_URL without TEACHER_MODEL, a rate out of range), naming it
- * @example cascadeConfig({ TEACHER_URL: 'http://127.0.0.1:8001/v1', TEACHER_MODEL: 'llama-guard-3' })?.band // [0.75, 0.97]
+ * @example cascadeConfig({ TEACHER_URL: 'http://127.0.0.1:8001/v1', TEACHER_MODEL: 'llama-guard-3' })?.band // [0.7, 0.97]
  */
 export function cascadeConfig(vars: CascadeVars | undefined): CascadeConfig | null {
   const parsed = CascadeVarsSchema.safeParse(vars ?? {});
