@@ -50,7 +50,9 @@ try {
     process.exitCode = code ?? (signal ? 1 : 0);
   });
 } catch (error) {
-  if (!(error instanceof StartError) && !(error instanceof CLIError)) throw error;
+  // parseArgs's own errors (an unknown flag, a flag without its value) are the user's, not bugs
+  const userError = error instanceof StartError || error instanceof CLIError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS_'));
+  if (!userError) throw error;
   console.error(`edgeguard: ${error.message}`);
   process.exitCode = 1;
 }
