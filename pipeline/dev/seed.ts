@@ -4,12 +4,13 @@
  * promoted with `pipeline promote --local` (or rolled back to) keeps serving across restarts,
  * while a default that `npm start` itself made current gives way to a newer `model/` (a
  * `git pull` that brings a new release serves it). `reset` makes the folder's version current
- * whatever the pointer says.
+ * whatever the pointer says, and replaces a stored copy of that version whose files differ.
  */
 import { z } from 'zod';
 import { readCurrent } from '../registry/pointer.ts';
 import { promote } from '../registry/release.ts';
 import { jsonBytes, type RegistryStore } from '../registry/store.ts';
+import { CLIError } from '../errors.ts';
 import { uploadVersion, versionPrefix, type ModelFolder } from '../registry/versions.ts';
 
 /** The version `npm start` last made current itself (a local-only object, outside `models/`). */
@@ -34,10 +35,31 @@ export interface Seeded {
   seeded: string;
 }
 
-/** Deploys and (unless a version was chosen by hand since) promotes `folder` in the local store. */
+/** Whether the store's copy of the folder's version has the folder's very files. */
+async function holdsFolder(store: RegistryStore, folder: ModelFolder): Promise<boolean> {
+  for (const file of folder.files) {
+    const bytes = await store.get(file.key);
+    if (!bytes || bytes.byteLength !== file.bytes.byteLength || !bytes.every((b, i) => b === file.bytes[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Deploys and (unless a version was chosen by hand since) promotes `folder` in the local store.
+ * @throws CLIError when the store holds other files under the folder's version and `reset` is off
+ */
 export async function seedLocal(store: RegistryStore, folder: ModelFolder, options: { reset: boolean }): Promise<Seeded> {
   const version = folder.manifest.version;
-  if ((await store.list(versionPrefix(version))).length === 0) await uploadVersion(store, folder);
+  const stored = await store.list(versionPrefix(version));
+  if (stored.length > 0 && !(await holdsFolder(store, folder))) {
+    // a re-export under the same version: serving the old bytes silently would measure the wrong model
+    if (!options.reset) {
+      throw new CLIError(`the local R2 holds a ${version} with other files than the model folder's (re-exported under the same version?); \`npm start -- --reset\` replaces it`);
+    }
+    for (const object of stored) await store.delete(object.key);
+    stored.length = 0;
+  }
+  if (stored.length === 0) await uploadVersion(store, folder);
   const current = (await readCurrent(store))?.version ?? null;
   const chosenByHand = current !== null && current !== version && current !== (await readMarker(store));
   if (chosenByHand && !options.reset) return { serving: current, seeded: version };

@@ -287,6 +287,13 @@ describe('what npm start serves (seedLocal)', () => {
       expect((await readCurrent(store))?.version).toBe('start-1');
       expect(await seed('start-2', true)).toEqual({ serving: 'start-2', seeded: 'start-2' });
       expect((await readCurrent(store))?.version).toBe('start-2');
+      // start-2 exported again with other contents: refused, never served stale; --reset replaces it
+      const again = await writeModelFolder(join(models, 'again'), 'start-2', evalMetrics({ set: { auprc: 0.5, fpr: 0.5 } }));
+      await expect(seedLocal(store, await readDeployable(again), { reset: false })).rejects.toThrow(
+        "the local R2 holds a start-2 with other files than the model folder's (re-exported under the same version?); `npm start -- --reset` replaces it",
+      );
+      expect(await seedLocal(store, await readDeployable(again), { reset: true })).toEqual({ serving: 'start-2', seeded: 'start-2' });
+      expect(new TextDecoder().decode((await store.get('models/start-2/manifest.json'))!)).toContain('"auprc": 0.5');
     } finally {
       await store.close();
       await started.stop();
