@@ -82,11 +82,16 @@ const POLL_MS = 1;
 
 // The next macrotask: Node's setImmediate runs after the I/O that is ready, as workerd's 0 ms
 // timers do (Node's are at least 1 ms).
-const { setImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown };
+const { setImmediate, clearImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown; clearImmediate?: (handle: unknown) => void };
 
-function later(ms: number, callback: () => void): void {
-  if (ms <= 0 && setImmediate) setImmediate(callback);
-  else setTimeout(callback, Math.max(0, ms));
+/** Calls `callback` after `ms` (0: on the next macrotask); returns what cancels it. */
+function later(ms: number, callback: () => void): () => void {
+  if (ms <= 0 && setImmediate && clearImmediate) {
+    const handle = setImmediate(callback);
+    return () => clearImmediate(handle);
+  }
+  const handle = setTimeout(callback, Math.max(0, ms));
+  return () => clearTimeout(handle);
 }
 
 /** Where each window of a batch split into `runs` is scored: its run, and its row in that run. */
@@ -193,19 +198,22 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
       waiting.push(call);
       return new Promise<CoalescedOutput>((resolve, reject) => {
         let settled = false;
+        let cancel = (): void => {};
         const look = () => {
           if (settled) return;
+          cancel();
           if (call.result) {
             settled = true;
             if (call.result.ok) resolve(call.result.output);
             else reject(call.result.error);
             return;
           }
-          // the first call to look once no burst runs starts the next, with every call waiting
+          // the first call to look once no burst runs starts the next, with every call waiting;
+          // it takes its result when the burst ends, the others when their timers fire
           if (call.state === 'waiting' && running === null) flush()?.then(look);
-          later(POLL_MS, look);
+          cancel = later(POLL_MS, look);
         };
-        later(due - Date.now(), look);
+        cancel = later(due - Date.now(), look);
       });
     },
     flush() {
