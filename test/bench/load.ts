@@ -15,7 +15,9 @@
  * --model <dir> (default model/, else the test fixture), --swaps <n> (default 1; 0 for a soak
  * without a swap, 2 to see whether a second swap grows memory again), --batch-duration <s>
  * (default 10; 0 leaves the batch sizes alone out), --vars K:V,K:V (the guard's vars, e.g.
- * COALESCE_WAIT_MS:1).
+ * COALESCE_WAIT_MS:1), --tier high|unlimited (the API key's rate-limit tier, default high; under
+ * `wrangler dev` each limited request's rate-limit call costs about as much as scoring a short
+ * text, `unlimited` leaves it out).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     swaps: { type: 'string', default: '1' },
     'batch-duration': { type: 'string', default: '10' },
     vars: { type: 'string', default: '' },
+    tier: { type: 'string', default: 'high' },
   },
 });
 const DURATION_S = Math.min(Math.max(Number(values.duration) || 60, 5), 300);
@@ -45,6 +48,8 @@ const SWAPS = Math.min(Math.max(Math.trunc(Number(values.swaps)), 0), 5) || 0;
 const BATCHES = [1, 8, 64];
 /** Seconds each batch size runs alone, on each worker. */
 const BATCH_DURATION_S = Math.min(Math.max(Math.trunc(Number(values['batch-duration'])), 0), 120) || 0;
+if (values.tier !== 'high' && values.tier !== 'unlimited') throw new Error(`--tier must be high or unlimited, got ${values.tier}`);
+const TIER = values.tier;
 /** The guard's `--var`s. */
 const VARS = values.vars ? values.vars.split(',').filter(Boolean) : [];
 /** How often /healthz is sampled for WASM memory during the guard's run. */
@@ -192,7 +197,7 @@ async function main(): Promise<void> {
     const last = versions.at(-1)!;
     await pipeline(['deploy', await modelFolder(dir, first, modelDir), '--promote', ...local]);
     const next = await Promise.all(versions.slice(1).map((version) => modelFolder(dir, version, modelDir)));
-    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', 'high', '--json', ...local])) as { key: string };
+    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', TIER, '--json', ...local])) as { key: string };
     const auth = { authorization: `Bearer ${created.key}` };
     console.log(`model ${modelDir ?? 'test fixture'}; ${CONNECTIONS} connections, ${DURATION_S} s per worker, batches of ${BATCHES.join('/')} texts in turn`);
 
@@ -259,7 +264,7 @@ async function main(): Promise<void> {
     const series = samples.map((s) => `${s.at}s ${mib(s.bytes).replace(' MiB', '')} (${s.version})`).join(', ');
     const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(8, ...rows.map((r) => r[1].length)), 8];
     const swaps = SWAPS ? `swaps ${versions.join(' -> ')} started at ${swapAt.join(', ')} s (CLI deploy + promote took ${swapMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; TTL 2 s)` : 'no swap';
-    console.log(`\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (high tier), ${swaps}\n`);
+    console.log(`\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (${TIER} tier), ${swaps}\n`);
     console.log(`  ${'measure'.padEnd(width[0]!)}  ${'guard'.padEnd(width[1]!)}  no-op Hono`);
     for (const [name, a, b] of rows) console.log(`  ${name.padEnd(width[0]!)}  ${a.padEnd(width[1]!)}  ${b}`);
     console.log(`\n  guard / no-op: ${(guarded.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} of the requests/s, p50 x${(guarded.p50 / Math.max(baseline.p50, 1)).toFixed(1)}, p99 x${(guarded.p99 / Math.max(baseline.p99, 1)).toFixed(1)}`);
