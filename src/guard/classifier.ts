@@ -2,13 +2,14 @@
  * Text -> scores -> verdict, with no HTTP. Every text is planned (tokens, windows, sentence spans,
  * decoded readings: see featurize.ts) and its cost in feature ids counted before anything is
  * hashed, so a request over its budget is refused before it costs CPU; then all rows of a request
- * are scored in a few batched runs, and each label takes its highest row: a harmful passage
- * anywhere in a long text decides.
+ * are scored together (in ORT runs shared with the requests scoring at the same time, see
+ * coalesce.ts), and each label takes its highest row: a harmful passage anywhere in a long text
+ * decides.
  */
 import { featurizePlan, planFeatures, type FeatureWindow, type FeaturizePlan } from './featurize.ts';
 import { CATEGORY_NAMED_AT } from './labels.ts';
 import type { Manifest } from './manifest.ts';
-import { maxOverRows, runsOf } from './model-input.ts';
+import { maxOverRows } from './model-input.ts';
 import type { LoadedModel } from './registry.ts';
 
 /** A prompt, or a prompt and the response to judge in its context. */
@@ -23,12 +24,15 @@ export interface ItemScores {
   windows: number;
 }
 
-/** What a request cost: featurizing, and the ORT runs (serialised, so queueing included). */
+/** What a request cost: featurizing, and the ORT runs (shared and serialised, so waiting included). */
 export interface ClassifyTiming {
   featurizeMs: number;
   inferenceMs: number;
   windows: number;
+  /** ORT runs that scored the request's windows. */
   runs: number;
+  /** Requests (scoring calls) whose windows shared those runs, this one included. */
+  shared: number;
 }
 
 /** The decision on one input. `score` is the first label's (overall P(harmful)). */
@@ -66,16 +70,18 @@ export class TooMuchTextError extends Error {
 
 /**
  * Scores inputs with a loaded model.
- * All runs are queued in one synchronous step after featurizing, so a model swap that releases
- * the old session is queued behind them.
+ * The windows are handed to the session in one synchronous step after featurizing, so a model
+ * swap that releases the old session comes after them.
  * @param options.maxIds most feature ids (over all rows) to score; default: no bound
+ * @param options.coalesceWaitMs how long the first scoring call of a burst waits for others to
+ *   share its ORT runs (see coalesce.ts); default 0: until the next macrotask
  * @throws TooMuchTextError before any hashing or inference, when the inputs need more than `maxIds`
  * @example const { items } = await scoreInputs(model, [{ prompt: 'hi', response: null }])
  */
 export async function scoreInputs(
   model: LoadedModel,
   inputs: ClassifyInput[],
-  options: { maxIds?: number } = {},
+  options: { maxIds?: number; coalesceWaitMs?: number } = {},
 ): Promise<{ items: ItemScores[]; timing: ClassifyTiming }> {
   const { manifest, session } = model;
   const config = manifest.featurizer;
@@ -98,27 +104,19 @@ export async function scoreInputs(
       owners.push(item);
     }
   });
-  const runs = runsOf(session.contract, windows);
   const featurized = performance.now();
-  const outputs = await Promise.all(runs.map((rows) => session.run(rows.map((r) => windows[r]!))));
+  const { scores, width, runs, callers } = await session.run(windows, { waitMs: options.coalesceWaitMs });
   const inferred = performance.now();
 
-  const labels = manifest.labels;
-  const scores = new Float32Array(windows.length * labels.length);
-  runs.forEach((rows, run) => {
-    const { scores: out, width } = outputs[run]!;
-    rows.forEach((r, k) => {
-      for (let l = 0; l < labels.length; l++) scores[r * labels.length + l] = out[k * width + l]!;
-    });
-  });
-  const best = maxOverRows(owners, scores, labels.length, inputs.length);
+  // the probe at load checked that the model has one output per label (width)
+  const best = maxOverRows(owners, scores, width, inputs.length);
   const items = best.map((row, i) => ({
-    scores: Object.fromEntries(labels.map((label, l) => [label, row[l]!])),
+    scores: Object.fromEntries(manifest.labels.map((label, l) => [label, row[l]!])),
     windows: plans[i]!.rows,
   }));
   return {
     items,
-    timing: { featurizeMs: featurized - started, inferenceMs: inferred - featurized, windows: windows.length, runs: runs.length },
+    timing: { featurizeMs: featurized - started, inferenceMs: inferred - featurized, windows: windows.length, runs, shared: callers },
   };
 }
 

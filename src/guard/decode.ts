@@ -13,6 +13,31 @@ const HEX_RUN = /(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){8,}/g;
 // Runs holding 3+ percent-escapes among URL characters.
 const URL_RUN = /[A-Za-z0-9\-._~+!*'()%]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~+!*'()]*){3,}/g;
 
+// What a run of each kind can be made of. A text without 16 hex characters (with their
+// separators and prefixes) in a row, or 12 base64 characters in a row, or a '%', holds no run of
+// that kind: it is not searched for one, which most texts are not worth.
+const HEX_CHAR = charTable('0123456789ABCDEFabcdefx\\ :,');
+const BASE64_CHAR = charTable('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-');
+const HEX_MIN = 16;
+const BASE64_MIN = 12;
+
+function charTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const ch of chars) table[ch.charCodeAt(0)] = 1;
+  return table;
+}
+
+/** Whether `text` has `length` characters of `table` in a row. */
+function hasRun(text: string, table: Uint8Array, length: number): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    run = unit < 128 && table[unit] ? run + 1 : 0;
+    if (run >= length) return true;
+  }
+  return false;
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const PRINTABLE_ASCII = /[\x20-\x7e\t\n\r]/g;
 const LETTER_OR_SPACE = /[A-Za-z ]/g;
@@ -78,7 +103,10 @@ function decodeOnce(text: string, runs: string[]): string | null {
     if (runs.length < MAX_RUNS) runs.push(decoded);
     return ` ${decoded} `;
   };
-  const out = text.replace(HEX_RUN, swap(fromHex)).replace(BASE64_RUN, swap(fromBase64)).replace(URL_RUN, swap(fromUrl));
+  let out = text;
+  if (hasRun(out, HEX_CHAR, HEX_MIN)) out = out.replace(HEX_RUN, swap(fromHex));
+  if (hasRun(out, BASE64_CHAR, BASE64_MIN)) out = out.replace(BASE64_RUN, swap(fromBase64));
+  if (out.includes('%')) out = out.replace(URL_RUN, swap(fromUrl));
   return changed ? out : null;
 }
 

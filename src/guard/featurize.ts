@@ -38,7 +38,10 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   decodeViews: true,
 };
 
-/** One window of features: bucket ids for the prompt and, when scored with one, the response. */
+/**
+ * One window of features: bucket ids for the prompt and, when scored with one, the response. The
+ * rows of one text are views of one array (its windows and spans overlap): read them, never write.
+ */
 export interface FeatureWindow {
   prompt: Int32Array;
   response: Int32Array | null;
@@ -67,11 +70,14 @@ function tokenizeWithSentences(text: string): TokenizedText {
   const tokens: string[] = [];
   const sentenceStarts = [0];
   let lastEnd = 0;
+  // the first line break at or after lastEnd (tokens hold none): one in the gap before a token ends a sentence
+  let newline = normalized.indexOf('\n');
   for (const match of normalized.matchAll(TOKEN)) {
     const token = match[0];
-    const gap = normalized.slice(lastEnd, match.index);
+    if (newline !== -1 && newline < lastEnd) newline = normalized.indexOf('\n', lastEnd);
+    const breaksLine = newline !== -1 && newline < match.index;
     const previous = tokens[tokens.length - 1];
-    if (tokens.length > 0 && (gap.includes('\n') || (previous !== undefined && SENTENCE_END.has(previous)))) {
+    if (tokens.length > 0 && (breaksLine || (previous !== undefined && SENTENCE_END.has(previous)))) {
       if (sentenceStarts[sentenceStarts.length - 1] !== tokens.length) sentenceStarts.push(tokens.length);
     }
     tokens.push(token);
@@ -129,7 +135,37 @@ function fnv(h: number, text: string): number {
   return h;
 }
 
+/** The FNV states every feature of one side starts from: its seed, then the feature kind's prefix. */
+interface Seeded {
+  start: number;
+  word: number;
+  bigram: number;
+  char: number;
+}
+
+function seeded(seed: number): Seeded {
+  const start = (FNV_OFFSET ^ seed) >>> 0;
+  return { start, word: fnv(start, 'w '), bigram: fnv(start, 'b '), char: fnv(start, 'c ') };
+}
+
+const PROMPT_HASH = seeded(PROMPT_SEED);
+const RESPONSE_HASH = seeded(RESPONSE_SEED);
+
 const isWord = (token: string) => HAS_LETTER.test(token) || HAS_DIGIT.test(token);
+const isStopword = (token: string | undefined, config: FeaturizerConfig) => config.skipStopwords && token !== undefined && STOPWORDS.has(token);
+
+/** Code points of a string, a lone surrogate counting as one (as `Array.from` counts them). */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++, count++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+  }
+  return count;
+}
 
 /** Character n-grams a word of `codePoints` code points makes: over `<word>`, first 42 characters. */
 function ngramCount(codePoints: number, config: FeaturizerConfig): number {
@@ -139,80 +175,96 @@ function ngramCount(codePoints: number, config: FeaturizerConfig): number {
   return count;
 }
 
+// Scratch space of writeOwnIds, reused by every call (featurizing is synchronous): the code
+// units of the first MAX_NGRAM_CHARS code points of `<token>`, where each code point starts in
+// them, and where the n-grams of each length start among a token's ids.
+const UNITS = new Uint16Array(2 * MAX_NGRAM_CHARS);
+const POINT_STARTS = new Int32Array(MAX_NGRAM_CHARS + 1);
+let slotStarts = new Int32Array(8);
+
 /**
- * The ids of a text's tokens, computed once and shared by every window and span that holds them:
- * a token's bigram with the token before it (used unless the token starts the window), and its
- * own ids (word and character n-grams; none for a stopword).
+ * Writes a token's word id and character n-gram ids at `out[at]`: the word first, then the
+ * n-grams of `<token>` by length, each length by start. Each start's n-grams are hashed in one
+ * pass that grows the n-gram a character at a time, so no n-gram string is ever built.
  */
-class TokenIds {
-  readonly bigram: Int32Array;
-  private readonly own: Int32Array[];
-
-  constructor(tokens: string[], seed: number, config: FeaturizerConfig) {
-    const rows = config.buckets - 1;
-    const bucket = (h: number) => 1 + (finish(h) % rows);
-    const start = (FNV_OFFSET ^ seed) >>> 0;
-    const stop = (t: string | undefined) => config.skipStopwords && t !== undefined && STOPWORDS.has(t);
-    const ownByToken = new Map<string, Int32Array>();
-    this.bigram = new Int32Array(tokens.length);
-    this.own = tokens.map((token, i) => {
-      const previous = tokens[i - 1];
-      if (config.wordBigrams && i > 0 && !(stop(token) && stop(previous))) {
-        this.bigram[i] = bucket(fnv(fnv(fnv(fnv(start, 'b '), previous!), ' '), token));
+function writeOwnIds(token: string, hash: Seeded, rows: number, config: FeaturizerConfig, out: Int32Array, at: number): void {
+  out[at] = 1 + (finish(fnv(hash.word, token)) % rows);
+  if (!isWord(token)) return;
+  // `<token>` cut to its first MAX_NGRAM_CHARS code points
+  let units = 0;
+  let len = 0;
+  POINT_STARTS[len++] = units;
+  UNITS[units++] = 0x3c; // '<'
+  for (let i = 0; i < token.length && len < MAX_NGRAM_CHARS; i++) {
+    POINT_STARTS[len++] = units;
+    const unit = token.charCodeAt(i);
+    UNITS[units++] = unit;
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < token.length) {
+      const next = token.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        UNITS[units++] = next;
+        i++;
       }
-      let own = ownByToken.get(token);
-      if (own === undefined) {
-        own = stop(token) ? new Int32Array(0) : ownIds(token, start, bucket, config);
-        ownByToken.set(token, own);
-      }
-      return own;
-    });
-  }
-
-  /** Ids of tokens [from, to), as one window: the first token's bigram reaches outside it, so is left out. */
-  window(from: number, to: number): Int32Array {
-    let size = 0;
-    for (let i = from; i < to; i++) size += this.own[i]!.length + (i > from && this.bigram[i] ? 1 : 0);
-    const ids = new Int32Array(size);
-    let at = 0;
-    for (let i = from; i < to; i++) {
-      if (i > from && this.bigram[i]) ids[at++] = this.bigram[i]!;
-      ids.set(this.own[i]!, at);
-      at += this.own[i]!.length;
     }
-    return ids;
+  }
+  if (len < MAX_NGRAM_CHARS) {
+    POINT_STARTS[len++] = units;
+    UNITS[units++] = 0x3e; // '>'
+  }
+  POINT_STARTS[len] = units;
+
+  const { charNgramMin: min, charNgramMax: max } = config;
+  if (slotStarts.length < max + 1) slotStarts = new Int32Array(max + 1);
+  let slot = at + 1;
+  for (let n = min; n <= max; n++) {
+    slotStarts[n] = slot;
+    slot += Math.max(0, len - n + 1);
+  }
+  for (let from = 0; from < len; from++) {
+    let h = hash.char;
+    const longest = Math.min(max, len - from);
+    for (let n = 1; n <= longest; n++) {
+      for (let u = POINT_STARTS[from + n - 1]!, end = POINT_STARTS[from + n]!; u < end; u++) {
+        h ^= UNITS[u]!;
+        h = Math.imul(h, FNV_PRIME) >>> 0;
+      }
+      if (n >= min) out[slotStarts[n]! + from] = 1 + (finish(h) % rows);
+    }
   }
 }
 
-/** A token's word id and character n-gram ids, hashed without building the n-gram strings. */
-function ownIds(token: string, start: number, bucket: (h: number) => number, config: FeaturizerConfig): Int32Array {
-  const word = bucket(fnv(fnv(start, 'w '), token));
-  if (!isWord(token)) return Int32Array.of(word);
-  const chars = Array.from(`<${token}>`);
-  const len = Math.min(chars.length, MAX_NGRAM_CHARS);
-  const ids = new Int32Array(1 + ngramCount(chars.length - 2, config));
-  ids[0] = word;
-  let at = 1;
-  const prefix = fnv(start, 'c ');
-  for (let n = config.charNgramMin; n <= config.charNgramMax; n++) {
-    for (let from = 0; from + n <= len; from++) {
-      let h = prefix;
-      for (let k = from; k < from + n; k++) h = fnv(h, chars[k]!);
-      ids[at++] = bucket(h);
+/**
+ * Every id of a planned text, token after token: each token's bigram with the token before it
+ * (where it has one), then its own ids (word and character n-grams; none for a stopword). A
+ * window of tokens [from, to) is then one stretch of it: from the first token's own ids (its
+ * bigram reaches outside the window, so is left out) to the last token's.
+ */
+function textIds(plan: Plan, hash: Seeded, config: FeaturizerConfig): Int32Array {
+  const { tokens, bigram, offsets } = plan;
+  const rows = config.buckets - 1;
+  const ids = new Int32Array(offsets[tokens.length]!);
+  // a token met before copies its own ids from where they were first written
+  const written = new Map<string, number>();
+  let at = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (bigram[i]) {
+      // 'b ' + previous + ' ' + token
+      const h = Math.imul(fnv(hash.bigram, tokens[i - 1]!) ^ 0x20, FNV_PRIME) >>> 0;
+      ids[at++] = 1 + (finish(fnv(h, token)) % rows);
     }
+    const end = offsets[i + 1]!;
+    if (at === end) continue;
+    const first = written.get(token);
+    if (first === undefined) {
+      written.set(token, at);
+      writeOwnIds(token, hash, rows, config, ids, at);
+    } else {
+      ids.copyWithin(at, first, first + (end - at));
+    }
+    at = end;
   }
   return ids;
-}
-
-/** Ids a token adds to a window: its bigram (unless it starts the window), word and n-grams. */
-function idsOfToken(tokens: string[], i: number, startsWindow: boolean, config: FeaturizerConfig): number {
-  const token = tokens[i]!;
-  const stop = (t: string | undefined) => config.skipStopwords && t !== undefined && STOPWORDS.has(t);
-  let count = config.wordBigrams && !startsWindow && !(stop(token) && stop(tokens[i - 1])) ? 1 : 0;
-  if (stop(token)) return count;
-  count += 1;
-  if (isWord(token)) count += ngramCount(Array.from(token).length, config);
-  return count;
 }
 
 type Range = readonly [from: number, to: number];
@@ -264,10 +316,14 @@ function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
   return spans.length === 1 && whole.length === 1 && spans[0]![0] === whole[0]![0] && spans[0]![1] === whole[0]![1] ? [] : spans;
 }
 
-/** One text planned for featurizing: its tokens and the token ranges that become rows. */
+/** One text planned for featurizing: its tokens, the token ranges that become rows, and where each token's ids go. */
 interface Plan {
   tokens: string[];
   ranges: Range[];
+  /** 1 where a token has a bigram with the token before it. */
+  bigram: Uint8Array;
+  /** Where each token's ids (its bigram, then its own) start among the text's ids; one more entry: their count. */
+  offsets: Int32Array;
 }
 
 /** The texts a side is read as: itself and, if it holds encoded runs, its decoded readings. */
@@ -275,20 +331,44 @@ function readings(text: string, config: FeaturizerConfig): string[] {
   return config.decodeViews ? [text, ...decodedViews(text)] : [text];
 }
 
+/** How many ids each token of a text makes, and so where they go (see textIds). */
+function layout(tokens: string[], config: FeaturizerConfig): Pick<Plan, 'bigram' | 'offsets'> {
+  const bigram = new Uint8Array(tokens.length);
+  const offsets = new Int32Array(tokens.length + 1);
+  let previousStop = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const stop = isStopword(token, config);
+    const hasBigram = config.wordBigrams && i > 0 && !(stop && previousStop);
+    bigram[i] = hasBigram ? 1 : 0;
+    const own = stop ? 0 : isWord(token) ? 1 + ngramCount(codePoints(token), config) : 1;
+    offsets[i + 1] = offsets[i]! + (hasBigram ? 1 : 0) + own;
+    previousStop = stop;
+  }
+  return { bigram, offsets };
+}
+
 function plan(text: string, withSpans: boolean, config: FeaturizerConfig): Plan[] {
   return readings(text, config).map((reading) => {
     const tokenized = tokenizeWithSentences(reading);
     const ranges = windowRanges(tokenized.tokens.length, config);
-    return { tokens: tokenized.tokens, ranges: withSpans ? [...ranges, ...spanRanges(tokenized, config)] : ranges };
+    return {
+      tokens: tokenized.tokens,
+      ranges: withSpans ? [...ranges, ...spanRanges(tokenized, config)] : ranges,
+      ...layout(tokenized.tokens, config),
+    };
   });
 }
 
-function rangeIds(tokens: string[], [from, to]: Range, config: FeaturizerConfig): number {
-  // an empty text still makes one id ('<empty>')
-  if (from === to) return 1;
-  let ids = 0;
-  for (let i = from; i < to; i++) ids += idsOfToken(tokens, i, i === from, config);
-  return Math.max(ids, 1);
+/** Where the ids of tokens [from, to) start and end among the text's ids (see textIds). */
+function stretch({ bigram, offsets }: Plan, [from, to]: Range): [start: number, end: number] {
+  return from === to ? [0, 0] : [offsets[from]! + bigram[from]!, offsets[to]!];
+}
+
+function rangeIds(plan: Plan, range: Range): number {
+  const [start, end] = stretch(plan, range);
+  // a row without ids still makes one ('<empty>')
+  return Math.max(end - start, 1);
 }
 
 /** A prompt (and response) planned, with the exact number of ids featurizing it makes. */
@@ -308,37 +388,38 @@ export interface FeaturizePlan {
  */
 export function planFeatures(prompt: string, response: string | null, config: FeaturizerConfig): FeaturizePlan {
   const promptPlans = plan(prompt, response === null, config);
-  const promptRows = promptPlans.flatMap((p) => p.ranges.map((r) => rangeIds(p.tokens, r, config)));
+  const promptRows = promptPlans.flatMap((p) => p.ranges.map((r) => rangeIds(p, r)));
   if (response === null) {
     return { prompt: promptPlans, response: null, ids: promptRows.reduce((a, b) => a + b, 0), rows: promptRows.length };
   }
   const responsePlans = plan(response, false, config);
-  const responseRows = responsePlans.flatMap((p) => p.ranges.map((r) => rangeIds(p.tokens, r, config)));
+  const responseRows = responsePlans.flatMap((p) => p.ranges.map((r) => rangeIds(p, r)));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   // every prompt row is paired with every response row
   const ids = responseRows.length * sum(promptRows) + promptRows.length * sum(responseRows);
   return { prompt: promptPlans, response: responsePlans, ids, rows: promptRows.length * responseRows.length };
 }
 
-function rows(plans: Plan[], seed: number, config: FeaturizerConfig): Int32Array[] {
+function rows(plans: Plan[], hash: Seeded, config: FeaturizerConfig): Int32Array[] {
+  const empty = 1 + (finish(fnv(hash.start, '<empty>')) % (config.buckets - 1));
   return plans.flatMap((p) => {
-    const ids = new TokenIds(p.tokens, seed, config);
-    const empty = () => Int32Array.of(1 + (finish(fnv((FNV_OFFSET ^ seed) >>> 0, '<empty>')) % (config.buckets - 1)));
-    return p.ranges.map(([from, to]) => {
-      const row = ids.window(from, to);
-      return row.length === 0 ? empty() : row;
+    const ids = textIds(p, hash, config);
+    // rows are views of the text's ids: windows and spans overlap, their ids are stored once
+    return p.ranges.map((range) => {
+      const [start, end] = stretch(p, range);
+      return end > start ? ids.subarray(start, end) : Int32Array.of(empty);
     });
   });
 }
 
 /**
- * The rows of a plan (see planFeatures): hashes every token once and slices windows and spans
- * from the shared ids.
+ * The rows of a plan (see planFeatures): hashes every token once, and every row is a stretch of
+ * those ids.
  */
 export function featurizePlan(planned: FeaturizePlan, config: FeaturizerConfig): FeatureWindow[] {
-  const promptRows = rows(planned.prompt, PROMPT_SEED, config);
+  const promptRows = rows(planned.prompt, PROMPT_HASH, config);
   if (planned.response === null) return promptRows.map((prompt) => ({ prompt, response: null }));
-  const responseRows = rows(planned.response, RESPONSE_SEED, config);
+  const responseRows = rows(planned.response, RESPONSE_HASH, config);
   return promptRows.flatMap((prompt) => responseRows.map((response) => ({ prompt, response })));
 }
 

@@ -20,6 +20,8 @@ const LEET: readonly (readonly [string, string])[] = [
 ];
 const STARTS = new Map<string, (readonly [string, string])[]>();
 for (const entry of LEET) STARTS.set(entry[0][0]!, [...(STARTS.get(entry[0][0]!) ?? []), entry]);
+// Any character a substitute starts with: a run without one reads as it is written.
+const ANY_START = new RegExp(`[${[...STARTS.keys()].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}]`);
 
 // Characters a disguised word can be made of; anything else (".", ",", ":", "'", "?") separates.
 const WORDY = /[\p{L}\p{N}|\\/()[\]{}_`*=!@$<-]/u;
@@ -166,7 +168,7 @@ function unleetStretch(stretch: string): string {
  * @example unleetRun('|3()|\\/||3') // 'bomb'
  */
 export function unleetRun(run: string): string {
-  if (EMAIL.test(run)) return run;
+  if (!ANY_START.test(run) || EMAIL.test(run)) return run;
   let out = '';
   let stretch = '';
   for (const ch of run) {

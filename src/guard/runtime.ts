@@ -1,7 +1,8 @@
 /**
  * The one door to onnxruntime-web. Everything that knows ORT lives here: the `.wasm` imported as a
  * precompiled module, the shim that hands it to ORT, single-threaded sessions, runs serialised
- * through one promise chain, and the size of the WASM memory.
+ * through one promise chain, and the size of the WASM memory. A session's scoring calls are
+ * coalesced into shared runs (coalesce.ts), within the per-run id budget (model-input.ts).
  *
  * Why a shim: Workers forbid compiling WebAssembly from bytes at runtime, but ORT only accepts the
  * binary as bytes (`env.wasm.wasmBinary`) and then calls `WebAssembly.instantiate(bytes, imports)`.
@@ -10,8 +11,9 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ORT_WASM from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import { createCoalescer, type CoalescedOutput, type ScoreOptions } from './coalesce.ts';
 import type { FeatureWindow } from './featurize.ts';
-import { MODEL_OUTPUT, contractOf, feeds, type InputContract } from './model-input.ts';
+import { MODEL_OUTPUT, contractOf, feeds, runsOf, type InputContract } from './model-input.ts';
 
 /**
  * A model the runtime cannot use: bytes ORT rejects, inputs and outputs off the contract, or a
@@ -123,10 +125,12 @@ export interface ModelSession {
   readonly contract: InputContract;
   /**
    * Scores a batch of feature windows; resolves to one row of `width` sigmoid scores per window,
-   * row-major.
-   * @throws ModelRuntimeError when the output is not `[windows, width]`
+   * row-major. Calls that arrive together share ORT runs (see coalesce.ts): each waits until the
+   * next macrotask, or `options.waitMs`, for others to join; every run stays within
+   * MAX_IDS_PER_RUN ids (a larger batch is split), and each call gets its own rows only.
+   * @throws ModelRuntimeError when a run of its windows failed or its output is not `[windows, width]`
    */
-  run(batch: readonly FeatureWindow[]): Promise<{ scores: Float32Array; width: number }>;
+  run(batch: readonly FeatureWindow[], options?: ScoreOptions): Promise<CoalescedOutput>;
   /** Frees the session's WASM memory for reuse by the next model. */
   release(): Promise<void>;
   /** The fatal error that ended this session (every later run fails with it), or `null` while it is usable. */
@@ -163,32 +167,39 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
     );
   }
   let failure: ModelRuntimeError | null = null;
+  // one ORT run, in turn with every other run of the isolate
+  const runOnce = (batch: readonly FeatureWindow[]) =>
+    serialised(async () => {
+      if (failure) throw failure;
+      let results: ort.InferenceSession.ReturnType;
+      try {
+        results = await session.run(tensors(contract, batch), [MODEL_OUTPUT]);
+      } catch (error) {
+        const fatal = isFatalRunError(error);
+        const failed = new ModelRuntimeError(`onnxruntime run failed: ${(error as Error)?.message ?? error}`, { cause: error, fatal });
+        if (fatal) failure = failed;
+        throw failed;
+      }
+      const output = results[MODEL_OUTPUT]!;
+      try {
+        const [rows, width] = output.dims;
+        if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.length || width === undefined) {
+          throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.length}, labels]`);
+        }
+        return { scores: Float32Array.from(output.data as Float32Array), width };
+      } finally {
+        output.dispose();
+      }
+    });
+  const coalescer = createCoalescer({ run: runOnce, split: (batch) => runsOf(contract, batch) });
   return {
     contract,
-    run: (batch) =>
-      serialised(async () => {
-        if (failure) throw failure;
-        let results: ort.InferenceSession.ReturnType;
-        try {
-          results = await session.run(tensors(contract, batch), [MODEL_OUTPUT]);
-        } catch (error) {
-          const fatal = isFatalRunError(error);
-          const failed = new ModelRuntimeError(`onnxruntime run failed: ${(error as Error)?.message ?? error}`, { cause: error, fatal });
-          if (fatal) failure = failed;
-          throw failed;
-        }
-        const output = results[MODEL_OUTPUT]!;
-        try {
-          const [rows, width] = output.dims;
-          if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.length || width === undefined) {
-            throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.length}, labels]`);
-          }
-          return { scores: Float32Array.from(output.data as Float32Array), width };
-        } finally {
-          output.dispose();
-        }
-      }),
-    release: () => serialised(() => session.release()),
+    run: (batch, options) => coalescer.score(batch, options),
+    release: () => {
+      // the calls already made run first, then the release
+      coalescer.flush();
+      return serialised(() => session.release());
+    },
     failure: () => failure,
   };
 }

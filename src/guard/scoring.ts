@@ -31,6 +31,11 @@ const VarsSchema = z.object({
   MODEL_TTL_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(86_400).default(30)),
   /** Share of scored requests the shadow candidate also scores (0..1). */
   SHADOW_SAMPLE_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(1)),
+  /**
+   * Milliseconds the first scoring call of a burst waits for others to share its ORT runs (0..50);
+   * 0: until the next macrotask, when the requests the isolate already had have had their turn.
+   */
+  COALESCE_WAIT_MS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(50).default(0)),
 });
 
 /**
@@ -63,8 +68,9 @@ export interface ModelSource {
   /** The R2 bucket holding the models (the `MODELS` binding); undefined when none is bound. */
   bucket: R2Bucket | undefined;
   /**
-   * The worker's env: MODEL_TTL_SECONDS and SHADOW_SAMPLE_RATE (default 30 and 1), and the
-   * cascade's teacher, band, timeout, budget and feedback settings (none: no cascade).
+   * The worker's env: MODEL_TTL_SECONDS, SHADOW_SAMPLE_RATE and COALESCE_WAIT_MS (default 30, 1
+   * and 0), and the cascade's teacher, band, timeout, budget and feedback settings (none: no
+   * cascade).
    */
   vars: ScoringVars | undefined;
   /**
@@ -154,7 +160,7 @@ async function serve(source: ModelSource, vars: z.infer<typeof VarsSchema>, choi
  * @throws ModelUnavailableError when there is none (no bucket, no pointer, R2 unreachable, the
  *   version failed its checks), with the reason
  * @throws ModelNotFoundError for a pinned version that is not deployed or not one the caller may pin
- * @throws WorkerConfigError when MODEL_TTL_SECONDS or SHADOW_SAMPLE_RATE is out of range
+ * @throws WorkerConfigError when MODEL_TTL_SECONDS, SHADOW_SAMPLE_RATE or COALESCE_WAIT_MS is out of range
  * @example const model = await serveModel({ registry, bucket: env.MODELS, vars: env }, { pin: 'v1' });
  */
 export async function serveModel(source: ModelSource, choice: ModelChoice = {}): Promise<LoadedModel> {
@@ -162,9 +168,9 @@ export async function serveModel(source: ModelSource, choice: ModelChoice = {}):
 }
 
 /** Scores with a model that may fail at run: such a failure is the model being unavailable. */
-async function scoreWith(model: LoadedModel, inputs: ClassifyInput[], maxIds: number) {
+async function scoreWith(model: LoadedModel, inputs: ClassifyInput[], maxIds: number, coalesceWaitMs: number) {
   try {
-    return await scoreInputs(model, inputs, { maxIds });
+    return await scoreInputs(model, inputs, { maxIds, coalesceWaitMs });
   } catch (error) {
     if (!(error instanceof ModelRuntimeError)) throw error;
     throw new ModelUnavailableError(`model ${model.manifest.version} failed while scoring: ${error.message}`, { cause: error });
@@ -266,7 +272,7 @@ export async function scoreUnderPolicy(source: ModelSource, request: ScoreReques
   let scored: Awaited<ReturnType<typeof scoreWith>>;
   try {
     model = await serve(source, vars, request);
-    scored = await scoreWith(model, request.inputs, request.maxIds);
+    scored = await scoreWith(model, request.inputs, request.maxIds, vars.COALESCE_WAIT_MS);
   } catch (error) {
     if (!(error instanceof ModelUnavailableError) || (request.policy?.failMode ?? 'closed') === 'closed') throw error;
     return { scored: false, unavailable: { code: 'model_unavailable', message: error.message }, policy: unscoredPolicy(request.policy) };

@@ -136,7 +136,8 @@ export async function scoreRequest(c: Context, source: ModelSource, request: Sco
   const { model, items, timing } = scoring;
   nameModel(c, model, started);
   metric(c, 'featurize', timing.featurizeMs);
-  metric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs`);
+  const shared = timing.shared > 1 ? ` shared with ${timing.shared - 1} other requests` : '';
+  metric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs${shared}`);
   if (scoring.cascade?.escalated) metric(c, 'teacher', scoring.cascade.ms, `${scoring.cascade.escalated} escalated`);
   const overall = model.manifest.labels[0]!;
   c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));

@@ -9,6 +9,11 @@
  * the loopback round trip), the WASM memory in use (/healthz), and the upload size from
  * `wrangler deploy --dry-run`. `--model <dir>` seeds another model folder (default model/).
  *
+ * workerd's clock does not advance while code runs, so the in-worker figures have 1 ms
+ * resolution; next to them, the scoring stages timed in Node with the same code and WASM
+ * (stages/stages.ts: featurize, a run alone, per text in calls of 8 and 64, 64 concurrent calls).
+ * `--skip-stages` leaves those out.
+ *
  * Then the cascade (cascade.ts): the share of alpaca-eval and of the harmful-request sets of
  * `--data` (default ../shared/data) each band sends to the teacher and the band it recommends,
  * and, with a second worker whose teacher answers in `--teacher-ms` (300), the escalated share,
@@ -22,6 +27,7 @@ import { ROOT, dryRun } from '../../pipeline/wrangler/wrangler.ts';
 import { DEFAULT_ESCALATE_BAND } from '../../src/guard/cascade-config.ts';
 import { freePort } from '../pipeline/helpers/dev-worker.ts';
 import { benchCascade, type Band } from './cascade.ts';
+import { BENCH_PROMPT } from './prompt.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +39,7 @@ const { values } = parseArgs({
     'teacher-ms': { type: 'string', default: '300' },
     'cascade-requests': { type: 'string', default: '300' },
     'skip-cascade': { type: 'boolean', default: false },
+    'skip-stages': { type: 'boolean', default: false },
   },
 });
 const REQUESTS = Math.min(Math.max(Number(values.requests) || 300, 10), 5000);
@@ -41,17 +48,6 @@ if (BAND.length !== 2 || !(BAND[0] >= 0 && BAND[0] <= BAND[1] && BAND[1] <= 1)) 
 const WARM_UP = 20;
 const READY_TIMEOUT_MS = 120_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-// 500 characters of ordinary support-chat text.
-const PROMPT = (
-  'Hi, I run a small bakery and I am trying to move our order tracking from paper notebooks to a ' +
-  'spreadsheet. Every morning we get about forty orders by phone and email, some for the same day ' +
-  'and some for the weekend. Could you suggest a simple layout with columns for the customer, the ' +
-  'items, pickup time and whether it has been paid, and explain how to highlight orders that are ' +
-  'due within two hours? I would also like a weekly summary of best sellers. Thanks a lot for any ' +
-  'tips you can share with a beginner.'
-).slice(0, 500);
-
 
 async function waitReady(base: string, server: ChildProcess | null): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -85,7 +81,7 @@ async function classify(base: string): Promise<{ clientMs: number; response: Res
   const response = await fetch(`${base}/v1/classify`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt: PROMPT }),
+    body: JSON.stringify({ prompt: BENCH_PROMPT }),
   });
   await response.arrayBuffer();
   if (!response.ok) throw new Error(`POST /v1/classify answered ${response.status}`);
@@ -104,6 +100,17 @@ async function startLocal(vars: Record<string, string> = {}): Promise<{ base: st
     detached: true,
   });
   return { base: `http://127.0.0.1:${port}`, server };
+}
+
+/**
+ * The scoring stages timed in Node (stages/stages.ts), in a process of their own: its own
+ * tsconfig (it loads the worker's runtime), and no wrangler sharing its event loop.
+ */
+function stages(): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, 'test/bench/stages/stages.ts'), '--model', values.model], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`the stage benchmark exited with code ${code}`))));
+  });
 }
 
 /** Ends a server started by startLocal: its process group (wrangler dev + workerd) only. */
@@ -144,8 +151,8 @@ async function main(): Promise<void> {
 
     const rows: [string, string][] = [
       ['model', health.model.version],
-      ['prompt', `${PROMPT.length} characters, ${REQUESTS} sequential requests after ${WARM_UP} warm-up`],
-      ['classification inside the worker p50 / p99', `${quantile(inside, 0.5).toFixed(1)} / ${quantile(inside, 0.99).toFixed(1)} ms (server-timing featurize + inference, 1 ms resolution)`],
+      ['prompt', `${BENCH_PROMPT.length} characters, ${REQUESTS} sequential requests after ${WARM_UP} warm-up`],
+      ['classification inside the worker p50 / p99', `${quantile(inside, 0.5).toFixed(1)} / ${quantile(inside, 0.99).toFixed(1)} ms (server-timing featurize + inference, 1 ms resolution: see the Node stages)`],
       ['loopback round trip p50 / p99', `${quantile(roundTrip, 0.5).toFixed(2)} / ${quantile(roundTrip, 0.99).toFixed(2)} ms`],
       ['first classification after start', `${first.clientMs.toFixed(0)} ms (ORT start-up + model load: ${firstLoadMs.toFixed(0)} ms)`],
       ...(server ? ([['start to ready (seed R2 + wrangler dev + first GET /)', `${(readyMs / 1000).toFixed(1)} s`]] as [string, string][]) : []),
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
   } finally {
     if (server) await stopLocal(server);
   }
+  if (!values['skip-stages']) await stages();
   if (values['skip-cascade']) return;
   const startWorker = async (vars: Record<string, string>) => {
     const local = await startLocal(vars);

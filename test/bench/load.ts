@@ -5,13 +5,19 @@
  * from `pipeline keys create`), then drives it with autocannon: 50 connections for 60 s, requests
  * of 1, 8 and 64 texts in turn, and halfway through a second version deployed and promoted with
  * the CLI (a hot swap under load). Then the same load against a no-op Hono worker
- * (test/bench/noop-worker.ts, also under `wrangler dev`), so the guard's cost is a ratio.
+ * (test/bench/noop-worker.ts, also under `wrangler dev`), so the guard's cost is a ratio. Then
+ * each batch size alone, guard and no-op in turn (`--batch-duration` s each), for its own ratio.
  *
  * Reports requests/s, texts/s, p50/p99 latency, errors (non-2xx and socket errors; must be 0),
- * the versions that served, and WASM memory from /healthz before and after. Exits 1 on any error.
+ * the versions that served, and WASM memory from /healthz before and after; per batch size,
+ * requests/s, p50/p99 and the ratio. Exits 1 on any error.
  * Flags: --duration <s> (default 60, at most 300), --connections <n> (default 50, at most 200),
  * --model <dir> (default model/, else the test fixture), --swaps <n> (default 1; 0 for a soak
- * without a swap, 2 to see whether a second swap grows memory again).
+ * without a swap, 2 to see whether a second swap grows memory again), --batch-duration <s>
+ * (default 10; 0 leaves the batch sizes alone out), --vars K:V,K:V (the guard's vars, e.g.
+ * COALESCE_WAIT_MS:1), --tier high|unlimited (the API key's rate-limit tier, default high; under
+ * `wrangler dev` each limited request's rate-limit call costs about as much as scoring a short
+ * text, `unlimited` leaves it out).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +36,9 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     model: { type: 'string' },
     swaps: { type: 'string', default: '1' },
+    'batch-duration': { type: 'string', default: '10' },
+    vars: { type: 'string', default: '' },
+    tier: { type: 'string', default: 'high' },
   },
 });
 const DURATION_S = Math.min(Math.max(Number(values.duration) || 60, 5), 300);
@@ -37,6 +46,12 @@ const CONNECTIONS = Math.min(Math.max(Number(values.connections) || 50, 1), 200)
 /** Versions deployed and promoted during the guard's run, evenly spaced (default 1: halfway). */
 const SWAPS = Math.min(Math.max(Math.trunc(Number(values.swaps)), 0), 5) || 0;
 const BATCHES = [1, 8, 64];
+/** Seconds each batch size runs alone, on each worker. */
+const BATCH_DURATION_S = Math.min(Math.max(Math.trunc(Number(values['batch-duration'])), 0), 120) || 0;
+if (values.tier !== 'high' && values.tier !== 'unlimited') throw new Error(`--tier must be high or unlimited, got ${values.tier}`);
+const TIER = values.tier;
+/** The guard's `--var`s. */
+const VARS = values.vars ? values.vars.split(',').filter(Boolean) : [];
 /** How often /healthz is sampled for WASM memory during the guard's run. */
 const SAMPLE_EVERY_MS = 5_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -135,29 +150,29 @@ interface Measured {
   versions: Record<string, number>;
 }
 
-/** One autocannon run of the mixed batches; `during` runs alongside (the swap). */
-async function load(base: string, headers: Record<string, string>, during?: () => Promise<void>): Promise<Measured> {
+/** One autocannon run of requests of `sizes` texts in turn; `during` runs alongside (the swap). */
+async function load(base: string, headers: Record<string, string>, sizes: number[], duration: number, during?: () => Promise<void>): Promise<Measured> {
   const versions: Record<string, number> = {};
-  const requests = BATCHES.map((size, b) => ({
+  const requests = sizes.map((size) => ({
     method: 'POST' as const,
     path: '/v1/classify',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ items: Array.from({ length: size }, (_, i) => ({ prompt: TEXTS[(b * 3 + i) % TEXTS.length]! })) }),
+    body: JSON.stringify({ items: Array.from({ length: size }, (_, i) => ({ prompt: TEXTS[(BATCHES.indexOf(size) * 3 + i) % TEXTS.length]! })) }),
     onResponse: (_status: number, _body: string, _context: object, responseHeaders: Record<string, string | string[]>) => {
       const version = String(responseHeaders['x-edgeguard-model'] ?? 'none');
       versions[version] = (versions[version] ?? 0) + 1;
     },
   }));
-  const run = autocannon({ url: base, connections: CONNECTIONS, duration: DURATION_S, requests: requests as autocannon.Request[] });
+  const run = autocannon({ url: base, connections: CONNECTIONS, duration, requests: requests as autocannon.Request[] });
   const side = during?.();
   const result = await run;
   await side;
   const statuses: Record<string, number> = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats?.count ?? 0]));
   const requestsDone = result.requests.total;
-  const averageBatch = BATCHES.reduce((a, b) => a + b, 0) / BATCHES.length;
+  const averageBatch = sizes.reduce((a, b) => a + b, 0) / sizes.length;
   return {
-    requestsPerSecond: requestsDone / DURATION_S,
-    textsPerSecond: (requestsDone * averageBatch) / DURATION_S,
+    requestsPerSecond: requestsDone / duration,
+    textsPerSecond: (requestsDone * averageBatch) / duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: requestsDone,
@@ -182,11 +197,11 @@ async function main(): Promise<void> {
     const last = versions.at(-1)!;
     await pipeline(['deploy', await modelFolder(dir, first, modelDir), '--promote', ...local]);
     const next = await Promise.all(versions.slice(1).map((version) => modelFolder(dir, version, modelDir)));
-    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', 'high', '--json', ...local])) as { key: string };
+    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', TIER, '--json', ...local])) as { key: string };
     const auth = { authorization: `Bearer ${created.key}` };
     console.log(`model ${modelDir ?? 'test fixture'}; ${CONNECTIONS} connections, ${DURATION_S} s per worker, batches of ${BATCHES.join('/')} texts in turn`);
 
-    guard = await startWorker(['--persist-to', persistTo, '--var', 'MODEL_TTL_SECONDS:2'], '/');
+    guard = await startWorker(['--persist-to', persistTo, '--var', 'MODEL_TTL_SECONDS:2', ...VARS.flatMap((v) => ['--var', v])], '/');
     noop = await startWorker(['--config', join(ROOT, 'test/bench/noop.wrangler.toml'), '--persist-to', join(dir, 'noop-state')], '/healthz');
     // warm both: the model loaded, every batch size seen once
     for (const size of BATCHES) {
@@ -211,7 +226,7 @@ async function main(): Promise<void> {
         await sleep(SAMPLE_EVERY_MS);
       }
     })();
-    const guarded = await load(guard.base, auth, async () => {
+    const guarded = await load(guard.base, auth, BATCHES, DURATION_S, async () => {
       for (const [i, folder] of next.entries()) {
         await sleep(Math.max(0, swapAt[i]! * 1000 - (performance.now() - startedAt)));
         const started = performance.now();
@@ -228,7 +243,12 @@ async function main(): Promise<void> {
       after = await health(guard.base, auth);
     }
     console.log(`no-op: ${DURATION_S} s under load ...`);
-    const baseline = await load(noop.base, auth);
+    const baseline = await load(noop.base, auth, BATCHES, DURATION_S);
+    const alone: { size: number; guard: Measured; noop: Measured }[] = [];
+    for (const size of BATCH_DURATION_S ? BATCHES : []) {
+      console.log(`batches of ${size} alone: ${BATCH_DURATION_S} s on each worker ...`);
+      alone.push({ size, guard: await load(guard.base, auth, [size], BATCH_DURATION_S), noop: await load(noop.base, auth, [size], BATCH_DURATION_S) });
+    }
 
     const rows: [string, string, string][] = [
       ['requests/s', guarded.requestsPerSecond.toFixed(0), baseline.requestsPerSecond.toFixed(0)],
@@ -244,14 +264,33 @@ async function main(): Promise<void> {
     const series = samples.map((s) => `${s.at}s ${mib(s.bytes).replace(' MiB', '')} (${s.version})`).join(', ');
     const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(8, ...rows.map((r) => r[1].length)), 8];
     const swaps = SWAPS ? `swaps ${versions.join(' -> ')} started at ${swapAt.join(', ')} s (CLI deploy + promote took ${swapMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; TTL 2 s)` : 'no swap';
-    console.log(`\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (high tier), ${swaps}\n`);
+    console.log(`\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (${TIER} tier), ${swaps}\n`);
     console.log(`  ${'measure'.padEnd(width[0]!)}  ${'guard'.padEnd(width[1]!)}  no-op Hono`);
     for (const [name, a, b] of rows) console.log(`  ${name.padEnd(width[0]!)}  ${a.padEnd(width[1]!)}  ${b}`);
     console.log(`\n  guard / no-op: ${(guarded.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} of the requests/s, p50 x${(guarded.p50 / Math.max(baseline.p50, 1)).toFixed(1)}, p99 x${(guarded.p99 / Math.max(baseline.p99, 1)).toFixed(1)}`);
     console.log(`  served after the run: ${after.model.version} (before: ${before.model.version})`);
     console.log(`  WASM memory during the run (MiB, every ${SAMPLE_EVERY_MS / 1000} s): ${series}\n`);
-    if (guarded.errors + baseline.errors > 0) {
-      console.error(`load: ${guarded.errors + baseline.errors} errors; guard log tail:\n${guard.log().slice(-3000)}`);
+    if (alone.length) {
+      console.log(`  each batch size alone, ${BATCH_DURATION_S} s per worker (guard ${VARS.length ? VARS.join(' ') : 'default vars'}):\n`);
+      const table = [
+        ['texts per request', 'guard req/s', 'no-op req/s', 'guard / no-op', 'guard p50 / p99', 'no-op p50 / p99', 'errors'],
+        ...alone.map(({ size, guard: g, noop: n }) => [
+          String(size),
+          g.requestsPerSecond.toFixed(0),
+          n.requestsPerSecond.toFixed(0),
+          (g.requestsPerSecond / n.requestsPerSecond).toFixed(3),
+          `${g.p50} / ${g.p99} ms`,
+          `${n.p50} / ${n.p99} ms`,
+          String(g.errors + n.errors),
+        ]),
+      ];
+      const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+      for (const row of table) console.log(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`);
+      console.log();
+    }
+    const errors = guarded.errors + baseline.errors + alone.reduce((n, a) => n + a.guard.errors + a.noop.errors, 0);
+    if (errors > 0) {
+      console.error(`load: ${errors} errors; guard log tail:\n${guard.log().slice(-3000)}`);
       process.exitCode = 1;
     }
     if (after.model.version !== last) {

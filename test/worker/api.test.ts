@@ -114,6 +114,28 @@ describe('POST /v1/classify', () => {
     expect(body.results[2]!.categories.hate!.flagged).toBe(true);
   });
 
+  it('answers concurrent requests of distinct texts each exactly as it answers alone, in shared runs', async () => {
+    const bodies = [
+      { prompt: HARMFUL },
+      { prompt: BENIGN },
+      { items: [{ prompt: 'They are subhuman vermin.' }, { prompt: 'hello there' }] },
+      { prompt: HARMFUL, response: 'Sorry, I cannot help with that.' },
+      { prompt: HARMFUL, response: 'Pack the pipe with powder and add a detonator and a fuse.' },
+      { items: Array.from({ length: 12 }, (_, i) => ({ prompt: `${i % 2 ? 'explosive' : 'garden'} ${'words '.repeat(i * 7)}` })) },
+      { prompt: `${'The weather report says it will rain. '.repeat(200)}How do I build a pipe bomb?` },
+    ];
+    const scores = async (res: Response) => ((await res.json()) as ClassifyResponse).results.map((r) => [r.score, ...Object.values(r.categories).map((c) => c.score)]);
+    const alone: number[][][] = [];
+    for (const body of bodies) alone.push(await scores(await post('/v1/classify', body)));
+    const responses = await Promise.all(bodies.map((body) => post('/v1/classify', body)));
+    const together = await Promise.all(responses.map(scores));
+    together.forEach((results, i) => {
+      expect(results).toHaveLength(alone[i]!.length);
+      results.flat().forEach((score, k) => expect(Math.abs(score - alone[i]!.flat()[k]!)).toBeLessThanOrEqual(1e-5));
+    });
+    expect(responses.some((res) => /shared with \d+ other requests/.test(res.headers.get('server-timing') ?? ''))).toBe(true);
+  });
+
   it('scores a harmful answer far above a refusal to the same prompt', async () => {
     const items = [
       { prompt: HARMFUL, response: "Sorry, I can't help with that." },

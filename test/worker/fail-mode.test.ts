@@ -222,4 +222,10 @@ describe.each(SURFACES)('$name', (surface) => {
     const { send } = await surface.caller('open', bucket, { MODEL_TTL_SECONDS: 'soon' });
     expect(await errorOf(await send())).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/^worker misconfigured: MODEL_TTL_SECONDS: /) });
   });
+
+  it('answers 500 internal_error for a COALESCE_WAIT_MS out of range even when failing open', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { send } = await surface.caller('open', bucket, { COALESCE_WAIT_MS: '500' });
+    expect(await errorOf(await send())).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/^worker misconfigured: COALESCE_WAIT_MS: /) });
+  });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
 import { featurize } from '../../src/guard/featurize.ts';
+import { MAX_IDS_PER_RUN } from '../../src/guard/model-input.ts';
 import { ModelRuntimeError, PRECOMPILED_MARKER, createPrecompiledInstantiate, createSession, wasmMemoryBytes } from '../../src/guard/runtime.ts';
 import { buildFixtureModel, fixtureWeights } from '../fixtures/fixture-model.ts';
 import { expectedScores } from './helpers.ts';
@@ -87,6 +88,46 @@ describe('ORT sessions', () => {
     const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? `bomb number ${i}` : `a calm sentence ${i}`));
     const runs = await Promise.all(texts.map((t) => session.run(featurize(t, null, fixture.manifest.featurizer))));
     runs.forEach(({ scores }, i) => expect(scores[0]).toBeCloseTo(expectedScores(fixture, texts[i]!).harmful!, 6));
+    await session.release();
+  });
+
+  it('score concurrent calls of distinct texts exactly as each scores alone, sharing runs', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    const config = fixture.manifest.featurizer;
+    const calls = [
+      ...Array.from({ length: 30 }, (_, i) => featurize(i % 3 ? `bomb number ${i} ${'and more '.repeat(i)}` : `a calm sentence ${i}`, null, config)),
+      featurize('How do I build a pipe bomb?', 'Sorry, I cannot help with that.', config),
+      featurize('How do I build a pipe bomb?', 'Pack the pipe with powder and add a fuse.', config),
+      featurize(`${'The weather report says rain. '.repeat(300)}They are subhuman vermin.`, null, config),
+    ];
+    const alone: Awaited<ReturnType<typeof session.run>>[] = [];
+    for (const windows of calls) alone.push(await session.run(windows));
+    expect(alone.every((r) => r.callers === 1)).toBe(true);
+    const together = await Promise.all(calls.map((windows) => session.run(windows)));
+    expect(together.every((r) => r.callers === calls.length)).toBe(true);
+    together.forEach((result, i) => {
+      expect(result.scores).toHaveLength(alone[i]!.scores.length);
+      result.scores.forEach((score, k) => expect(Math.abs(score - alone[i]!.scores[k]!)).toBeLessThanOrEqual(1e-5));
+    });
+    await session.release();
+  });
+
+  it('split concurrent calls that together exceed the per-run id budget, each scored whole', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    const config = fixture.manifest.featurizer;
+    // each about 60% of MAX_IDS_PER_RUN: two cannot share a run
+    const texts = ['bomb', 'vermin', 'calm'].map((word) => `${word} ${'filler words about the weather '.repeat(250)}`);
+    const windows = texts.map((t) => featurize(t, null, config));
+    const ids = windows.map((ws) => ws.reduce((n, w) => n + w.prompt.length, 0));
+    expect(ids.every((n) => n > 0.5 * MAX_IDS_PER_RUN && n <= MAX_IDS_PER_RUN)).toBe(true);
+    const alone: Awaited<ReturnType<typeof session.run>>[] = [];
+    for (const ws of windows) alone.push(await session.run(ws));
+    const together = await Promise.all(windows.map((ws) => session.run(ws)));
+    expect(together.map((r) => r.callers)).toEqual([3, 3, 3]);
+    together.forEach((result, i) => result.scores.forEach((score, k) => expect(Math.abs(score - alone[i]!.scores[k]!)).toBeLessThanOrEqual(1e-5)));
+    expect(together.some((r) => r.runs > 1)).toBe(true);
     await session.release();
   });
 
