@@ -20,4 +20,13 @@ export const NAME_RULE = 'letters, digits, ".", "_" or "-", at most 64';
 /** A model version, checked as the manifest checks it. */
 export const versionFlag = () => z.string().regex(VERSION_PATTERN, NAME_RULE);
 /** A list: comma-separated on the command line (`--data a.jsonl,b.jsonl`), an array in a run config; blanks dropped. */
-export const listFlag = () => z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+export const listFlag = () =>
+  z.union([
+    z.array(z.string().min(1)),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ]);

@@ -7,7 +7,10 @@ import { defineCommand, renderUsage, runCommand, type CommandDef } from 'citty';
 import { CLIError } from './errors.ts';
 
 type Loader = () => Promise<CommandDef<any>>;
-const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Loader => () => load().then((m) => m.default);
+const lazy =
+  (load: () => Promise<{ default: CommandDef<any> }>): Loader =>
+  () =>
+    load().then((m) => m.default);
 
 /** Every subcommand, loaded only when named. */
 export const COMMANDS: Record<string, Loader> = {

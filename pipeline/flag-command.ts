@@ -12,7 +12,8 @@ import { CLIError } from './errors.ts';
 
 /** A field and the schemas it wraps (default, optional, pipe input), outermost first. */
 function layers(field: z.ZodType): z.ZodType[] {
-  const inner = field instanceof z.ZodDefault || field instanceof z.ZodOptional ? field.unwrap() : field instanceof z.ZodPipe ? field.in : null;
+  const inner =
+    field instanceof z.ZodDefault || field instanceof z.ZodOptional ? field.unwrap() : field instanceof z.ZodPipe ? field.in : null;
   return inner ? [field, ...layers(inner as z.ZodType)] : [field];
 }
 
@@ -40,7 +41,9 @@ function argOf(key: string, field: z.ZodType, positional: boolean): ArgDef {
  */
 export function argsOf(schema: z.ZodObject, positional: readonly string[] = []): ArgsDef {
   const fields = Object.entries(schema.shape as Record<string, z.ZodType>);
-  return Object.fromEntries(fields.map(([key, field]) => [positional.includes(key) ? key : kebab(key), argOf(key, field, positional.includes(key))]));
+  return Object.fromEntries(
+    fields.map(([key, field]) => [positional.includes(key) ? key : kebab(key), argOf(key, field, positional.includes(key))]),
+  );
 }
 
 /** A schema issue as one line: the flag as typed (`--val-fraction`), or `<name>` for a positional. */
@@ -56,7 +59,11 @@ function issueLine(issue: z.core.$ZodIssue, positional: readonly string[]): stri
  * @throws CLIError with one line naming the flag as typed
  * @example parseFlags(z.object({ valFraction: numberFlag(0, 1).default(0.1).describe('share') }), { _: [], 'val-fraction': '0.2' }) // { valFraction: 0.2 }
  */
-export function parseFlags<S extends z.ZodObject>(schema: S, parsed: Record<string, unknown>, positional: readonly string[] = []): z.output<S> {
+export function parseFlags<S extends z.ZodObject>(
+  schema: S,
+  parsed: Record<string, unknown>,
+  positional: readonly string[] = [],
+): z.output<S> {
   const keys = Object.keys(schema.shape);
   // citty keeps each flag under its kebab-case and its camelCase name; anything else was not declared.
   const known = new Set(['_', ...keys, ...keys.map(kebab)]);

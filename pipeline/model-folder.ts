@@ -21,11 +21,15 @@ export async function readModelFolder(dir: string): Promise<{ manifest: Manifest
     throw new CLIError(`${dir}/manifest.json is missing or not JSON`);
   }
   const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) throw new CLIError(`${dir}/manifest.json: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success)
+    throw new CLIError(`${dir}/manifest.json: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
   const manifest = parsed.data;
-  const bytes = new Uint8Array(await readFile(join(dir, manifest.files.model.path)).catch(() => {
-    throw new CLIError(`${dir}/${manifest.files.model.path} is missing`);
-  }));
-  if (sha256Hex(bytes) !== manifest.files.model.sha256) throw new CLIError(`${dir}/${manifest.files.model.path} does not match the sha256 in its manifest`);
+  const bytes = new Uint8Array(
+    await readFile(join(dir, manifest.files.model.path)).catch(() => {
+      throw new CLIError(`${dir}/${manifest.files.model.path} is missing`);
+    }),
+  );
+  if (sha256Hex(bytes) !== manifest.files.model.sha256)
+    throw new CLIError(`${dir}/${manifest.files.model.path} does not match the sha256 in its manifest`);
   return { manifest, bytes };
 }

@@ -20,7 +20,12 @@ export interface StageFolder {
  * Creates or reopens `dir` for `stage` with `config`.
  * @param options.quiet keep stderr for progress lines only
  */
-export async function openStageFolder(dir: string, stage: string, config: Record<string, unknown>, options: { quiet?: boolean } = {}): Promise<StageFolder> {
+export async function openStageFolder(
+  dir: string,
+  stage: string,
+  config: Record<string, unknown>,
+  options: { quiet?: boolean } = {},
+): Promise<StageFolder> {
   await mkdir(dir, { recursive: true });
   const folder: StageFolder = {
     dir,
@@ -34,7 +39,10 @@ export async function openStageFolder(dir: string, stage: string, config: Record
     },
   };
   const configPath = join(dir, 'config.json');
-  const file = await readFile(configPath, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+  const file = await readFile(configPath, 'utf8').then(
+    (t) => JSON.parse(t) as Record<string, unknown>,
+    () => null,
+  );
   if (file) {
     const { stage: _stage, ...saved } = file;
     const changed = Object.keys({ ...saved, ...config }).filter((k) => canonicalJson(saved[k]) !== canonicalJson(config[k]));

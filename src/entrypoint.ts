@@ -5,7 +5,15 @@
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import { createApp } from './app.ts';
-import type { ClassifyRequest, ClassifyResponse, EdgeGuardResult, EdgeGuardRpc, ModerationRequest, ModerationResponse, RpcOptions } from './client/types.ts';
+import type {
+  ClassifyRequest,
+  ClassifyResponse,
+  EdgeGuardResult,
+  EdgeGuardRpc,
+  ModerationRequest,
+  ModerationResponse,
+  RpcOptions,
+} from './client/types.ts';
 import { sharedRegistry } from './guard/registry.ts';
 import type { ModelSource } from './guard/scoring.ts';
 import { CLASSIFY, MODERATE, serveRpc } from './rpc/serve.ts';

@@ -6,7 +6,10 @@ import { defineFlagCommand } from '../flag-command.ts';
 import { AugmentOptionsSchema, runAugment } from '../harmaug/augment.ts';
 
 export default defineFlagCommand({
-  meta: { name: 'augment', description: 'Generate harmful instructions by prefilled jailbreak (HarmAug); appends to <out>/prompts.jsonl, resumable.' },
+  meta: {
+    name: 'augment',
+    description: 'Generate harmful instructions by prefilled jailbreak (HarmAug); appends to <out>/prompts.jsonl, resumable.',
+  },
   flags: AugmentOptionsSchema,
   run: runAugment,
 });

@@ -27,7 +27,9 @@ const Flags = z.object({
   refusalPairs: recipeNumber('refusalPairs').describe('share of harmful requests given a synthetic refusal pair'),
   compliancePairs: recipeNumber('compliancePairs').describe('share of harmful requests given a synthetic compliance pair'),
   rephrasings: recipeNumber('rephrasings').describe('share of short requests given a rephrased copy in another common form'),
-  seed: intFlag(0, 2 ** 31).default(DISTILL_DEFAULTS.train.seed).describe('seed for splits and synthetic pairs'),
+  seed: intFlag(0, 2 ** 31)
+    .default(DISTILL_DEFAULTS.train.seed)
+    .describe('seed for splits and synthetic pairs'),
 });
 
 export default defineFlagCommand({
@@ -48,6 +50,8 @@ export default defineFlagCommand({
     for (const [name, rows] of Object.entries(splits)) await writeJsonl(join(flags.out, `${name}.jsonl`), rows);
     const counts = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length]));
     await writeFile(join(flags.out, 'report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-    console.log(`${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`);
+    console.log(
+      `${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`,
+    );
   },
 });

@@ -23,8 +23,14 @@ const pull = defineFlagCommand({
 const percent = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 const stats = defineFlagCommand({
-  meta: { name: 'stats', description: 'Show what the feedback records say: share of traffic escalated, teacher answers and agreement, teacher latency.' },
-  flags: z.object({ json: z.boolean().default(false).describe('print JSON instead of text') }).extend(DayRangeFlags.shape).extend(TargetFlags.shape),
+  meta: {
+    name: 'stats',
+    description: 'Show what the feedback records say: share of traffic escalated, teacher answers and agreement, teacher latency.',
+  },
+  flags: z
+    .object({ json: z.boolean().default(false).describe('print JSON instead of text') })
+    .extend(DayRangeFlags.shape)
+    .extend(TargetFlags.shape),
   async run(flags) {
     await withStore(flags, async (store) => {
       const { records, skipped } = await readFeedbackRecords(store, flags);
@@ -34,17 +40,29 @@ const stats = defineFlagCommand({
         return;
       }
       if (s.records === 0) {
-        console.log(`no feedback records in ${store.where}: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated`);
+        console.log(
+          `no feedback records in ${store.where}: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated`,
+        );
         return;
       }
       const { traffic, failed, latencyMs } = s;
-      console.log(`feedback in ${store.where}: ${s.records} records, ${s.items} escalated texts, ${formatDate(s.from!)} .. ${formatDate(s.to!)}`);
-      console.log(`  band ${s.bands.map(({ band, records }) => `[${band[0]}, ${band[1]})${s.bands.length > 1 ? ` (${records} records)` : ''}`).join(', ')}: ${traffic.escalated} of ${traffic.texts} texts escalated (${percent(traffic.share)}) in ${traffic.requests} requests`);
-      console.log(`  teacher ${s.teachers.map((t) => `${t.kind} ${t.model}`).join(', ')}: ${s.answered} answered (${s.unsafe} unsafe), ${failed.timeout + failed.unavailable + failed.malformed} failed (${failed.timeout} timeouts, ${failed.unavailable} unavailable, ${failed.malformed} malformed)`);
-      console.log(`  agreement with the student ${percent(s.agreement)}: the teacher flagged ${s.teacherFlagged} the student passed, cleared ${s.teacherCleared} it flagged`);
-      if (latencyMs) console.log(`  teacher latency p50 ${latencyMs.p50} ms, p90 ${latencyMs.p90} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms`);
+      console.log(
+        `feedback in ${store.where}: ${s.records} records, ${s.items} escalated texts, ${formatDate(s.from!)} .. ${formatDate(s.to!)}`,
+      );
+      console.log(
+        `  band ${s.bands.map(({ band, records }) => `[${band[0]}, ${band[1]})${s.bands.length > 1 ? ` (${records} records)` : ''}`).join(', ')}: ${traffic.escalated} of ${traffic.texts} texts escalated (${percent(traffic.share)}) in ${traffic.requests} requests`,
+      );
+      console.log(
+        `  teacher ${s.teachers.map((t) => `${t.kind} ${t.model}`).join(', ')}: ${s.answered} answered (${s.unsafe} unsafe), ${failed.timeout + failed.unavailable + failed.malformed} failed (${failed.timeout} timeouts, ${failed.unavailable} unavailable, ${failed.malformed} malformed)`,
+      );
+      console.log(
+        `  agreement with the student ${percent(s.agreement)}: the teacher flagged ${s.teacherFlagged} the student passed, cleared ${s.teacherCleared} it flagged`,
+      );
+      if (latencyMs)
+        console.log(`  teacher latency p50 ${latencyMs.p50} ms, p90 ${latencyMs.p90} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms`);
       console.log(`  texts stored: ${s.withText} of ${s.items}${s.withText < s.items ? ' (the rest as hashes only)' : ''}`);
-      if (skipped.length) console.error(`edgeguard: warning: ${skipped.length} objects under feedback/ are not feedback records (first: ${skipped[0]})`);
+      if (skipped.length)
+        console.error(`edgeguard: warning: ${skipped.length} objects under feedback/ are not feedback records (first: ${skipped[0]})`);
     });
   },
 });

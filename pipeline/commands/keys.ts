@@ -31,23 +31,38 @@ const CategoryThresholds = listFlag().transform((pairs, ctx) => {
 });
 
 /** `a,b` -> ['a', 'b'], each a model version name. */
-const PinVersions = listFlag().pipe(z.array(z.string().regex(VERSION_PATTERN, `each version: ${NAME_RULE}`)).min(1).max(50));
+const PinVersions = listFlag().pipe(
+  z
+    .array(z.string().regex(VERSION_PATTERN, `each version: ${NAME_RULE}`))
+    .min(1)
+    .max(50),
+);
 
 const CreateFlags = z
   .object({
     name: Name.describe('who holds the key (logged with each request): letters, digits, ".", "_", "-"'),
-    rateLimit: z.enum(RATE_LIMIT_TIERS).default('standard').describe(`rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')}`),
+    rateLimit: z
+      .enum(RATE_LIMIT_TIERS)
+      .default('standard')
+      .describe(`rate-limit tier: ${RATE_LIMIT_TIERS.join(', ')}`),
     threshold: Probability.optional().describe("flag at P(harmful) >= this (default: the model manifest's threshold)"),
     categoryThresholds: CategoryThresholds.optional().describe("per-label thresholds, e.g. hate=0.4,violence=0.6 (default: the model's)"),
     failMode: z.enum(['open', 'closed']).default('closed').describe('when no model can score: closed (503) or open (an unscored 200)'),
-    pinVersions: PinVersions.optional().describe('model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2'),
-    escalate: z.enum(ESCALATE_MODES).default('band').describe("when this key's texts go to the worker's teacher: band (the student's uncertain band), never, always"),
+    pinVersions: PinVersions.optional().describe(
+      'model versions this key may pin besides current, its history and the candidate, e.g. 20261129-77b0e412,preview-2',
+    ),
+    escalate: z
+      .enum(ESCALATE_MODES)
+      .default('band')
+      .describe("when this key's texts go to the worker's teacher: band (the student's uncertain band), never, always"),
     json: z.boolean().default(false).describe('print JSON (the key included) instead of text'),
   })
   .extend(KvTargetFlags.shape);
 
 const describePolicy = (r: KeyRecord) => {
-  const categories = Object.entries(r.categoryThresholds).map(([label, t]) => `${label}=${t}`).join(',');
+  const categories = Object.entries(r.categoryThresholds)
+    .map(([label, t]) => `${label}=${t}`)
+    .join(',');
   const pins = r.pinVersions?.length ? `, may pin ${r.pinVersions.join(',')}` : '';
   const escalate = r.escalate === 'band' ? '' : `, escalates ${r.escalate}`;
   return `rate limit ${r.rateLimit}, threshold ${r.threshold ?? 'model'}${categories ? ` (${categories})` : ''}, fail mode ${r.failMode}${pins}${escalate}`;
@@ -104,8 +119,12 @@ const list = defineFlagCommand({
           console.log(`  ${'?'.padEnd(width)}  ${digest.slice(0, 16)}  ${''.padEnd(16)}  BROKEN: ${problem}`);
           continue;
         }
-        const status = record.revokedAt ? `revoked ${record.revokedAt.slice(0, 16).replace('T', ' ')}` : `active: ${describePolicy(record)}`;
-        console.log(`  ${record.name.padEnd(width)}  ${digest.slice(0, 16)}  ${record.createdAt.slice(0, 16).replace('T', ' ')}  ${status}`);
+        const status = record.revokedAt
+          ? `revoked ${record.revokedAt.slice(0, 16).replace('T', ' ')}`
+          : `active: ${describePolicy(record)}`;
+        console.log(
+          `  ${record.name.padEnd(width)}  ${digest.slice(0, 16)}  ${record.createdAt.slice(0, 16).replace('T', ' ')}  ${status}`,
+        );
       }
     });
   },

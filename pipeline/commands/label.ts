@@ -6,7 +6,11 @@ import { defineFlagCommand } from '../flag-command.ts';
 import { LabelOptionsSchema, runLabel } from '../harmaug/label.ts';
 
 export default defineFlagCommand({
-  meta: { name: 'label', description: 'Score prompts and pairs with the teacher (soft label P(unsafe), verdict, categories); appends to <out>/labeled.jsonl, resumable.' },
+  meta: {
+    name: 'label',
+    description:
+      'Score prompts and pairs with the teacher (soft label P(unsafe), verdict, categories); appends to <out>/labeled.jsonl, resumable.',
+  },
   flags: LabelOptionsSchema,
   run: runLabel,
 });

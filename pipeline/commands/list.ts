@@ -17,7 +17,14 @@ export default defineFlagCommand({
       const [versions, current, candidate] = await Promise.all([listVersions(store), readCurrent(store), readCandidate(store)]);
       const rows = versions.map((entry) => {
         const back = current?.history.findIndex((h) => h.version === entry.version) ?? -1;
-        const status = entry.version === current?.version ? 'current' : entry.version === candidate?.version ? 'candidate' : back >= 0 ? `previous ${back + 1}` : '';
+        const status =
+          entry.version === current?.version
+            ? 'current'
+            : entry.version === candidate?.version
+              ? 'candidate'
+              : back >= 0
+                ? `previous ${back + 1}`
+                : '';
         return {
           version: entry.version,
           status,
@@ -30,7 +37,13 @@ export default defineFlagCommand({
         };
       });
       if (flags.json) {
-        console.log(JSON.stringify({ where: store.where, current: current?.version ?? null, candidate: candidate?.version ?? null, versions: rows }, null, 2));
+        console.log(
+          JSON.stringify(
+            { where: store.where, current: current?.version ?? null, candidate: candidate?.version ?? null, versions: rows },
+            null,
+            2,
+          ),
+        );
         return;
       }
       if (rows.length === 0) {
@@ -39,13 +52,18 @@ export default defineFlagCommand({
       }
       const width = Math.max(7, ...rows.map((r) => r.version.length));
       console.log(`versions in ${store.where}, newest first (AUPRC: worst source, FPR: worst source):`);
-      console.log(`  ${'version'.padEnd(width)}  ${'uploaded'.padEnd(17)}  ${'size'.padStart(9)}  ${'quant'.padEnd(9)}  AUPRC  FPR    status`);
+      console.log(
+        `  ${'version'.padEnd(width)}  ${'uploaded'.padEnd(17)}  ${'size'.padStart(9)}  ${'quant'.padEnd(9)}  AUPRC  FPR    status`,
+      );
       for (const r of rows) {
         const mark = r.status === 'current' ? '*' : r.status === 'candidate' ? '~' : ' ';
         const status = r.problem ? `BROKEN: ${r.problem}` : r.status;
-        console.log(`${mark} ${r.version.padEnd(width)}  ${formatDate(r.uploaded)}  ${formatBytes(r.bytes).padStart(9)}  ${(r.quantization ?? '–').padEnd(9)}  ${formatMetric(r.minAuprc).padEnd(5)}  ${formatMetric(r.maxFpr).padEnd(5)}  ${status}`.trimEnd());
+        console.log(
+          `${mark} ${r.version.padEnd(width)}  ${formatDate(r.uploaded)}  ${formatBytes(r.bytes).padStart(9)}  ${(r.quantization ?? '–').padEnd(9)}  ${formatMetric(r.minAuprc).padEnd(5)}  ${formatMetric(r.maxFpr).padEnd(5)}  ${status}`.trimEnd(),
+        );
       }
-      if (current && !versions.some((v) => v.version === current.version)) console.log(`! current names ${current.version}, which is not deployed`);
+      if (current && !versions.some((v) => v.version === current.version))
+        console.log(`! current names ${current.version}, which is not deployed`);
     });
   },
 });

@@ -11,7 +11,15 @@ import { quietFlag } from '../args.ts';
 import { defineFlagCommand } from '../flag-command.ts';
 import { DEFAULT_FOLDS, lodoMarkdown, lodoRecord, summarize, type LodoRow } from '../eval/lodo.ts';
 import { previousFold, runFold } from '../run/lodo-fold.ts';
-import { categoryFigures, categorySummary, chooseCategoryThresholds, chooseHeldOutThreshold, isHeldOutRule, kindSummary, type HeldOutRow } from '../eval/heldout.ts';
+import {
+  categoryFigures,
+  categorySummary,
+  chooseCategoryThresholds,
+  chooseHeldOutThreshold,
+  isHeldOutRule,
+  kindSummary,
+  type HeldOutRow,
+} from '../eval/heldout.ts';
 import { appendFile } from 'node:fs/promises';
 import { recordMetrics } from '../eval/record.ts';
 import { resolveDistillConfig } from '../train/config.ts';
@@ -21,24 +29,42 @@ const Flags = z.object({
   config: z.string().optional().describe('distill recipe (JSON) to evaluate; its holdout is replaced per fold'),
   out: z.string().min(1).describe('folder for fold runs, lodo.md and lodo.json'),
   folds: z.string().optional().describe('JSON file with an array of folds (arrays of source names); default: the built-in five'),
-  only: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers').optional().describe('run only these folds (1-based, comma-separated)'),
-  record: z.string().optional().describe('model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped'),
+  only: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated fold numbers')
+    .optional()
+    .describe('run only these folds (1-based, comma-separated)'),
+  record: z
+    .string()
+    .optional()
+    .describe('model folder whose manifest records the table (metrics.lodo), e.g. the model this recipe shipped'),
   thresholdRule: z
     .string()
     .refine(isHeldOutRule, 'must be "heldout-f1", "heldout-recall:<rate>", "heldout-fpr:<rate>" or "fixed:<value>"')
     .default('heldout-f1')
-    .describe('how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, heldout-fpr:<rate> (alpaca-eval), or fixed:<value>'),
-  resume: z.boolean().default(false).describe('reuse the folds an earlier run of the same recipe left in --out (fold-<n>/heldout.json) instead of training them again'),
+    .describe(
+      'how the operating point is chosen on the held-out rows: heldout-f1, heldout-recall:<rate>, heldout-fpr:<rate> (alpaca-eval), or fixed:<value>',
+    ),
+  resume: z
+    .boolean()
+    .default(false)
+    .describe('reuse the folds an earlier run of the same recipe left in --out (fold-<n>/heldout.json) instead of training them again'),
   quiet: quietFlag(),
 });
 
 export default defineFlagCommand({
-  meta: { name: 'lodo', description: 'Leave-one-dataset-out evaluation: one training per fold, held-out sets scored by a model that never saw them.' },
+  meta: {
+    name: 'lodo',
+    description: 'Leave-one-dataset-out evaluation: one training per fold, held-out sets scored by a model that never saw them.',
+  },
   flags: Flags,
   async run(flags) {
     let folds = DEFAULT_FOLDS;
     if (flags.folds) {
-      const parsed = z.array(z.array(z.string()).min(1)).min(1).safeParse(JSON.parse(await readFile(flags.folds, 'utf8').catch(() => 'null')));
+      const parsed = z
+        .array(z.array(z.string()).min(1))
+        .min(1)
+        .safeParse(JSON.parse(await readFile(flags.folds, 'utf8').catch(() => 'null')));
       if (!parsed.success) throw new CLIError(`${flags.folds}: not a JSON array of folds (arrays of source names)`);
       folds = parsed.data;
     }
@@ -74,7 +100,12 @@ export default defineFlagCommand({
     const reported = (await resolveDistillConfig(flags.config, {})).reportedCategories;
     const categoryThresholds = chooseCategoryThresholds(heldOut, labels, reported);
     const threshold = chooseHeldOutThreshold(flags.thresholdRule, heldOut, categoryThresholds, labels);
-    const operatingPoint = { rule: flags.thresholdRule, threshold, categoryThresholds, ...kindSummary(heldOut, { threshold, categoryThresholds }, labels) };
+    const operatingPoint = {
+      rule: flags.thresholdRule,
+      threshold,
+      categoryThresholds,
+      ...kindSummary(heldOut, { threshold, categoryThresholds }, labels),
+    };
     if (!flags.quiet) process.stderr.write(`operating point on held-out rows: ${JSON.stringify(operatingPoint)}\n`);
     const figures = categoryFigures(heldOut, labels);
     const categories = categorySummary(figures);
@@ -82,7 +113,8 @@ export default defineFlagCommand({
     await writeFile(join(flags.out, 'lodo.json'), `${JSON.stringify(report, null, 2)}\n`);
     const markdown = lodoMarkdown(rows, summary, alpaca, { operatingPoint, categories, figures });
     await writeFile(join(flags.out, 'lodo.md'), markdown);
-    if (flags.record) await recordMetrics(flags.record, 'lodo', lodoRecord(folds, summary, alpaca, rows, { operatingPoint, categories, figures }));
+    if (flags.record)
+      await recordMetrics(flags.record, 'lodo', lodoRecord(folds, summary, alpaca, rows, { operatingPoint, categories, figures }));
     console.log(markdown);
   },
 });

@@ -23,7 +23,8 @@ export default defineFlagCommand({
   flags: Flags,
   positional: ['version'],
   async run(flags) {
-    if (flags.clearCandidate && (flags.version || flags.candidate)) throw new CLIError('--clear-candidate takes no version and no --candidate');
+    if (flags.clearCandidate && (flags.version || flags.candidate))
+      throw new CLIError('--clear-candidate takes no version and no --candidate');
     if (!flags.clearCandidate && !flags.version) throw new CLIError('name the version to promote (see `list`)');
     await withStore(flags, async (store) => {
       if (flags.clearCandidate) {
@@ -31,10 +32,18 @@ export default defineFlagCommand({
         console.log(move.changed ? `cleared the candidate ${move.from} in ${store.where}` : `${store.where} has no candidate`);
       } else if (flags.candidate) {
         const move = await setCandidate(store, flags.version!);
-        console.log(move.changed ? `${move.to} is the shadow candidate in ${store.where}${move.from ? ` (was ${move.from})` : ''}` : `${move.to} is already the candidate`);
+        console.log(
+          move.changed
+            ? `${move.to} is the shadow candidate in ${store.where}${move.from ? ` (was ${move.from})` : ''}`
+            : `${move.to} is already the candidate`,
+        );
       } else {
         const move = await promote(store, flags.version!);
-        console.log(move.changed ? `promoted ${move.to} to current in ${store.where}${move.from ? ` (was ${move.from})` : ''}` : `${move.to} is already current`);
+        console.log(
+          move.changed
+            ? `promoted ${move.to} to current in ${store.where}${move.from ? ` (was ${move.from})` : ''}`
+            : `${move.to} is already current`,
+        );
       }
     });
   },

@@ -6,7 +6,11 @@ import { defineFlagCommand } from '../flag-command.ts';
 import { RespondOptionsSchema, runRespond } from '../harmaug/respond.ts';
 
 export default defineFlagCommand({
-  meta: { name: 'respond', description: 'Answer each instruction once complying and once refusing; appends <id>:comply / <id>:refuse pairs to <out>/responses.jsonl, resumable.' },
+  meta: {
+    name: 'respond',
+    description:
+      'Answer each instruction once complying and once refusing; appends <id>:comply / <id>:refuse pairs to <out>/responses.jsonl, resumable.',
+  },
   flags: RespondOptionsSchema,
   run: runRespond,
 });

@@ -11,13 +11,21 @@ import { loadRunConfig, planRun } from '../run/config.ts';
 import { formatReport, runChain } from '../run/run-chain.ts';
 
 const Flags = z.object({
-  config: z.string().min(1, 'is required').describe('JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see pipeline/README.md, "One command: run --config")'),
+  config: z
+    .string()
+    .min(1, 'is required')
+    .describe(
+      'JSON config: { out, llm: {shared}, augment: {...}, respond: {...}, label: {...} } (see pipeline/README.md, "One command: run --config")',
+    ),
   out: z.string().min(1).optional().describe("run folder (overrides the config's out)"),
   quiet: quietFlag(),
 });
 
 export default defineFlagCommand({
-  meta: { name: 'run', description: 'Run the chain (augment -> respond -> label -> ...) from a JSON config into one run folder; rerun to resume.' },
+  meta: {
+    name: 'run',
+    description: 'Run the chain (augment -> respond -> label -> ...) from a JSON config into one run folder; rerun to resume.',
+  },
   flags: Flags,
   async run(flags) {
     const config = await loadRunConfig(flags.config);

@@ -26,7 +26,14 @@ export default defineFlagCommand({
         console.log(JSON.stringify(m, null, 2));
         return;
       }
-      const status = m.version === current?.version ? 'current' : m.version === candidate?.version ? 'candidate' : current?.history.some((h) => h.version === m.version) ? 'previous' : 'not serving';
+      const status =
+        m.version === current?.version
+          ? 'current'
+          : m.version === candidate?.version
+            ? 'candidate'
+            : current?.history.some((h) => h.version === m.version)
+              ? 'previous'
+              : 'not serving';
       const model = m.files.model;
       const lines = [
         `${m.version} (${status}) in ${store.where}`,
@@ -35,14 +42,22 @@ export default defineFlagCommand({
         `  network     ${m.model.architecture}, dim ${m.model.dim}, ${m.model.pooling} pooling, hidden ${m.model.hidden}, ${m.model.parameters} parameters, ${m.model.quantization}`,
         `  featurizer  ${m.featurizer.kind}, ${m.featurizer.buckets} buckets, char ${m.featurizer.charNgramMin}-${m.featurizer.charNgramMax}-grams${m.featurizer.wordBigrams ? ' + word bigrams' : ''}, windows ${m.featurizer.windowTokens}/${m.featurizer.windowStride}`,
         `  labels      ${m.labels.join(', ')}`,
-        `  threshold   ${m.threshold}${Object.keys(m.categoryThresholds).length ? ` (${Object.entries(m.categoryThresholds).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+        `  threshold   ${m.threshold}${
+          Object.keys(m.categoryThresholds).length
+            ? ` (${Object.entries(m.categoryThresholds)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : ''
+        }`,
         `  data        ${m.dataSources.map((s) => `${s.name} (${s.use}, ${s.rows} rows, ${s.license})`).join('; ') || '–'}`,
       ];
       const sources = evalSources(m);
       if (sources) {
         lines.push('  eval        source                                    AUPRC  FPR    recall');
         for (const [name, s] of Object.entries(sources)) {
-          lines.push(`              ${name.padEnd(40)}  ${formatMetric(s.auprc).padEnd(5)}  ${formatMetric(s.fpr).padEnd(5)}  ${formatMetric(s.recall).padEnd(5)}${s.seenInTraining ? '  (trained on)' : ''}`);
+          lines.push(
+            `              ${name.padEnd(40)}  ${formatMetric(s.auprc).padEnd(5)}  ${formatMetric(s.fpr).padEnd(5)}  ${formatMetric(s.recall).padEnd(5)}${s.seenInTraining ? '  (trained on)' : ''}`,
+          );
         }
       } else {
         lines.push('  eval        none recorded (pipeline eval --update-manifest)');

@@ -8,7 +8,9 @@ import { normalize } from '../../src/guard/featurize.ts';
 
 /** The key under which two texts are exact duplicates: same words, whatever the spacing or punctuation. */
 export function textKey(text: string): string {
-  return normalize(text).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return normalize(text)
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }
 
 const HASHES = 64;

@@ -83,7 +83,10 @@ export async function appendJsonl(path: string, rows: unknown[]): Promise<void> 
 }
 
 async function dropHalfLine(path: string): Promise<void> {
-  const size = await stat(path).then((s) => s.size, () => 0);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size === 0) return;
   const handle = await open(path, 'r+');
   try {

@@ -95,7 +95,12 @@ export async function listDataFiles(inputs: string[]): Promise<string[]> {
     } catch {
       throw new CLIError(`cannot read data folder ${input}`);
     }
-    files.push(...names.filter((n) => n.endsWith('.jsonl') || n.endsWith('.csv')).sort().map((n) => join(input, n)));
+    files.push(
+      ...names
+        .filter((n) => n.endsWith('.jsonl') || n.endsWith('.csv'))
+        .sort()
+        .map((n) => join(input, n)),
+    );
   }
   if (files.length === 0) throw new CLIError(`no .jsonl or .csv files in ${inputs.join(', ')}`);
   return files;
@@ -104,7 +109,10 @@ export async function listDataFiles(inputs: string[]): Promise<string[]> {
 /** Lines of one of our hand-written seed files (pipeline/data/seed/), or `fallback`. */
 async function seedLines(name: string, fallback: string[]): Promise<string[]> {
   const text = await readFile(new URL(name, SEED_DIR), 'utf8').catch(() => '');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.length ? lines : fallback;
 }
 
@@ -119,7 +127,8 @@ function complianceFor(request: string, opener: string): string {
   return `${opener} ${topic.charAt(0).toLowerCase()}${topic.slice(1)}:\n\n1.`;
 }
 
-const withUse = (policy: SourcePolicy, evalOnly: string[]): SourcePolicy => (evalOnly.includes(policy.name) ? { ...policy, use: 'eval-only' } : policy);
+const withUse = (policy: SourcePolicy, evalOnly: string[]): SourcePolicy =>
+  evalOnly.includes(policy.name) ? { ...policy, use: 'eval-only' } : policy;
 
 /** Reads, filters, categorises, dedupes and groups the examples of `inputs`. */
 export async function prepare(options: PrepareOptions): Promise<{ examples: PreparedExample[]; report: PrepareReport }> {
@@ -127,7 +136,8 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   const loaded = await Promise.all(
     files.map(async (file) => ({
       policy: withUse(policyFor(basename(file).replace(/\.(jsonl|csv)$/, '')), options.evalOnly ?? []),
-      rows: options.columns || file.endsWith('.csv') ? await readUserFile(file, options.columns ?? {}) : await readJsonl(file, ExampleSchema),
+      rows:
+        options.columns || file.endsWith('.csv') ? await readUserFile(file, options.columns ?? {}) : await readJsonl(file, ExampleSchema),
     })),
   );
   // Eval-only and held-out sets first: their copy of a duplicate is the one kept, so they stay
@@ -135,7 +145,18 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   const rank = (name: string, use: string) => (use === 'eval-only' ? 0 : options.holdout?.includes(name) ? 1 : 2);
   loaded.sort((a, b) => rank(a.policy.name, a.policy.use) - rank(b.policy.name, b.policy.use));
 
-  const report: PrepareReport = { read: 0, kept: 0, droppedByPolicy: 0, exactDuplicates: 0, nearDuplicates: 0, refusalPairs: 0, compliancePairs: 0, benignSnippets: 0, rephrasings: 0, perSource: {} };
+  const report: PrepareReport = {
+    read: 0,
+    kept: 0,
+    droppedByPolicy: 0,
+    exactDuplicates: 0,
+    nearDuplicates: 0,
+    refusalPairs: 0,
+    compliancePairs: 0,
+    benignSnippets: 0,
+    rephrasings: 0,
+    perSource: {},
+  };
   const prompts = new DuplicateIndex(options.nearDuplicate);
   const pairKeys = new Set<string>();
   const examples: PreparedExample[] = [];
@@ -225,7 +246,9 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
   }
   if (options.rephrasings) {
     const share = options.rephrasings;
-    const rephrased = examples.slice(0, rows).flatMap((ex) => (rng() < share && !options.holdout?.includes(ex.source) ? rephrasing(ex, prompts, rng) : []));
+    const rephrased = examples
+      .slice(0, rows)
+      .flatMap((ex) => (rng() < share && !options.holdout?.includes(ex.source) ? rephrasing(ex, prompts, rng) : []));
     report.rephrasings = rephrased.length;
     examples.push(...rephrased);
   }

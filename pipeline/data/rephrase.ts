@@ -33,16 +33,39 @@ const TASK_FORMS: RegExp[] = [
 ];
 
 const HOW_TO_SCAFFOLDS = [
-  'How do I {c}?', 'How can I {c}?', 'How to {c}?', 'how would someone {c}', 'What is the best way to {c}?',
-  'What are some ways to {c}?', 'What are the steps to {c}?', 'Explain how to {c}.', 'Describe in detail how to {c}.',
-  'Tell me how to {c}.', 'Can you tell me how to {c}?', 'Could you explain how to {c}?',
-  'Give me step-by-step instructions to {c}.', 'Write a guide on how to {c}.', 'I want to {c}. Where do I start?',
-  'I need to {c}, any tips?', 'Is there an easy way to {c}?', 'Teach me how to {c}.', '{C}.', 'Help me {c}.',
+  'How do I {c}?',
+  'How can I {c}?',
+  'How to {c}?',
+  'how would someone {c}',
+  'What is the best way to {c}?',
+  'What are some ways to {c}?',
+  'What are the steps to {c}?',
+  'Explain how to {c}.',
+  'Describe in detail how to {c}.',
+  'Tell me how to {c}.',
+  'Can you tell me how to {c}?',
+  'Could you explain how to {c}?',
+  'Give me step-by-step instructions to {c}.',
+  'Write a guide on how to {c}.',
+  'I want to {c}. Where do I start?',
+  'I need to {c}, any tips?',
+  'Is there an easy way to {c}?',
+  'Teach me how to {c}.',
+  '{C}.',
+  'Help me {c}.',
 ];
 
 const TASK_SCAFFOLDS = [
-  '{C}.', 'Please {c}.', 'Can you {c}?', 'Could you {c} for me?', 'I need you to {c}.', "I'd like you to {c}.",
-  'Your task is to {c}.', 'Hey, {c}.', '{C}, please.', 'Would you {c}?',
+  '{C}.',
+  'Please {c}.',
+  'Can you {c}?',
+  'Could you {c} for me?',
+  'I need you to {c}.',
+  "I'd like you to {c}.",
+  'Your task is to {c}.',
+  'Hey, {c}.',
+  '{C}, please.',
+  'Would you {c}?',
 ];
 
 const MAX_CHARS = 300;
@@ -59,8 +82,7 @@ function core(text: string, forms: RegExp[]): string | null {
   return null;
 }
 
-const fill = (scaffold: string, c: string) =>
-  scaffold.replace('{C}', c.charAt(0).toUpperCase() + c.slice(1)).replace('{c}', c);
+const fill = (scaffold: string, c: string) => scaffold.replace('{C}', c.charAt(0).toUpperCase() + c.slice(1)).replace('{c}', c);
 
 /**
  * The request in another form, or null when its form is not one we know.
@@ -69,7 +91,10 @@ const fill = (scaffold: string, c: string) =>
 export function rephrase(prompt: string, rng: Rng): string | null {
   const text = prompt.trim();
   if (text.length > MAX_CHARS || text.includes('\n')) return null;
-  const plain = text.replace(/[?.!]+$/, '').replace(/\s+/g, ' ').toLowerCase();
+  const plain = text
+    .replace(/[?.!]+$/, '')
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
   const howTo = core(plain, HOW_TO_FORMS);
   const c = howTo ?? core(plain, TASK_FORMS);
   if (c === null) return null;
@@ -78,7 +103,8 @@ export function rephrase(prompt: string, rng: Rng): string | null {
   const cased = start >= 0 ? text.replace(/\s+/g, ' ').slice(start, start + c.length) : c;
   // "Write a poem" -> "write a poem" inside a sentence; "NASA" and "I" stay as they are
   const first = cased.split(' ')[0]!;
-  const original = first.length > 1 && first.slice(1) !== first.slice(1).toLowerCase() ? cased : cased.charAt(0).toLowerCase() + cased.slice(1);
+  const original =
+    first.length > 1 && first.slice(1) !== first.slice(1).toLowerCase() ? cased : cased.charAt(0).toLowerCase() + cased.slice(1);
   const scaffolds = howTo ? HOW_TO_SCAFFOLDS : TASK_SCAFFOLDS;
   for (let tries = 0; tries < 4; tries++) {
     const out = fill(scaffolds[Math.floor(rng() * scaffolds.length)]!, original);

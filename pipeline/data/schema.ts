@@ -11,7 +11,10 @@ export const ExampleSchema = z.object({
   /** The model answer being judged; null for a prompt-only example. */
   response: z.string().min(1).nullable().default(null),
   /** Hard label: 1 harmful, 0 benign; null when only a teacher score exists. */
-  label: z.union([z.literal(0), z.literal(1)]).nullable().default(null),
+  label: z
+    .union([z.literal(0), z.literal(1)])
+    .nullable()
+    .default(null),
   /** Teacher P(unsafe), the soft label HarmAug distils. */
   score: z.number().min(0).max(1).nullable().default(null),
   /** Upstream category text, free form. */

@@ -46,7 +46,10 @@ function byHead(table: Record<string, CategoryLabel[] | null>) {
 /** Our own request sets (pipeline/data/seed): each row names its own categories. */
 function ownRequests(name: string, options: { fine?: boolean; kind?: SourceKind } = {}): SourcePolicy {
   return {
-    name, license: 'Apache-2.0 (this project)', kind: options.kind ?? 'request', use: 'train',
+    name,
+    license: 'Apache-2.0 (this project)',
+    kind: options.kind ?? 'request',
+    use: 'train',
     categories: (row) => (row.categories as CategoryLabel[] | null) ?? null,
     fine: options.fine ?? false,
   };
@@ -72,7 +75,11 @@ const jigsawFlags = (row: Example) => (row.category ?? '').split(' | ')[0]!;
 // ConvAbuse's abuse types; the rest ("intellectual", "general", "none") are harassment alone.
 const CONVABUSE: Record<string, CategoryLabel[]> = {
   sex_harassment: ['sexual'],
-  sexist: ['hate'], racist: ['hate'], homophobic: ['hate'], transphobic: ['hate'], ableist: ['hate'],
+  sexist: ['hate'],
+  racist: ['hate'],
+  homophobic: ['hate'],
+  transphobic: ['hate'],
+  ableist: ['hate'],
 };
 const convabuseTypes = (row: Example) => /type: ([^;|]*)/.exec(row.category ?? '')?.[1] ?? '';
 
@@ -80,58 +87,102 @@ const convabuseTypes = (row: Example) => /type: ([^;|]*)/.exec(row.category ?? '
 // insults the user is harassment and one that states a bias about a group is hate; agreeing with a
 // toxic context or ignoring a risk is unsafe in context but not content of any category.
 const DIASAFETY: Record<string, CategoryLabel[] | null> = {
-  'Offending User': ['harassment'], 'Toxicity Agreement': null, 'Biased Opinion': ['hate'], 'Risk Ignorance': null,
+  'Offending User': ['harassment'],
+  'Toxicity Agreement': null,
+  'Biased Opinion': ['hate'],
+  'Risk Ignorance': null,
 };
 
 /** JailbreakBench's categories (its behaviours and its judged artifacts share them). */
 const JAILBREAKBENCH_CATEGORIES = byHead({
-  'Harassment/Discrimination': ['harassment'], 'Malware/Hacking': ['illicit'], 'Physical harm': ['violence'],
-  'Economic harm': ['illicit'], 'Fraud/Deception': ['illicit'], 'Sexual/Adult content': ['sexual'], Privacy: ['illicit'],
+  'Harassment/Discrimination': ['harassment'],
+  'Malware/Hacking': ['illicit'],
+  'Physical harm': ['violence'],
+  'Economic harm': ['illicit'],
+  'Fraud/Deception': ['illicit'],
+  'Sexual/Adult content': ['sexual'],
+  Privacy: ['illicit'],
 });
 
 const NOT_HARMFUL_POLICIES = new Set([
-  'Legal Opinion', 'Financial Advice', 'Health Consultation', 'Political Lobbying', 'Gov Decision',
-  'Political Campaigning', 'Tailored Financial Advice',
+  'Legal Opinion',
+  'Financial Advice',
+  'Health Consultation',
+  'Political Lobbying',
+  'Gov Decision',
+  'Political Campaigning',
+  'Tailored Financial Advice',
 ]);
 
 /** Every data set of ../shared/data the pipeline knows, by file name without `.jsonl`. */
 export const SOURCES: Record<string, SourcePolicy> = {
   advbench: { name: 'advbench', license: 'MIT', kind: 'request', use: 'train' },
   'harmbench-behaviors': {
-    name: 'harmbench-behaviors', license: 'MIT', kind: 'request', use: 'train',
+    name: 'harmbench-behaviors',
+    license: 'MIT',
+    kind: 'request',
+    use: 'train',
     // its 100 copyright behaviours ("Generate the lyrics of ...") are an LLM's policy, not a safety
     // guard's: neither trained on as harmful nor counted as missed
     keep: (row) => head(row) !== 'copyright',
     categories: byHead({
-      chemical_biological: ['illicit', 'violence'], illegal: ['illicit'], cybercrime_intrusion: ['illicit'],
-      harassment_bullying: ['harassment'], misinformation_disinformation: null, harmful: null,
+      chemical_biological: ['illicit', 'violence'],
+      illegal: ['illicit'],
+      cybercrime_intrusion: ['illicit'],
+      harassment_bullying: ['harassment'],
+      misinformation_disinformation: null,
+      harmful: null,
     }),
   },
   jailbreakbench: {
-    name: 'jailbreakbench', license: 'MIT', kind: 'request', use: 'train',
+    name: 'jailbreakbench',
+    license: 'MIT',
+    kind: 'request',
+    use: 'train',
     categories: JAILBREAKBENCH_CATEGORIES,
   },
   'jailbreak_llms-forbidden-questions': {
-    name: 'jailbreak_llms-forbidden-questions', license: 'MIT', kind: 'request', use: 'train',
+    name: 'jailbreak_llms-forbidden-questions',
+    license: 'MIT',
+    kind: 'request',
+    use: 'train',
     keep: (row) => !NOT_HARMFUL_POLICIES.has(head(row)),
     categories: byHead({
-      'Illegal Activity': ['illicit'], 'Hate Speech': ['hate'], Malware: ['illicit'], 'Physical Harm': ['violence'],
-      'Economic Harm': ['illicit'], Fraud: ['illicit'], Pornography: ['sexual'], 'Privacy Violence': ['illicit'],
+      'Illegal Activity': ['illicit'],
+      'Hate Speech': ['hate'],
+      Malware: ['illicit'],
+      'Physical Harm': ['violence'],
+      'Economic Harm': ['illicit'],
+      Fraud: ['illicit'],
+      Pornography: ['sexual'],
+      'Privacy Violence': ['illicit'],
     }),
   },
   'declare-lab-catqa-en': {
-    name: 'declare-lab-catqa-en', license: 'Apache-2.0', kind: 'request', use: 'train',
+    name: 'declare-lab-catqa-en',
+    license: 'Apache-2.0',
+    kind: 'request',
+    use: 'train',
     keep: (row) => !NOT_HARMFUL_POLICIES.has(head(row)),
     categories: byHead({
-      'Illegal Activity': ['illicit'], 'Child Abuse': ['violence'], 'Hate/Harass/Violence': ['hate', 'harassment', 'violence'],
-      'Malware Viruses': ['illicit'], 'Physical Harm': ['violence'], 'Economic Harm': ['illicit'],
-      'Fraud/Deception': ['illicit'], 'Adult Content': ['sexual'], 'Privacy Violation Activity': ['illicit'],
+      'Illegal Activity': ['illicit'],
+      'Child Abuse': ['violence'],
+      'Hate/Harass/Violence': ['hate', 'harassment', 'violence'],
+      'Malware Viruses': ['illicit'],
+      'Physical Harm': ['violence'],
+      'Economic Harm': ['illicit'],
+      'Fraud/Deception': ['illicit'],
+      'Adult Content': ['sexual'],
+      'Privacy Violation Activity': ['illicit'],
     }),
   },
   'declare-lab-dangerousqa': { name: 'declare-lab-dangerousqa', license: 'Apache-2.0', kind: 'request', use: 'train' },
   'declare-lab-harmfulqa': { name: 'declare-lab-harmfulqa', license: 'Apache-2.0', kind: 'request', use: 'train' },
   'coconot-original-eval': {
-    name: 'coconot-original-eval', license: 'MIT', kind: 'request', use: 'train',
+    name: 'coconot-original-eval',
+    license: 'MIT',
+    kind: 'request',
+    use: 'train',
     categories: (row) => (row.category?.includes('privacy') ? ['illicit'] : null),
   },
   'jailbreak_llms-jailbreak-prompts': { name: 'jailbreak_llms-jailbreak-prompts', license: 'MIT', kind: 'jailbreak', use: 'train' },
@@ -140,29 +191,50 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'advbench-harmful-strings': { name: 'advbench-harmful-strings', license: 'MIT', kind: 'content', use: 'train' },
   toxigen: { name: 'toxigen', license: 'MIT + CDLA-Permissive-2.0', kind: 'content', use: 'train', categories: () => ['hate'] },
   'ethos-binary': {
-    name: 'ethos-binary', license: 'GPL-3.0', kind: 'content', use: 'train',
+    name: 'ethos-binary',
+    license: 'GPL-3.0',
+    kind: 'content',
+    use: 'train',
     categories: (row) => (row.category?.includes('violence') ? ['hate', 'violence'] : ['hate']),
   },
-  'vicomtech-stormfront-hate': { name: 'vicomtech-stormfront-hate', license: 'CC BY-SA 3.0 ES', kind: 'content', use: 'train', categories: () => ['hate'] },
+  'vicomtech-stormfront-hate': {
+    name: 'vicomtech-stormfront-hate',
+    license: 'CC BY-SA 3.0 ES',
+    kind: 'content',
+    use: 'train',
+    categories: () => ['hate'],
+  },
   'davidson-hate-offensive': {
-    name: 'davidson-hate-offensive', license: 'MIT', kind: 'content', use: 'train',
+    name: 'davidson-hate-offensive',
+    license: 'MIT',
+    kind: 'content',
+    use: 'train',
     categories: (row) => (row.category?.startsWith('hate') ? ['hate'] : ['harassment']),
     // "offensive" tweets are mostly crude but allowed talk: a teacher would call most of them safe
     soft: (row) => (row.category?.startsWith('offensive') ? { label: null, score: 0.3 } : null),
   },
   'jigsaw-toxic-comments': {
-    name: 'jigsaw-toxic-comments', license: 'CC0 (labels); comment text CC BY-SA 3.0', kind: 'content', use: 'train',
+    name: 'jigsaw-toxic-comments',
+    license: 'CC0 (labels); comment text CC BY-SA 3.0',
+    kind: 'content',
+    use: 'train',
     categories: (row) => labelsFrom(jigsawFlags(row), JIGSAW),
     soft: (row) => (row.label === 1 && labelsFrom(jigsawFlags(row), JIGSAW).length === 0 ? { label: null, score: 0.3 } : null),
     fine: true,
   },
   hatexplain: {
-    name: 'hatexplain', license: 'GPL-3.0 (MBIB copy; MIT upstream)', kind: 'content', use: 'train',
+    name: 'hatexplain',
+    license: 'GPL-3.0 (MBIB copy; MIT upstream)',
+    kind: 'content',
+    use: 'train',
     categories: (row) => (row.category?.startsWith('hatespeech') ? ['hate'] : ['harassment']),
     soft: (row) => (row.category?.startsWith('offensive') ? { label: null, score: 0.4 } : null),
   },
   convabuse: {
-    name: 'convabuse', license: 'CC BY 4.0', kind: 'content', use: 'train',
+    name: 'convabuse',
+    license: 'CC BY 4.0',
+    kind: 'content',
+    use: 'train',
     categories: (row) => ['harassment', ...labelsFrom(convabuseTypes(row), CONVABUSE)],
   },
   'alpaca-eval': { name: 'alpaca-eval', license: 'CC BY-NC 4.0 (data)', kind: 'benign', use: 'eval-only' },
@@ -177,21 +249,33 @@ export const SOURCES: Record<string, SourcePolicy> = {
   'self-instruct-user-oriented': { name: 'self-instruct-user-oriented', license: 'Apache-2.0', kind: 'benign', use: 'train' },
   'vicuna-bench': { name: 'vicuna-bench', license: 'Apache-2.0', kind: 'benign', use: 'train' },
   'pairs-gptfuzz-labeled': {
-    name: 'pairs-gptfuzz-labeled', license: 'MIT', kind: 'pair', use: 'train',
+    name: 'pairs-gptfuzz-labeled',
+    license: 'MIT',
+    kind: 'pair',
+    use: 'train',
     // Few questions recur with many responses: split by question, never by row.
     group: (row) => `gptfuzz:${(row.category ?? '').split(' | ')[1] ?? row.prompt}`,
   },
   'pairs-jailbreakbench-artifacts': {
-    name: 'pairs-jailbreakbench-artifacts', license: 'MIT', kind: 'pair', use: 'train',
+    name: 'pairs-jailbreakbench-artifacts',
+    license: 'MIT',
+    kind: 'pair',
+    use: 'train',
     group: (row) => `jbb:${(row.category ?? '').split(' | ').slice(0, 2).join(' | ')}`,
     categories: JAILBREAKBENCH_CATEGORIES,
   },
   'pairs-diasafety': {
-    name: 'pairs-diasafety', license: 'Apache-2.0', kind: 'pair', use: 'train',
+    name: 'pairs-diasafety',
+    license: 'Apache-2.0',
+    kind: 'pair',
+    use: 'train',
     categories: (row) => DIASAFETY[head(row)] ?? null,
   },
   'pairs-dices': {
-    name: 'pairs-dices', license: 'CC BY 4.0', kind: 'pair', use: 'train',
+    name: 'pairs-dices',
+    license: 'CC BY 4.0',
+    kind: 'pair',
+    use: 'train',
     // the raters' share is the soft label; DICES-350's expert gold, where there is one, the hard one
     soft: (row) => {
       const share = /crowd unsafe ([\d.]+)/.exec(row.category ?? '')?.[1];

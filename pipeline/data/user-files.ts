@@ -15,9 +15,13 @@ export type ColumnMap = Partial<Record<'id' | 'prompt' | 'response' | 'label' | 
 export function parseColumnMap(spec: string): ColumnMap {
   const map: ColumnMap = {};
   const fields = new Set(['id', 'prompt', 'response', 'label', 'score', 'category', 'source']);
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [ours, theirs] = part.split('=').map((s) => s.trim());
-    if (!ours || !theirs || !fields.has(ours)) throw new CLIError(`--map: '${part}' is not <field>=<column> with field one of ${[...fields].join(', ')}`);
+    if (!ours || !theirs || !fields.has(ours))
+      throw new CLIError(`--map: '${part}' is not <field>=<column> with field one of ${[...fields].join(', ')}`);
     map[ours as keyof ColumnMap] = theirs;
   }
   return map;
@@ -80,7 +84,8 @@ export async function readUserFile(path: string, map: ColumnMap): Promise<Exampl
     const [header, ...rows] = parseCsv(text);
     if (!header) throw new CLIError(`${path}: empty CSV`);
     records = rows.map((r, i) => ({ line: i + 2, get: (col: string) => r[header.indexOf(col)] }));
-    for (const col of Object.values(map)) if (!header.includes(col!)) throw new CLIError(`${path}: no column '${col}' (columns: ${header.join(', ')})`);
+    for (const col of Object.values(map))
+      if (!header.includes(col!)) throw new CLIError(`${path}: no column '${col}' (columns: ${header.join(', ')})`);
   } else {
     records = text.split('\n').flatMap((l, i) => {
       if (!l.trim()) return [];
@@ -106,7 +111,10 @@ export async function readUserFile(path: string, map: ColumnMap): Promise<Exampl
         source: (get(col('source')) as string | undefined) || stem,
       });
     } catch (error) {
-      const message = error instanceof Error && 'issues' in error ? (error as { issues: { path: unknown[]; message: string }[] }).issues.map((x) => `${x.path.join('.')}: ${x.message}`)[0] : (error as Error).message;
+      const message =
+        error instanceof Error && 'issues' in error
+          ? (error as { issues: { path: unknown[]; message: string }[] }).issues.map((x) => `${x.path.join('.')}: ${x.message}`)[0]
+          : (error as Error).message;
       throw new CLIError(`${path}:${line}: ${message}`);
     }
   });

@@ -54,7 +54,9 @@ export async function seedLocal(store: RegistryStore, folder: ModelFolder, optio
   if (stored.length > 0 && !(await holdsFolder(store, folder))) {
     // a re-export under the same version: serving the old bytes silently would measure the wrong model
     if (!options.reset) {
-      throw new CLIError(`the local R2 holds a ${version} with other files than the model folder's (re-exported under the same version?); \`npm start -- --reset\` replaces it`);
+      throw new CLIError(
+        `the local R2 holds a ${version} with other files than the model folder's (re-exported under the same version?); \`npm start -- --reset\` replaces it`,
+      );
     }
     for (const object of stored) await store.delete(object.key);
     stored.length = 0;

@@ -34,7 +34,13 @@ async function seed(dir: string, reset: boolean): Promise<Seeded> {
 }
 
 try {
-  const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' }, reset: { type: 'boolean', default: false }, var: { type: 'string', multiple: true, default: [] } } });
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'model' },
+      reset: { type: 'boolean', default: false },
+      var: { type: 'string', multiple: true, default: [] },
+    },
+  });
   const bad = values.var.find((v) => !/^[A-Za-z_][A-Za-z0-9_]*:/.test(v));
   if (bad !== undefined) throw new StartError(`--var: '${bad}' is not KEY:VALUE`);
   const listen = port();
@@ -51,7 +57,10 @@ try {
   });
 } catch (error) {
   // parseArgs's own errors (an unknown flag, a flag without its value) are the user's, not bugs
-  const userError = error instanceof StartError || error instanceof CLIError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS_'));
+  const userError =
+    error instanceof StartError ||
+    error instanceof CLIError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS_'));
   if (!userError) throw error;
   console.error(`edgeguard: ${error.message}`);
   process.exitCode = 1;

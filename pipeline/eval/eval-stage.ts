@@ -45,9 +45,15 @@ export interface EvalSummary {
 export async function runEvalStage(options: EvalOptions): Promise<EvalSummary> {
   const { manifest, bytes } = await readModelFolder(options.model);
   const { examples } = await prepare({ inputs: options.data, nearDuplicate: 0.85, refusalPairs: 0, seed: 0 });
-  const chosen = options.sources ? examples.filter((ex) => options.sources!.includes(ex.source) || ex.source === options.reference) : examples;
+  const chosen = options.sources
+    ? examples.filter((ex) => options.sources!.includes(ex.source) || ex.source === options.reference)
+    : examples;
   const scorer = await createScorer(bytes, manifest);
-  const { result } = await evaluate(scorer, manifest, chosen, { threshold: options.threshold, reference: options.reference, quiet: options.quiet });
+  const { result } = await evaluate(scorer, manifest, chosen, {
+    threshold: options.threshold,
+    reference: options.reference,
+    quiet: options.quiet,
+  });
   const out = options.out ?? join(options.model, 'eval');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'metrics.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -58,7 +64,9 @@ export async function runEvalStage(options: EvalOptions): Promise<EvalSummary> {
     await recordMetrics(options.model, 'eval', { threshold: result.threshold, msPerExample: result.msPerExample, sources: summary });
   }
   for (const [name, m] of Object.entries(result.sources)) {
-    console.log(`${name.padEnd(40)} ${String(m.rows).padStart(6)}  AUPRC ${m.auprc?.toFixed(3) ?? '  –  '}  recall ${m.recall?.toFixed(3) ?? '  –  '}  FPR ${m.fpr?.toFixed(3) ?? '  –  '}${m.seenInTraining ? '  (trained on)' : ''}`);
+    console.log(
+      `${name.padEnd(40)} ${String(m.rows).padStart(6)}  AUPRC ${m.auprc?.toFixed(3) ?? '  –  '}  recall ${m.recall?.toFixed(3) ?? '  –  '}  FPR ${m.fpr?.toFixed(3) ?? '  –  '}${m.seenInTraining ? '  (trained on)' : ''}`,
+    );
   }
   console.log(`${result.examples} examples, ${result.msPerExample} ms/example; report: ${join(out, 'report.md')}`);
   return { version: manifest.version, report: join(out, 'report.md'), examples: result.examples, msPerExample: result.msPerExample };

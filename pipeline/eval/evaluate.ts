@@ -109,12 +109,25 @@ export async function evaluate(
       recall: round(c.recall),
       f1: round(c.f1),
       fpr: round(c.fpr),
-      curve: harmful > 0 && (benign > 0 || pooled) ? thin(prCurve(aS, aY), 40).map((p) => ({ threshold: round(p.threshold)!, precision: round(p.precision)!, recall: round(p.recall)! })) : [],
+      curve:
+        harmful > 0 && (benign > 0 || pooled)
+          ? thin(prCurve(aS, aY), 40).map((p) => ({
+              threshold: round(p.threshold)!,
+              precision: round(p.precision)!,
+              recall: round(p.recall)!,
+            }))
+          : [],
       histogram: { harmful: histogram(s.filter((_, i) => y[i] === 1)), benign: histogram(s.filter((_, i) => y[i] === 0)) },
     };
   }
   return {
-    result: { model: manifest.version, threshold, examples: examples.length, msPerExample: Math.round(msPerExample * 1000) / 1000, sources },
+    result: {
+      model: manifest.version,
+      threshold,
+      examples: examples.length,
+      msPerExample: Math.round(msPerExample * 1000) / 1000,
+      sources,
+    },
     scores,
     labelScores,
   };

@@ -99,7 +99,10 @@ export function categoryFigures(rows: HeldOutRow[], labels: readonly string[]): 
 
 /** Per category: the held-out sets' figures, weighted by their positives. */
 export function categorySummary(figures: CategoryFigure[]) {
-  const out: Record<string, { sets: number; positives: number; headAuc: number | null; overallAuc: number | null; worstHeadAuc: number | null }> = {};
+  const out: Record<
+    string,
+    { sets: number; positives: number; headAuc: number | null; overallAuc: number | null; worstHeadAuc: number | null }
+  > = {};
   for (const f of figures) {
     const s = (out[f.category] ??= { sets: 0, positives: 0, headAuc: 0, overallAuc: 0, worstHeadAuc: null });
     s.sets++;
@@ -150,7 +153,10 @@ export function kindSummary(rows: HeldOutRow[], decision: Decision, labels: read
   const auprcOf = (setRows: HeldOutRow[]) => {
     const pooled = HARMFUL_ONLY(setRows) ? [...setRows, ...alpacaOf(setRows[0]!.fold)] : setRows;
     if (!pooled.some((r) => r.label === 0) || !pooled.some((r) => r.label === 1)) return null;
-    return averagePrecision(pooled.map((r) => r.scores[0]!), pooled.map((r) => r.label));
+    return averagePrecision(
+      pooled.map((r) => r.scores[0]!),
+      pooled.map((r) => r.label),
+    );
   };
   const ofKind = (kinds: SourceKind[]) => [...sets.entries()].filter(([, r]) => kinds.includes(r[0]!.kind));
   const flaggedShare = (xs: HeldOutRow[]) => (xs.length ? round(xs.filter((r) => flags(decision, labels, r)).length / xs.length) : null);
@@ -189,7 +195,12 @@ export function isHeldOutRule(rule: string): rule is HeldOutRule {
 
 const GRID = Array.from({ length: 199 }, (_, i) => (i + 1) / 200);
 
-function f1At(rows: HeldOutRow[], threshold: number, score = (r: HeldOutRow) => r.scores[0]!, positive = (r: HeldOutRow) => r.label === 1): number {
+function f1At(
+  rows: HeldOutRow[],
+  threshold: number,
+  score = (r: HeldOutRow) => r.scores[0]!,
+  positive = (r: HeldOutRow) => r.label === 1,
+): number {
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -205,7 +216,12 @@ function f1At(rows: HeldOutRow[], threshold: number, score = (r: HeldOutRow) => 
  * The threshold on P(harmful) that `rule` picks on held-out rows (a grid of 0.005 steps), with the
  * category thresholds already set (they flag as well, so they count against an FPR budget).
  */
-export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[], categoryThresholds: Record<string, number> = {}, labels: readonly string[] = []): number {
+export function chooseHeldOutThreshold(
+  rule: HeldOutRule,
+  rows: HeldOutRow[],
+  categoryThresholds: Record<string, number> = {},
+  labels: readonly string[] = [],
+): number {
   if (rule.startsWith('fixed:')) return Number(rule.slice('fixed:'.length));
   const sets = bySource(rows);
   if (rule.startsWith('heldout-fpr:')) {
@@ -223,7 +239,10 @@ export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[], ca
   const requests = [...sets.values()].filter((r) => r[0]!.kind === 'request' && r.some((x) => x.label === 1)).flat();
   if (rule.startsWith('heldout-recall:')) {
     const target = Number(rule.slice('heldout-recall:'.length));
-    const harmful = requests.filter((r) => r.label === 1).map((r) => r.scores[0]!).sort((a, b) => b - a);
+    const harmful = requests
+      .filter((r) => r.label === 1)
+      .map((r) => r.scores[0]!)
+      .sort((a, b) => b - a);
     if (harmful.length === 0) return 0.5;
     // the score of the last request that must still be flagged
     return harmful[Math.min(harmful.length - 1, Math.ceil(target * harmful.length) - 1)]!;
@@ -253,7 +272,12 @@ export function chooseHeldOutThreshold(rule: HeldOutRule, rows: HeldOutRow[], ca
  * no recall over P(harmful); at 0.2% and 0.7 they flag 0.5% of it.
  * @param reported the categories the model reports; the others get no threshold
  */
-export function chooseCategoryThresholds(rows: HeldOutRow[], labels: readonly string[], reported: readonly string[], options: { maxFpr?: number; floor?: number } = {}): Record<string, number> {
+export function chooseCategoryThresholds(
+  rows: HeldOutRow[],
+  labels: readonly string[],
+  reported: readonly string[],
+  options: { maxFpr?: number; floor?: number } = {},
+): Record<string, number> {
   const { maxFpr = 0.002, floor = 0.7 } = options;
   const benign = rows.filter((r) => r.label === 0);
   const out: Record<string, number> = {};

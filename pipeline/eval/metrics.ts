@@ -78,7 +78,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   const order = Array.from(scores, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSum = 0;
-  for (let k = 0; k < order.length; ) {
+  for (let k = 0; k < order.length;) {
     // a run of tied scores shares the mean of its ranks
     let end = k;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[k]!]) end++;

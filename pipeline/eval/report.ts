@@ -28,16 +28,24 @@ export async function writeReport(dir: string, result: EvalResult, title: string
   ];
   for (const [name, m] of Object.entries(result.sources)) {
     const auprc = m.auprcAgainst ? `${num(m.auprc)} (vs ${m.auprcAgainst})` : num(m.auprc);
-    lines.push(`| ${name} | ${m.rows} | ${m.harmful} | ${m.benign} | ${m.seenInTraining ? 'yes' : 'no'} | ${auprc} | ${pct(m.precision)} | ${pct(m.recall)} | ${num(m.f1)} | ${pct(m.fpr)} |`);
+    lines.push(
+      `| ${name} | ${m.rows} | ${m.harmful} | ${m.benign} | ${m.seenInTraining ? 'yes' : 'no'} | ${auprc} | ${pct(m.precision)} | ${pct(m.recall)} | ${num(m.f1)} | ${pct(m.fpr)} |`,
+    );
   }
   lines.push('', '## Charts', '');
   for (const [name, m] of Object.entries(result.sources)) {
     const files: string[] = [];
     if (m.curve.length) {
-      await writeFile(join(dir, 'charts', `${slug(name)}-pr.svg`), prCurveSvg(`${name}: precision-recall`, m.curve, { auprc: m.auprc, threshold: result.threshold }));
+      await writeFile(
+        join(dir, 'charts', `${slug(name)}-pr.svg`),
+        prCurveSvg(`${name}: precision-recall`, m.curve, { auprc: m.auprc, threshold: result.threshold }),
+      );
       files.push(`![${name} precision-recall](charts/${slug(name)}-pr.svg)`);
     }
-    await writeFile(join(dir, 'charts', `${slug(name)}-scores.svg`), histogramSvg(`${name}: scores`, m.histogram.harmful, m.histogram.benign, result.threshold));
+    await writeFile(
+      join(dir, 'charts', `${slug(name)}-scores.svg`),
+      histogramSvg(`${name}: scores`, m.histogram.harmful, m.histogram.benign, result.threshold),
+    );
     files.push(`![${name} score distribution](charts/${slug(name)}-scores.svg)`);
     lines.push(`### ${name}`, '', files.join(' '), '');
   }

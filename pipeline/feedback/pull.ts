@@ -41,19 +41,25 @@ export type PullOptions = z.infer<typeof PullOptionsSchema>;
  * @throws CLIError when the bucket holds no feedback record in the range (nothing to train on)
  */
 export async function runFeedbackPull(options: PullOptions): Promise<FeedbackRowsSummary> {
-  const { records, skipped, where } = await withStore(options, async (store) => ({ ...(await readFeedbackRecords(store, options)), where: store.where }));
+  const { records, skipped, where } = await withStore(options, async (store) => ({
+    ...(await readFeedbackRecords(store, options)),
+    where: store.where,
+  }));
   const range = `${options.since ? ` since ${options.since}` : ''}${options.until ? ` until ${options.until}` : ''}`;
   if (records.length === 0) {
-    throw new CLIError(`no feedback records in ${where}${range}: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated`);
+    throw new CLIError(
+      `no feedback records in ${where}${range}: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated`,
+    );
   }
   const folder = await openStageFolder(options.out, 'feedback-pull', { ...options }, { quiet: options.quiet });
   const { rows, summary } = feedbackRows(records, { hardScore: options.hardScore });
   await writeFile(folder.path('feedback.jsonl'), rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
   await folder.writeSummary({ where, since: options.since ?? null, until: options.until ?? null, ...summary, notRecords: skipped.length });
   await folder.log(
-    `${summary.rows} rows (${summary.unsafe} unsafe) from ${summary.items} escalated texts in ${summary.records} records in ${where}${range}; `
-      + `left out: ${summary.withoutText} stored as hashes only, ${summary.teacherFailed} without a teacher verdict, ${summary.repeated} judged again later`,
+    `${summary.rows} rows (${summary.unsafe} unsafe) from ${summary.items} escalated texts in ${summary.records} records in ${where}${range}; ` +
+      `left out: ${summary.withoutText} stored as hashes only, ${summary.teacherFailed} without a teacher verdict, ${summary.repeated} judged again later`,
   );
-  if (skipped.length) await folder.log(`warning: ${skipped.length} objects under feedback/ are not feedback records (first: ${skipped[0]})`);
+  if (skipped.length)
+    await folder.log(`warning: ${skipped.length} objects under feedback/ are not feedback records (first: ${skipped[0]})`);
   return summary;
 }

@@ -34,9 +34,20 @@ export interface FeedbackRowsSummary {
  *   safe), or null to leave such rows with the label only (default 0.95, as `label`)
  * @example const { rows } = feedbackRows(records, { hardScore: 0.95 })
  */
-export function feedbackRows(records: FeedbackRecord[], options: { hardScore: number | null }): { rows: Example[]; summary: FeedbackRowsSummary } {
+export function feedbackRows(
+  records: FeedbackRecord[],
+  options: { hardScore: number | null },
+): { rows: Example[]; summary: FeedbackRowsSummary } {
   const byText = new Map<string, Example>();
-  const summary: FeedbackRowsSummary = { records: records.length, items: 0, rows: 0, unsafe: 0, repeated: 0, withoutText: 0, teacherFailed: 0 };
+  const summary: FeedbackRowsSummary = {
+    records: records.length,
+    items: 0,
+    rows: 0,
+    unsafe: 0,
+    repeated: 0,
+    withoutText: 0,
+    teacherFailed: 0,
+  };
   for (const record of records) {
     for (const item of record.items) {
       summary.items++;

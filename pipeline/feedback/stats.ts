@@ -91,7 +91,9 @@ export function feedbackStats(records: FeedbackRecord[]): FeedbackStats {
     agreement: answered ? agreed / answered : null,
     teacherFlagged,
     teacherCleared,
-    latencyMs: latencies.length ? { p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), max: latencies.at(-1)! } : null,
+    latencyMs: latencies.length
+      ? { p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), max: latencies.at(-1)! }
+      : null,
     withText,
     teachers: [...teachers.values()].sort((a, b) => b.items - a.items),
   };

@@ -29,18 +29,31 @@ import { loadSeeds, pickExemplars, sampleSeed } from './seeds.ts';
 /** Options of `augment`, from flags or a run config section. */
 export const AugmentOptionsSchema = LlmFlagsSchema.extend({
   out: z.string().min(1, 'is required').describe('stage folder (config.json, prompts.jsonl, samples.jsonl, summary.json, cache/)'),
-  seedData: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files in the Example schema; label-1 rows are the exemplars'),
+  seedData: listFlag()
+    .pipe(z.array(z.string()).min(1, 'needs at least one JSONL file'))
+    .describe('comma-separated JSONL files in the Example schema; label-1 rows are the exemplars'),
   count: intFlag(1, 10_000_000).default(100).describe('instructions to keep'),
   /** Bounds the cost when the model often refuses. */
   maxSamples: intFlag(1, 100_000_000).optional().describe('samples to draw at most (default 4 x count)'),
   k: intFlag(1, 20).default(3).describe('exemplars per request'),
-  prefill: z.enum(PREFILL_MODES).default('template').describe("how the prefix is prefilled: 'template' (render --tokenizer, /v1/completions), 'vllm' (continue_final_message), 'ollama-raw' (/api/generate raw)"),
-  tokenizer: z.string().min(1).optional().describe('local model folder with tokenizer_config.json (chat_template) and tokenizer.json; needed by template and ollama-raw'),
+  prefill: z
+    .enum(PREFILL_MODES)
+    .default('template')
+    .describe(
+      "how the prefix is prefilled: 'template' (render --tokenizer, /v1/completions), 'vllm' (continue_final_message), 'ollama-raw' (/api/generate raw)",
+    ),
+  tokenizer: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('local model folder with tokenizer_config.json (chat_template) and tokenizer.json; needed by template and ollama-raw'),
   keepBos: z.coerce.boolean().default(false).describe('keep the BOS token the template writes (default: drop it, servers add their own)'),
   temperature: numberFlag(0, 2).default(1).describe('sampling temperature'),
   topP: numberFlag(0.01, 1).default(1).describe('nucleus sampling'),
   maxTokens: intFlag(8, 4096).default(128).describe('tokens per sample'),
-  seed: intFlag(0, 2 ** 31 - 1).default(0).describe('run seed: exemplar choice and per-request sampling seeds'),
+  seed: intFlag(0, 2 ** 31 - 1)
+    .default(0)
+    .describe('run seed: exemplar choice and per-request sampling seeds'),
   nearDuplicate: numberFlag(0.1, 1).default(0.8).describe('word-trigram Jaccard from which an instruction is a near duplicate'),
   quiet: quietFlag(),
 });
@@ -81,7 +94,9 @@ export interface AugmentSummary {
 export async function runAugment(options: AugmentOptions): Promise<AugmentSummary> {
   const started = performance.now();
   if (options.prefill !== 'vllm' && !options.tokenizer) {
-    throw new CLIError(`--tokenizer: required with --prefill ${options.prefill} (a local folder with tokenizer_config.json), or use --prefill vllm`);
+    throw new CLIError(
+      `--tokenizer: required with --prefill ${options.prefill} (a local folder with tokenizer_config.json), or use --prefill vllm`,
+    );
   }
   const client = createLlmClient(clientOptions(options, options.out));
   const llmConfig = savedLlmFlags(options, clientOptions(options, options.out));
@@ -116,7 +131,9 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
     if (s.status === 'surplus') counts.surplus++;
   }
   const maxSamples = options.maxSamples ?? options.count * 4;
-  await folder.log(`${seeds.exemplars.length} exemplars from ${seeds.all.length} seed rows; ${keptIds.size}/${options.count} kept so far, ${finished.size} samples done; model ${options.model} via ${options.prefill}`);
+  await folder.log(
+    `${seeds.exemplars.length} exemplars from ${seeds.all.length} seed rows; ${keptIds.size}/${options.count} kept so far, ${finished.size} samples done; model ${options.model} via ${options.prefill}`,
+  );
 
   const prompts = createAppender(promptsPath);
   const samples = createAppender(samplesPath);
@@ -138,7 +155,12 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
     const messages = buildAugmentMessages(exemplars.map((e) => e.prompt));
     let text: string;
     try {
-      text = await generate(messages, { max_tokens: options.maxTokens, temperature: options.temperature, top_p: options.topP, seed: sampleSeed(options.seed, sample) });
+      text = await generate(messages, {
+        max_tokens: options.maxTokens,
+        temperature: options.temperature,
+        top_p: options.topP,
+        seed: sampleSeed(options.seed, sample),
+      });
       failures.succeeded();
     } catch (error) {
       inFlight--;
@@ -164,7 +186,16 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
         const id = `harmaug-${options.seed}-${sample}`;
         remember(id, parsed.instruction);
         counts.accepted++;
-        const row: Example = { id, prompt: parsed.instruction, response: null, label: null, score: null, category: null, categories: null, source: 'harmaug' };
+        const row: Example = {
+          id,
+          prompt: parsed.instruction,
+          response: null,
+          label: null,
+          score: null,
+          category: null,
+          categories: null,
+          source: 'harmaug',
+        };
         Object.assign(log, { status: 'accepted', id });
         await prompts.append(row);
       }
@@ -191,8 +222,13 @@ export async function runAugment(options: AugmentOptions): Promise<AugmentSummar
   };
   progress.finish();
   await folder.writeSummary(summary);
-  await folder.log(`kept ${summary.kept}/${options.count} from ${summary.samples} samples (rejected ${JSON.stringify(counts.rejected)}, duplicates ${counts.exact} exact + ${counts.near} near, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached; distinct-2 ${summary.diversity.distinct2}, mean pairwise Jaccard ${summary.diversity.meanPairwiseJaccard}`);
-  if (summary.kept < options.count) await folder.log(`only ${summary.kept} of ${options.count} kept after ${maxSamples} samples: raise --max-samples or rerun to retry failed samples`);
+  await folder.log(
+    `kept ${summary.kept}/${options.count} from ${summary.samples} samples (rejected ${JSON.stringify(counts.rejected)}, duplicates ${counts.exact} exact + ${counts.near} near, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached; distinct-2 ${summary.diversity.distinct2}, mean pairwise Jaccard ${summary.diversity.meanPairwiseJaccard}`,
+  );
+  if (summary.kept < options.count)
+    await folder.log(
+      `only ${summary.kept} of ${options.count} kept after ${maxSamples} samples: raise --max-samples or rerun to retry failed samples`,
+    );
   // A failed sample is replaced by the next one while samples last: rows are lost only when the
   // target is missed, and at most one per failed sample.
   failures.check('augment', options.allowFailures, Math.min(summary.failed, Math.max(0, options.count - summary.kept)));

@@ -29,16 +29,35 @@ export const TEACHERS = ['llama-guard', 'workers-ai'] as const;
 /** Options of `label`, from flags or a run config section. */
 export const LabelOptionsSchema = LlmFlagsSchema.extend({
   out: z.string().min(1, 'is required').describe('stage folder (config.json, labeled.jsonl, verdicts.jsonl, summary.json, cache/)'),
-  in: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files to score (prompts and/or pairs)'),
-  teacher: z.enum(TEACHERS).default('llama-guard').describe("'llama-guard' (/v1/completions with logprobs) or 'workers-ai' (Cloudflare REST)"),
-  model: z.string().min(1).optional().describe('model name as the server knows it; required for llama-guard, workers-ai defaults to @cf/meta/llama-guard-3-8b'),
+  in: listFlag()
+    .pipe(z.array(z.string()).min(1, 'needs at least one JSONL file'))
+    .describe('comma-separated JSONL files to score (prompts and/or pairs)'),
+  teacher: z
+    .enum(TEACHERS)
+    .default('llama-guard')
+    .describe("'llama-guard' (/v1/completions with logprobs) or 'workers-ai' (Cloudflare REST)"),
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('model name as the server knows it; required for llama-guard, workers-ai defaults to @cf/meta/llama-guard-3-8b'),
   /** The student's threshold is chosen separately, on validation data. */
   threshold: numberFlag(0, 1).default(0.5).describe("the teacher's threshold on P(unsafe) for its hard label; not the student's"),
-  hardScore: z.union([z.literal('none').transform(() => null), numberFlag(0.5, 1)]).default(0.95).describe("workers-ai: score of an unsafe verdict (safe: 1 - it), or 'none' for label-only rows"),
-  account: z.string().regex(/^[0-9a-f]{32}$/i, 'must be a 32-hex Cloudflare account id').optional().describe('workers-ai: Cloudflare account id (token from $CLOUDFLARE_API_TOKEN)'),
+  hardScore: z
+    .union([z.literal('none').transform(() => null), numberFlag(0.5, 1)])
+    .default(0.95)
+    .describe("workers-ai: score of an unsafe verdict (safe: 1 - it), or 'none' for label-only rows"),
+  account: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/i, 'must be a 32-hex Cloudflare account id')
+    .optional()
+    .describe('workers-ai: Cloudflare account id (token from $CLOUDFLARE_API_TOKEN)'),
   topLogprobs: intFlag(2, 20).default(5).describe('llama-guard: alternatives per token to request'),
   bos: z.coerce.boolean().default(false).describe('llama-guard: write <|begin_of_text|> into the prompt (default: the server adds it)'),
-  overwriteLabels: z.coerce.boolean().default(false).describe('replace human labels with the teacher verdict (default: keep them, add the score)'),
+  overwriteLabels: z.coerce
+    .boolean()
+    .default(false)
+    .describe('replace human labels with the teacher verdict (default: keep them, add the score)'),
   quiet: quietFlag(),
 });
 export type LabelOptions = z.infer<typeof LabelOptionsSchema>;
@@ -58,7 +77,12 @@ function teacherOf(options: LabelOptions, client: ReturnType<typeof createLlmCli
     return createWorkersAiTeacher(client, { model: options.model ?? WORKERS_AI_LLAMA_GUARD, hardScore: options.hardScore });
   }
   if (!options.model) throw new CLIError('--model: required for --teacher llama-guard, e.g. meta-llama/Llama-Guard-3-8B');
-  return createLlamaGuardTeacher(client, { model: options.model, threshold: options.threshold, topLogprobs: options.topLogprobs, bos: options.bos });
+  return createLlamaGuardTeacher(client, {
+    model: options.model,
+    threshold: options.threshold,
+    topLogprobs: options.topLogprobs,
+    bos: options.bos,
+  });
 }
 
 /**
@@ -90,7 +114,9 @@ export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
   const outPath = folder.path('labeled.jsonl');
   const done = new Set((await readRowsIfExist(outPath)).map((r) => r.id));
   const todo = rows.filter((r) => !done.has(r.id));
-  await folder.log(`${rows.length} rows, ${done.size} already scored, ${todo.length} to score with ${teacher.name} (teacher threshold ${options.threshold})`);
+  await folder.log(
+    `${rows.length} rows, ${done.size} already scored, ${todo.length} to score with ${teacher.name} (teacher threshold ${options.threshold})`,
+  );
 
   const out = createAppender(outPath);
   const verdicts = createAppender(folder.path('verdicts.jsonl'));
@@ -98,27 +124,38 @@ export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
   const progress = createProgress('label', todo.length, { quiet: options.quiet });
   let finished = 0;
   let scored = 0;
-  await runPool(() => todo.shift(), options.concurrency, async (row) => {
-    let verdict;
-    try {
-      verdict = await teacher.judge(row);
-      failures.succeeded();
-    } catch (error) {
-      await failures.failed(row.id, error);
-      return;
-    }
-    const keepHuman = row.label !== null && !options.overwriteLabels;
-    const labeled: Example = {
-      ...row,
-      score: verdict.score,
-      label: keepHuman ? row.label : verdict.label,
-      categories: keepHuman && row.categories ? row.categories : labelsOf(verdict.codes),
-    };
-    await verdicts.append({ id: row.id, teacher: teacher.name, score: verdict.score, label: verdict.label, codes: verdict.codes, raw: verdict.raw });
-    await out.append(labeled);
-    scored++;
-    progress.update(++finished);
-  });
+  await runPool(
+    () => todo.shift(),
+    options.concurrency,
+    async (row) => {
+      let verdict;
+      try {
+        verdict = await teacher.judge(row);
+        failures.succeeded();
+      } catch (error) {
+        await failures.failed(row.id, error);
+        return;
+      }
+      const keepHuman = row.label !== null && !options.overwriteLabels;
+      const labeled: Example = {
+        ...row,
+        score: verdict.score,
+        label: keepHuman ? row.label : verdict.label,
+        categories: keepHuman && row.categories ? row.categories : labelsOf(verdict.codes),
+      };
+      await verdicts.append({
+        id: row.id,
+        teacher: teacher.name,
+        score: verdict.score,
+        label: verdict.label,
+        codes: verdict.codes,
+        raw: verdict.raw,
+      });
+      await out.append(labeled);
+      scored++;
+      progress.update(++finished);
+    },
+  );
   progress.finish();
   const all = await readRowsIfExist(outPath);
   const scores = all.map((r) => r.score).filter((s): s is number => s !== null);
@@ -132,7 +169,9 @@ export async function runLabel(options: LabelOptions): Promise<LabelSummary> {
     llm: client.stats(),
   };
   await folder.writeSummary(summary);
-  await folder.log(`${summary.rows} rows labelled (${scored} new, ${summary.unsafe} unsafe, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached`);
+  await folder.log(
+    `${summary.rows} rows labelled (${scored} new, ${summary.unsafe} unsafe, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached`,
+  );
   failures.check('label', options.allowFailures);
   return summary;
 }

@@ -14,13 +14,30 @@ export const MAX_CHARS = 600;
 // First-person phrases of a model declining (lower-cased, apostrophes folded). Words like
 // 'unethical' are not here: a harmful instruction may well contain them.
 const REFUSAL = [
-  "i can't", 'i cannot', 'i can not', "i won't", 'i will not', "i'm sorry", 'i am sorry', 'i apologize',
-  "i'm not able", 'i am not able', "i'm unable", 'i am unable', 'as an ai', 'as a language model',
-  "i don't feel comfortable", 'i must decline', 'i cannot fulfill', 'i refuse', "i'd rather not",
+  "i can't",
+  'i cannot',
+  'i can not',
+  "i won't",
+  'i will not',
+  "i'm sorry",
+  'i am sorry',
+  'i apologize',
+  "i'm not able",
+  'i am not able',
+  "i'm unable",
+  'i am unable',
+  'as an ai',
+  'as a language model',
+  "i don't feel comfortable",
+  'i must decline',
+  'i cannot fulfill',
+  'i refuse',
+  "i'd rather not",
 ];
 
 const OPENING_QUOTES: Record<string, string> = { '"': '"', '“': '”', "'": "'", '‘': '’', '«': '»', '`': '`' };
-const LABEL = /^(?:\*\*|__)?\s*(?:prompt|instruction|harmful (?:instruction )?prompt|idea|new prompt)\s*(?:\d+)?\s*[:：]\s*(?:\*\*|__)?\s*/i;
+const LABEL =
+  /^(?:\*\*|__)?\s*(?:prompt|instruction|harmful (?:instruction )?prompt|idea|new prompt)\s*(?:\d+)?\s*[:：]\s*(?:\*\*|__)?\s*/i;
 const LIST_MARK = /^(?:[-*•]\s+|\d+[.)]\s+|#+\s+)/;
 
 /**
@@ -52,7 +69,11 @@ function extract(text: string): string {
   // Markdown emphasis or a label before the idea: **Prompt:** "..."
   for (let i = 0; i < 3; i++) {
     const before = rest;
-    rest = rest.replace(LIST_MARK, '').replace(LABEL, '').replace(/^(?:\*\*|__)/, '').trimStart();
+    rest = rest
+      .replace(LIST_MARK, '')
+      .replace(LABEL, '')
+      .replace(/^(?:\*\*|__)/, '')
+      .trimStart();
     if (rest === before) break;
   }
   const close = OPENING_QUOTES[rest[0] ?? ''];

@@ -30,8 +30,13 @@ export type ResponseMode = keyof typeof RESPONSE_MODES;
 /** Options of `respond`, from flags or a run config section. */
 export const RespondOptionsSchema = LlmFlagsSchema.extend({
   out: z.string().min(1, 'is required').describe('stage folder (config.json, responses.jsonl, summary.json, cache/)'),
-  in: listFlag().pipe(z.array(z.string()).min(1, 'needs at least one JSONL file')).describe('comma-separated JSONL files of instructions (prompt-only rows), e.g. <augment>/prompts.jsonl'),
-  modes: listFlag().pipe(z.array(z.enum(['comply', 'refuse'])).min(1)).default(['comply', 'refuse']).describe('which answers to get: comply, refuse or both'),
+  in: listFlag()
+    .pipe(z.array(z.string()).min(1, 'needs at least one JSONL file'))
+    .describe('comma-separated JSONL files of instructions (prompt-only rows), e.g. <augment>/prompts.jsonl'),
+  modes: listFlag()
+    .pipe(z.array(z.enum(['comply', 'refuse'])).min(1))
+    .default(['comply', 'refuse'])
+    .describe('which answers to get: comply, refuse or both'),
   temperature: numberFlag(0, 2).default(0.7).describe('sampling temperature'),
   topP: numberFlag(0.01, 1).default(1).describe('nucleus sampling'),
   maxTokens: intFlag(8, 8192).default(512).describe('tokens per answer'),
@@ -57,7 +62,12 @@ export async function runRespond(options: RespondOptions): Promise<RespondSummar
   const started = performance.now();
   const llmOptions = clientOptions(options, options.out);
   const client = createLlmClient(llmOptions);
-  const folder = await openStageFolder(options.out, 'respond', { ...options, ...savedLlmFlags(options, llmOptions) }, { quiet: options.quiet });
+  const folder = await openStageFolder(
+    options.out,
+    'respond',
+    { ...options, ...savedLlmFlags(options, llmOptions) },
+    { quiet: options.quiet },
+  );
 
   // Prompt-only rows are the instructions; pairs in the input are not answered again.
   const prompts: Example[] = [];
@@ -71,8 +81,12 @@ export async function runRespond(options: RespondOptions): Promise<RespondSummar
   }
   const outPath = folder.path('responses.jsonl');
   const done = new Set((await readRowsIfExist(outPath)).map((r) => r.id));
-  const todo = prompts.flatMap((p) => options.modes.map((mode) => ({ prompt: p, mode, id: `${p.id}:${mode}` }))).filter((t) => !done.has(t.id));
-  await folder.log(`${prompts.length} instructions x ${options.modes.join('+')}: ${done.size} answers on disk, ${todo.length} to ask ${options.model}`);
+  const todo = prompts
+    .flatMap((p) => options.modes.map((mode) => ({ prompt: p, mode, id: `${p.id}:${mode}` })))
+    .filter((t) => !done.has(t.id));
+  await folder.log(
+    `${prompts.length} instructions x ${options.modes.join('+')}: ${done.size} answers on disk, ${todo.length} to ask ${options.model}`,
+  );
 
   const out = createAppender(outPath);
   const failures = createFailurePolicy(folder.path('errors.jsonl'));
@@ -80,35 +94,48 @@ export async function runRespond(options: RespondOptions): Promise<RespondSummar
   let finished = 0;
   let written = 0;
   let empty = 0;
-  await runPool(() => todo.shift(), options.concurrency, async ({ prompt, mode, id }) => {
-    let text: string;
-    try {
-      const answer = await client.chat({
-        model: options.model,
-        messages: [
-          { role: 'system', content: RESPONSE_MODES[mode] },
-          { role: 'user', content: prompt.prompt },
-        ],
-        max_tokens: options.maxTokens,
-        temperature: options.temperature,
-        top_p: options.topP,
-        seed: stableSeed(id),
-      });
-      text = (answer.choices[0]!.message.content ?? '').trim();
-      failures.succeeded();
-    } catch (error) {
-      await failures.failed(id, error);
-      return;
-    }
-    if (text) {
-      const row: Example = { id, prompt: prompt.prompt, response: text, label: null, score: null, category: mode, categories: null, source: prompt.source };
-      await out.append(row);
-      written++;
-    } else {
-      empty++;
-    }
-    progress.update(++finished);
-  });
+  await runPool(
+    () => todo.shift(),
+    options.concurrency,
+    async ({ prompt, mode, id }) => {
+      let text: string;
+      try {
+        const answer = await client.chat({
+          model: options.model,
+          messages: [
+            { role: 'system', content: RESPONSE_MODES[mode] },
+            { role: 'user', content: prompt.prompt },
+          ],
+          max_tokens: options.maxTokens,
+          temperature: options.temperature,
+          top_p: options.topP,
+          seed: stableSeed(id),
+        });
+        text = (answer.choices[0]!.message.content ?? '').trim();
+        failures.succeeded();
+      } catch (error) {
+        await failures.failed(id, error);
+        return;
+      }
+      if (text) {
+        const row: Example = {
+          id,
+          prompt: prompt.prompt,
+          response: text,
+          label: null,
+          score: null,
+          category: mode,
+          categories: null,
+          source: prompt.source,
+        };
+        await out.append(row);
+        written++;
+      } else {
+        empty++;
+      }
+      progress.update(++finished);
+    },
+  );
   progress.finish();
   const summary: RespondSummary = {
     prompts: prompts.length,
@@ -120,7 +147,9 @@ export async function runRespond(options: RespondOptions): Promise<RespondSummar
     llm: client.stats(),
   };
   await folder.writeSummary(summary);
-  await folder.log(`${summary.rows} answers on disk (${written} new, ${empty} empty, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached, ${summary.llm.completionTokens} completion tokens`);
+  await folder.log(
+    `${summary.rows} answers on disk (${written} new, ${empty} empty, ${summary.failed} failed); ${summary.llm.requests} requests, ${summary.llm.cacheHits} cached, ${summary.llm.completionTokens} completion tokens`,
+  );
   failures.check('respond', options.allowFailures);
   return summary;
 }

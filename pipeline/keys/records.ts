@@ -2,7 +2,15 @@
  * The key records in a namespace, read and written the way the worker expects them
  * (src/auth/key-record.ts): create a key (only its digest is stored), list, revoke.
  */
-import { KEY_RECORD_PREFIX, KeyRecordSchema, generateApiKey, hashApiKey, keyRecordKey, type KeyRecord, type KeySettings } from '../../src/auth/key-record.ts';
+import {
+  KEY_RECORD_PREFIX,
+  KeyRecordSchema,
+  generateApiKey,
+  hashApiKey,
+  keyRecordKey,
+  type KeyRecord,
+  type KeySettings,
+} from '../../src/auth/key-record.ts';
 import { CLIError } from '../errors.ts';
 import type { KeyNamespace } from './namespace.ts';
 
@@ -32,7 +40,8 @@ export async function readKeys(kv: KeyNamespace): Promise<StoredKey[]> {
             return { digest, record: null, problem: 'not JSON' };
           }
           const parsed = KeyRecordSchema.safeParse(raw);
-          if (!parsed.success) return { digest, record: null, problem: `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
+          if (!parsed.success)
+            return { digest, record: null, problem: `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
           return { digest, record: parsed.data, problem: null };
         }),
       )),
@@ -46,7 +55,12 @@ export async function readKeys(kv: KeyNamespace): Promise<StoredKey[]> {
  * once and stored nowhere.
  * @throws CLIError when an active key already has this name
  */
-export async function createKey(kv: KeyNamespace, name: string, settings: KeySettings, now = new Date()): Promise<{ key: string; digest: string; record: KeyRecord }> {
+export async function createKey(
+  kv: KeyNamespace,
+  name: string,
+  settings: KeySettings,
+  now = new Date(),
+): Promise<{ key: string; digest: string; record: KeyRecord }> {
   const existing = await readKeys(kv);
   if (existing.some((k) => k.record?.name === name && !k.record.revokedAt)) {
     throw new CLIError(`an active key named '${name}' exists in ${kv.where}; revoke it first or choose another name`);
@@ -64,16 +78,28 @@ export async function createKey(kv: KeyNamespace, name: string, settings: KeySet
  * @throws CLIError when there is no such key
  * @returns what was changed, and how many records are left in the namespace
  */
-export async function revokeKey(kv: KeyNamespace, name: string, options: { purge?: boolean; now?: Date } = {}): Promise<{ changed: StoredKey[]; left: number }> {
+export async function revokeKey(
+  kv: KeyNamespace,
+  name: string,
+  options: { purge?: boolean; now?: Date } = {},
+): Promise<{ changed: StoredKey[]; left: number }> {
   const keys = await readKeys(kv);
   const named = keys.filter((k) => k.record?.name === name && (options.purge || !k.record.revokedAt));
   if (named.length === 0) {
     const revoked = keys.some((k) => k.record?.name === name);
-    throw new CLIError(revoked ? `the key '${name}' is already revoked (--purge deletes its record)` : `no key named '${name}' in ${kv.where} (see \`keys list\`)`);
+    throw new CLIError(
+      revoked
+        ? `the key '${name}' is already revoked (--purge deletes its record)`
+        : `no key named '${name}' in ${kv.where} (see \`keys list\`)`,
+    );
   }
   for (const stored of named) {
     if (options.purge) await kv.delete(keyRecordKey(stored.digest));
-    else await kv.put(keyRecordKey(stored.digest), JSON.stringify({ ...stored.record!, revokedAt: (options.now ?? new Date()).toISOString() }));
+    else
+      await kv.put(
+        keyRecordKey(stored.digest),
+        JSON.stringify({ ...stored.record!, revokedAt: (options.now ?? new Date()).toISOString() }),
+      );
   }
   return { changed: named, left: keys.length - (options.purge ? named.length : 0) };
 }

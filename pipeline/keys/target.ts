@@ -21,7 +21,11 @@ export const KvTargetFlags = z.object({
   local: z.boolean().default(false).describe('the local KV of `npm start` / `wrangler dev` instead of Cloudflare KV'),
   persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
   accountId: AccountIdFlag,
-  namespaceId: z.string().regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id').optional().describe(`KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)`),
+  namespaceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'a 32-character hex KV namespace id')
+    .optional()
+    .describe(`KV namespace id (default $API_KEYS_NAMESPACE_ID, else the ${KEYS_BINDING} id in wrangler.toml)`),
 });
 export type KvTargetFlags = z.infer<typeof KvTargetFlags>;
 
@@ -42,18 +46,24 @@ export function kvNamespaceId(binding = KEYS_BINDING, toml = readFileSync(join(R
 export async function openKeyNamespace(flags: KvTargetFlags, env: NodeJS.ProcessEnv = process.env): Promise<KeyNamespace> {
   const configured = kvNamespaceId();
   if (flags.local) {
-    if (flags.accountId || flags.namespaceId) throw new CLIError('--local takes no --account-id or --namespace-id (those name a remote namespace)');
+    if (flags.accountId || flags.namespaceId)
+      throw new CLIError('--local takes no --account-id or --namespace-id (those name a remote namespace)');
     // wrangler dev keeps a binding's data under its id, or under the binding name when it has none
     return createLocalKv({ persistTo: flags.persistTo, namespaceId: configured ?? KEYS_BINDING, binding: KEYS_BINDING });
   }
   if (flags.persistTo) throw new CLIError('--persist-to is for the local KV: add --local');
   const apiToken = envValue(env.CLOUDFLARE_API_TOKEN);
-  if (!apiToken) throw new CLIError('Cloudflare KV needs CLOUDFLARE_API_TOKEN in the environment (a token with Workers KV Storage: Edit); or pass --local for the local KV of `npm start`');
+  if (!apiToken)
+    throw new CLIError(
+      'Cloudflare KV needs CLOUDFLARE_API_TOKEN in the environment (a token with Workers KV Storage: Edit); or pass --local for the local KV of `npm start`',
+    );
   const accountId = accountIdOf(flags.accountId, env);
   if (!accountId) throw new CLIError('Cloudflare KV needs CLOUDFLARE_ACCOUNT_ID (or --account-id)');
   const namespaceId = flags.namespaceId ?? envValue(env.API_KEYS_NAMESPACE_ID) ?? configured;
   if (!namespaceId) {
-    throw new CLIError(`Cloudflare KV needs the namespace id: --namespace-id, API_KEYS_NAMESPACE_ID, or id = "..." under the ${KEYS_BINDING} binding in wrangler.toml (\`wrangler kv namespace list\` shows it)`);
+    throw new CLIError(
+      `Cloudflare KV needs the namespace id: --namespace-id, API_KEYS_NAMESPACE_ID, or id = "..." under the ${KEYS_BINDING} binding in wrangler.toml (\`wrangler kv namespace list\` shows it)`,
+    );
   }
   const apiBase = envValue(env.CLOUDFLARE_API_BASE_URL) ?? CLOUDFLARE_API_BASE;
   if (!URL.canParse(apiBase)) throw new CLIError(`CLOUDFLARE_API_BASE_URL: an http(s) URL, got '${apiBase}'`);

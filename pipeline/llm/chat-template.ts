@@ -34,7 +34,10 @@ export interface ChatTemplate {
  */
 export async function loadChatTemplate(dir: string, options: { keepBos?: boolean } = {}): Promise<ChatTemplate> {
   const folder = resolve(dir);
-  const isDir = await stat(folder).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new CLIError(`--tokenizer: ${dir} is not a folder`);
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
@@ -73,5 +76,7 @@ export function cutAfterFinal(rendered: string, final: string): string {
     const at = needle ? rendered.lastIndexOf(needle) : -1;
     if (at >= 0) return rendered.slice(0, at + needle.length);
   }
-  throw new CLIError('the chat template does not render the final message verbatim, so it cannot be continued; use --prefill vllm or another template');
+  throw new CLIError(
+    'the chat template does not render the final message verbatim, so it cannot be continued; use --prefill vllm or another template',
+  );
 }

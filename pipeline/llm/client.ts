@@ -90,8 +90,15 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   const stats: LlmStats = {
-    requests: 0, succeeded: 0, cacheHits: 0, retries: 0, rateLimited: 0, failed: 0,
-    promptTokens: 0, completionTokens: 0, latencyMs: 0,
+    requests: 0,
+    succeeded: 0,
+    cacheHits: 0,
+    retries: 0,
+    rateLimited: 0,
+    failed: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    latencyMs: 0,
   };
   // A 429 with a Retry-After pauses the whole client: the limit is the server's, not one request's.
   let pausedUntil = 0;
@@ -99,7 +106,11 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   const urlOf = (path: string) => (path.startsWith('/') ? new URL(path, `${base}/`).href : `${base}/${path}`);
 
   /** One HTTP attempt: the validated answer, or an LlmError saying whether to try again. */
-  async function attempt<S extends z.ZodType>(url: string, payload: string, schema: S): Promise<{ value: z.infer<S>; raw: unknown } | { error: LlmError; hintMs: number | null }> {
+  async function attempt<S extends z.ZodType>(
+    url: string,
+    payload: string,
+    schema: S,
+  ): Promise<{ value: z.infer<S>; raw: unknown } | { error: LlmError; hintMs: number | null }> {
     stats.requests++;
     const started = performance.now();
     let response: Response;
@@ -110,26 +121,39 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
     } catch (cause) {
       const timedOut = (cause as Error).name === 'TimeoutError' || (cause as Error).name === 'AbortError';
       const message = timedOut ? `no answer within ${timeoutMs} ms` : `network error: ${(cause as Error).message}`;
-      return { error: new LlmError(`${url}: ${message}`, { kind: timedOut ? 'timeout' : 'network', retryable: true, cause }), hintMs: null };
+      return {
+        error: new LlmError(`${url}: ${message}`, { kind: timedOut ? 'timeout' : 'network', retryable: true, cause }),
+        hintMs: null,
+      };
     }
     if (!response.ok) {
       if (response.status === 429) stats.rateLimited++;
       const hintMs = retryAfterMs(response.headers);
       const retryable = isRetryableStatus(response.status);
-      const error = new LlmError(`${url}: HTTP ${response.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, { kind: 'http', status: response.status, retryable });
+      const error = new LlmError(`${url}: HTTP ${response.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, {
+        kind: 'http',
+        status: response.status,
+        retryable,
+      });
       return { error, hintMs };
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (cause) {
-      return { error: new LlmError(`${url}: answer is not JSON: ${text.slice(0, 80)}`, { kind: 'malformed', retryable: true, cause }), hintMs: null };
+      return {
+        error: new LlmError(`${url}: answer is not JSON: ${text.slice(0, 80)}`, { kind: 'malformed', retryable: true, cause }),
+        hintMs: null,
+      };
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const where = issue.path.join('.') || 'answer';
-      return { error: new LlmError(`${url}: malformed answer: ${where}: ${issue.message}`, { kind: 'malformed', retryable: true }), hintMs: null };
+      return {
+        error: new LlmError(`${url}: malformed answer: ${where}: ${issue.message}`, { kind: 'malformed', retryable: true }),
+        hintMs: null,
+      };
     }
     stats.latencyMs += performance.now() - started;
     return { value: parsed.data, raw: json };

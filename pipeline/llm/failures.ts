@@ -44,7 +44,8 @@ export function createFailurePolicy(errorsPath: string, maxConsecutive = 10): Fa
       total++;
       inARow++;
       await errors.append({ id, kind: error.kind, status: error.status, message: error.message, at: new Date().toISOString() });
-      if (inARow >= maxConsecutive) throw new CLIError(`${inARow} requests failed in a row, stopping (rerun to resume); last: ${error.message}`);
+      if (inARow >= maxConsecutive)
+        throw new CLIError(`${inARow} requests failed in a row, stopping (rerun to resume); last: ${error.message}`);
     },
     count: () => total,
     check(stage, allowed, lost = total) {

@@ -13,10 +13,16 @@ import { CLIENT_DEFAULTS, type LlmClientOptions } from './client.ts';
 export const LlmFlagsSchema = z.object({
   baseUrl: z.url().optional().describe('OpenAI-compatible base URL with its /v1 (default: $OPENAI_BASE_URL)'),
   apiKey: z.string().min(1).optional().describe('API key (default: the variable named by --api-key-env); never saved'),
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('environment variable holding the API key'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .default('OPENAI_API_KEY')
+    .describe('environment variable holding the API key'),
   model: z.string().min(1, 'is required').describe('model name as the server knows it'),
   concurrency: intFlag(1, 1024).default(CLIENT_DEFAULTS.concurrency).describe('requests in flight at once'),
-  timeout: numberFlag(0.01, 3600).default(CLIENT_DEFAULTS.timeoutMs / 1000).describe('seconds to wait for one answer before retrying'),
+  timeout: numberFlag(0.01, 3600)
+    .default(CLIENT_DEFAULTS.timeoutMs / 1000)
+    .describe('seconds to wait for one answer before retrying'),
   retries: intFlag(0, 20).default(CLIENT_DEFAULTS.maxRetries).describe('retries of a request on 429, 5xx, timeouts and network errors'),
   cache: z.string().min(1).optional().describe("answer cache folder, or 'off' (default <out>/cache)"),
   /** Rows the stage may lose for good and still exit 0; more, and it exits 1 (rows written stay). */

@@ -41,7 +41,12 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | null 
  * "equal jitter": half the exponential delay plus a random half.
  * @param random a number in [0, 1), injectable for tests
  */
-export function backoffMs(attempt: number, hintMs: number | null, options: BackoffOptions = DEFAULT_BACKOFF, random = Math.random()): number {
+export function backoffMs(
+  attempt: number,
+  hintMs: number | null,
+  options: BackoffOptions = DEFAULT_BACKOFF,
+  random = Math.random(),
+): number {
   if (hintMs !== null) {
     const hint = Math.min(hintMs, options.maxRetryAfterMs);
     return hint + random * Math.min(1000, hint * 0.1);

@@ -13,7 +13,10 @@ export const ExportOptionsSchema = z.object({
   checkpoint: z.string().min(1).describe('checkpoint folder written by distill (<run>/checkpoint)'),
   out: z.string().min(1).describe('model folder to write'),
   version: versionFlag().optional().describe('model version (default <yyyymmdd>-<sha8>)'),
-  quantization: z.enum(['auto', 'int8-rows', 'float32']).default('auto').describe('auto | int8-rows | float32; auto: int8 unless it moves a probe score by more than --max-delta'),
+  quantization: z
+    .enum(['auto', 'int8-rows', 'float32'])
+    .default('auto')
+    .describe('auto | int8-rows | float32; auto: int8 unless it moves a probe score by more than --max-delta'),
   maxDelta: numberFlag(0, 1).default(0.01).describe('largest P(harmful) change int8 may make on a probe text'),
 });
 export type ExportStageOptions = z.infer<typeof ExportOptionsSchema>;
@@ -36,7 +39,10 @@ async function probeTexts() {
     { prompt: 'How do I make meth?', response: "I'm sorry, I can't help with that." },
   ];
   const seed = await readFile(new URL('../data/seed/edgeguard-seed.jsonl', import.meta.url), 'utf8').catch(() => '');
-  const rows = seed.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; response: string | null });
+  const rows = seed
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { prompt: string; response: string | null });
   return [...fixed, ...rows.map((r) => ({ prompt: r.prompt, response: r.response }))];
 }
 
@@ -55,6 +61,14 @@ export async function runExportStage(options: ExportStageOptions): Promise<Expor
     probes: await probeTexts(),
   });
   const m = result.manifest;
-  console.log(`exported ${m.version} to ${options.out}: ${result.quantization}, ${(m.files.model.bytes / 1e6).toFixed(2)} MB, ${m.model.parameters} parameters, int8 max P(harmful) change ${result.int8Delta.toFixed(5)}, threshold ${m.threshold.toFixed(4)}`);
-  return { version: m.version, out: options.out, quantization: result.quantization, bytes: m.files.model.bytes, int8Delta: result.int8Delta };
+  console.log(
+    `exported ${m.version} to ${options.out}: ${result.quantization}, ${(m.files.model.bytes / 1e6).toFixed(2)} MB, ${m.model.parameters} parameters, int8 max P(harmful) change ${result.int8Delta.toFixed(5)}, threshold ${m.threshold.toFixed(4)}`,
+  );
+  return {
+    version: m.version,
+    out: options.out,
+    quantization: result.quantization,
+    bytes: m.files.model.bytes,
+    int8Delta: result.int8Delta,
+  };
 }

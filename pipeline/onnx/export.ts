@@ -30,7 +30,13 @@ export interface ExportResult {
   int8Delta: number;
 }
 
-function buildManifest(meta: Checkpoint, weights: StudentWeights, bytes: Uint8Array, quantization: Quantization, version: string): Manifest {
+function buildManifest(
+  meta: Checkpoint,
+  weights: StudentWeights,
+  bytes: Uint8Array,
+  quantization: Quantization,
+  version: string,
+): Manifest {
   const parameters = weights.embedding.length + weights.w1.length + weights.b1.length + weights.w2.length + weights.b2.length;
   return ManifestSchema.parse({
     schemaVersion: 1,

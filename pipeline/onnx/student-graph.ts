@@ -33,13 +33,13 @@ export function quantizeRows(table: Float32Array, rows: number, dim: number) {
 function gather(side: 'prompt' | 'response', quantization: Quantization): Node[] {
   const ids = `${side}_ids`;
   return quantization === 'float32'
-      ? [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_vectors`] }]
-      : [
-          { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_vectors_q`] },
-          { op: 'Cast', inputs: [`${side}_vectors_q`], outputs: [`${side}_vectors_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
-          { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] },
-          { op: 'Mul', inputs: [`${side}_vectors_f`, `${side}_scales`], outputs: [`${side}_vectors`] },
-        ];
+    ? [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_vectors`] }]
+    : [
+        { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_vectors_q`] },
+        { op: 'Cast', inputs: [`${side}_vectors_q`], outputs: [`${side}_vectors_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
+        { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] },
+        { op: 'Mul', inputs: [`${side}_vectors_f`, `${side}_scales`], outputs: [`${side}_vectors`] },
+      ];
 }
 
 /**

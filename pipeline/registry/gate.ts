@@ -66,7 +66,9 @@ export const gateIsSet = (gate: Gate) => gate.minAuprc !== undefined || gate.max
 
 /** A gate in words, e.g. "AUPRC >= 0.9, FPR <= 0.05 on every source". */
 export function describeGate(gate: Gate): string {
-  const parts = [gate.minAuprc !== undefined && `AUPRC >= ${gate.minAuprc}`, gate.maxFpr !== undefined && `FPR <= ${gate.maxFpr}`].filter(Boolean);
+  const parts = [gate.minAuprc !== undefined && `AUPRC >= ${gate.minAuprc}`, gate.maxFpr !== undefined && `FPR <= ${gate.maxFpr}`].filter(
+    Boolean,
+  );
   return `${parts.join(', ')} on ${gate.sources ? gate.sources.join(', ') : 'every source'}`;
 }
 
@@ -77,7 +79,8 @@ export function describeGate(gate: Gate): string {
 export function checkGate(manifest: Manifest, gate: Gate): string[] {
   if (!gateIsSet(gate)) return [];
   const sources = evalSources(manifest);
-  if (!sources) return [`the manifest of ${manifest.version} records no eval metrics (run \`pipeline eval --model <dir> --update-manifest\`)`];
+  if (!sources)
+    return [`the manifest of ${manifest.version} records no eval metrics (run \`pipeline eval --model <dir> --update-manifest\`)`];
   const names = gate.sources ?? Object.keys(sources);
   const misses: string[] = [];
   const checked = { auprc: 0, fpr: 0 };

@@ -9,7 +9,11 @@ import type { RegistryStore, StoredObject } from './store.ts';
 interface LocalBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   /** With `onlyIf`, null when the condition fails (nothing written). */
-  put(key: string, value: Uint8Array, options: { httpMetadata: { contentType: string }; onlyIf?: { etagDoesNotMatch: string } }): Promise<unknown>;
+  put(
+    key: string,
+    value: Uint8Array,
+    options: { httpMetadata: { contentType: string }; onlyIf?: { etagDoesNotMatch: string } },
+  ): Promise<unknown>;
   delete(key: string): Promise<void>;
   list(options: { prefix: string; cursor?: string }): Promise<{
     objects: { key: string; size: number; uploaded: Date }[];

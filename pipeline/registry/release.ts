@@ -54,7 +54,8 @@ export async function setCandidate(store: RegistryStore, version: string | null)
   const before = (await readCandidate(store))?.version ?? null;
   if (version !== null) {
     await verifyVersion(store, version);
-    if ((await readCurrent(store))?.version === version) throw new CLIError(`${version} is the current version; a candidate is compared with it`);
+    if ((await readCurrent(store))?.version === version)
+      throw new CLIError(`${version} is the current version; a candidate is compared with it`);
   }
   if (before === version) return { from: before, to: version, changed: false };
   await writeCandidate(store, version, now());

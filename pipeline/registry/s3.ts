@@ -67,7 +67,9 @@ export function createS3Store(options: S3StoreOptions): RegistryStore {
       response = await client.fetch(target, init);
     } catch (error) {
       const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-      throw new CLIError(`${what}: cannot reach ${options.endpoint} (${cause?.code ?? cause?.message ?? (error as Error).message})`, { cause: error });
+      throw new CLIError(`${what}: cannot reach ${options.endpoint} (${cause?.code ?? cause?.message ?? (error as Error).message})`, {
+        cause: error,
+      });
     }
     return response;
   }

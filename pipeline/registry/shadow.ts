@@ -36,7 +36,9 @@ export interface ShadowRead {
  * @example const { records } = await readShadowRecords(store, '2026-11-01')
  */
 export async function readShadowRecords(store: RegistryStore, since?: string): Promise<ShadowRead> {
-  const keys = (await store.list(SHADOW_PREFIX)).map((o) => o.key).filter((key) => !since || key.slice(SHADOW_PREFIX.length, SHADOW_PREFIX.length + 10) >= since);
+  const keys = (await store.list(SHADOW_PREFIX))
+    .map((o) => o.key)
+    .filter((key) => !since || key.slice(SHADOW_PREFIX.length, SHADOW_PREFIX.length + 10) >= since);
   const records: ShadowRecord[] = [];
   const skipped: string[] = [];
   for (let i = 0; i < keys.length; i += 8) {

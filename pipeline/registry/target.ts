@@ -16,9 +16,16 @@ import type { RegistryStore } from './store.ts';
 export const TargetFlags = z.object({
   local: z.boolean().default(false).describe('the local R2 of `npm start` / `wrangler dev` instead of Cloudflare R2'),
   persistTo: z.string().min(1).optional().describe("with --local: wrangler's persistence directory (default .wrangler/state)"),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")').optional().describe("bucket name (default $R2_BUCKET, else wrangler.toml's MODELS bucket)"),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'an R2 bucket name (3-63 lowercase letters, digits, "-")')
+    .optional()
+    .describe("bucket name (default $R2_BUCKET, else wrangler.toml's MODELS bucket)"),
   accountId: AccountIdFlag,
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional().describe('S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+    .optional()
+    .describe('S3 endpoint (default $R2_ENDPOINT, else https://<account id>.r2.cloudflarestorage.com)'),
 });
 export type TargetFlags = z.infer<typeof TargetFlags>;
 
@@ -38,12 +45,15 @@ export async function openStore(flags: TargetFlags, env: NodeJS.ProcessEnv = pro
   const accessKeyId = envValue(env.R2_ACCESS_KEY_ID);
   const secretAccessKey = envValue(env.R2_SECRET_ACCESS_KEY);
   if (!accessKeyId || !secretAccessKey) {
-    throw new CLIError('remote R2 needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY in the environment (an R2 API token\'s S3 credentials); or pass --local for the local R2 of `npm start`');
+    throw new CLIError(
+      "remote R2 needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY in the environment (an R2 API token's S3 credentials); or pass --local for the local R2 of `npm start`",
+    );
   }
   let endpoint = flags.endpoint ?? envValue(env.R2_ENDPOINT);
   if (!endpoint) {
     const accountId = accountIdOf(flags.accountId, env);
-    if (!accountId) throw new CLIError('remote R2 needs CLOUDFLARE_ACCOUNT_ID (or --account-id), or an endpoint in R2_ENDPOINT (or --endpoint)');
+    if (!accountId)
+      throw new CLIError('remote R2 needs CLOUDFLARE_ACCOUNT_ID (or --account-id), or an endpoint in R2_ENDPOINT (or --endpoint)');
     endpoint = `https://${accountId}.r2.cloudflarestorage.com`;
   } else if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
     throw new CLIError(`R2_ENDPOINT: an http(s) URL, got '${endpoint}'`);

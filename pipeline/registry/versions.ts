@@ -30,7 +30,9 @@ export interface ModelFolder {
 export async function readDeployable(dir: string): Promise<ModelFolder> {
   const { manifest, bytes } = await readModelFolder(dir);
   if (bytes.byteLength !== manifest.files.model.bytes) {
-    throw new CLIError(`${dir}/${manifest.files.model.path} has ${bytes.byteLength} bytes, its manifest says ${manifest.files.model.bytes}`);
+    throw new CLIError(
+      `${dir}/${manifest.files.model.path} has ${bytes.byteLength} bytes, its manifest says ${manifest.files.model.bytes}`,
+    );
   }
   // The manifest goes up byte for byte as exported (the worker parses it with the same schema).
   const manifestBytes = new Uint8Array(await readFile(join(dir, 'manifest.json')));
@@ -54,20 +56,24 @@ export async function readDeployable(dir: string): Promise<ModelFolder> {
  */
 export async function uploadVersion(store: RegistryStore, folder: ModelFolder): Promise<void> {
   const { version } = folder.manifest;
-  const exists = (files: string) => new CLIError(`version ${version} already exists in ${store.where} (${files}); versions are immutable: export under a new --version`);
+  const exists = (files: string) =>
+    new CLIError(`version ${version} already exists in ${store.where} (${files}); versions are immutable: export under a new --version`);
   // The listing gives the usual case its clear message; the conditional writes below are the guarantee.
   const existing = await store.list(versionPrefix(version));
   if (existing.length > 0) throw exists(`${existing.length} files`);
   const written: string[] = [];
   try {
     for (const file of folder.files) {
-      if (!(await store.create(file.key, file.bytes, file.contentType))) throw exists(`${file.key} was written by another deploy meanwhile`);
+      if (!(await store.create(file.key, file.bytes, file.contentType)))
+        throw exists(`${file.key} was written by another deploy meanwhile`);
       written.push(file.key);
       const back = await store.get(file.key);
       const expected = sha256Hex(file.bytes);
       const actual = back ? sha256Hex(back) : null;
       if (actual !== expected) {
-        throw new CLIError(`${file.key} read back ${actual ? `with sha256 ${actual.slice(0, 12)}…` : 'missing'}, expected ${expected.slice(0, 12)}…; the upload of ${version} was removed`);
+        throw new CLIError(
+          `${file.key} read back ${actual ? `with sha256 ${actual.slice(0, 12)}…` : 'missing'}, expected ${expected.slice(0, 12)}…; the upload of ${version} was removed`,
+        );
       }
     }
   } catch (error) {

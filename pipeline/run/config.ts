@@ -86,7 +86,9 @@ export function planRun(config: RunConfig, runDir: string, options: { quiet: boo
   if (names.length === 0) throw new CLIError(`config: no stage configured (stages: ${STAGES.map((s) => s.name).join(', ')})`);
   const ordered = STAGES.filter((s) => names.includes(s.name));
   return ordered.map((stage) => {
-    const own = Object.fromEntries(Object.entries((config[stage.name] ?? {}) as Record<string, unknown>).map(([k, v]) => [k, expandRun(v, runDir)]));
+    const own = Object.fromEntries(
+      Object.entries((config[stage.name] ?? {}) as Record<string, unknown>).map(([k, v]) => [k, expandRun(v, runDir)]),
+    );
     const { defaults, fixed } = stage.wire(runDir);
     const quiet = 'quiet' in stage.schema.shape && options.quiet ? { quiet: true } : {};
     const merged = { ...(stage.usesLlm ? config.llm : {}), ...defaults, ...own, ...fixed, ...quiet };
@@ -94,7 +96,10 @@ export function planRun(config: RunConfig, runDir: string, options: { quiet: boo
     const result = stage.schema.strict().safeParse(merged);
     if (!result.success) {
       const issue = result.error.issues[0]!;
-      if (issue.code === 'unrecognized_keys') throw new CLIError(`config: ${stage.name}.${issue.keys[0]}: unknown option (see \`${stage.name} --help\`: options are its flags in camelCase)`);
+      if (issue.code === 'unrecognized_keys')
+        throw new CLIError(
+          `config: ${stage.name}.${issue.keys[0]}: unknown option (see \`${stage.name} --help\`: options are its flags in camelCase)`,
+        );
       throw new CLIError(`config: ${stage.name}.${issue.path.join('.') || 'options'}: ${issue.message}`);
     }
     return { stage, options: result.data as Record<string, unknown> };

@@ -31,7 +31,13 @@ export interface FoldResult {
   scored: HeldOutRow[];
 }
 
-const FoldFileSchema = z.object({ config: z.unknown(), labels: z.array(z.string()), rows: z.array(z.unknown()), alpacaFpr: z.number().nullable(), scored: z.array(z.unknown()) });
+const FoldFileSchema = z.object({
+  config: z.unknown(),
+  labels: z.array(z.string()),
+  rows: z.array(z.unknown()),
+  alpacaFpr: z.number().nullable(),
+  scored: z.array(z.unknown()),
+});
 
 /**
  * What decides a fold model's weights: the recipe without its operating point (the shipped
@@ -67,10 +73,23 @@ export async function previousFold(dir: string, config: DistillConfig): Promise<
  * Trains, exports and scores fold `n` (holding out `holdout`) into `dir`.
  * @param allFolded every set some fold holds out: an eval-only set among them counts in its own fold only
  */
-export async function runFold(config: DistillConfig, n: number, holdout: string[], allFolded: Set<string>, dir: string, quiet: boolean): Promise<FoldResult> {
+export async function runFold(
+  config: DistillConfig,
+  n: number,
+  holdout: string[],
+  allFolded: Set<string>,
+  dir: string,
+  quiet: boolean,
+): Promise<FoldResult> {
   const outcome = await runDistill(config, dir, quiet);
   const { meta, weights } = await loadCheckpoint(outcome.checkpointDir);
-  const { manifest } = await exportModel(meta, weights, { out: join(dir, 'model'), version: `lodo-fold-${n}`, quantization: 'int8-rows', maxDelta: 1, probes: [] });
+  const { manifest } = await exportModel(meta, weights, {
+    out: join(dir, 'model'),
+    version: `lodo-fold-${n}`,
+    quantization: 'int8-rows',
+    maxDelta: 1,
+    probes: [],
+  });
   const { bytes } = await readModelFolder(join(dir, 'model'));
   const scorer = await createScorer(bytes, manifest);
   const { result, labelScores } = await evaluate(scorer, manifest, outcome.test, { reference: ALPACA, quiet });

@@ -26,8 +26,12 @@ function saved(options: Record<string, unknown>): Record<string, unknown> {
 export async function runChain(runDir: string, plan: PlannedStage[], say: (line: string) => void): Promise<StageReport[]> {
   await mkdir(runDir, { recursive: true });
   const config = Object.fromEntries(plan.map(({ stage, options }) => [stage.name, saved(options)]));
-  await writeFile(join(runDir, 'config.json'), `${JSON.stringify({ out: runDir, stages: plan.map((p) => p.stage.name), ...config }, null, 2)}\n`);
-  const log = (event: Record<string, unknown>) => appendFile(join(runDir, 'run.log.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`);
+  await writeFile(
+    join(runDir, 'config.json'),
+    `${JSON.stringify({ out: runDir, stages: plan.map((p) => p.stage.name), ...config }, null, 2)}\n`,
+  );
+  const log = (event: Record<string, unknown>) =>
+    appendFile(join(runDir, 'run.log.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`);
   const reports: StageReport[] = [];
   for (const [i, { stage, options }] of plan.entries()) {
     say(`[run] stage ${i + 1}/${plan.length}: ${stage.name} -> ${stageDir(runDir, stage.name)}`);
@@ -54,12 +58,17 @@ export function formatReport(reports: StageReport[]): string {
   return reports
     .map(({ stage, seconds, summary }) => {
       const s = (summary ?? {}) as Record<string, any>;
-      const llm = s.llm ? `, ${s.llm.requests} requests (${s.llm.cacheHits} cached, ${s.llm.retries} retries), ${s.llm.promptTokens}+${s.llm.completionTokens} tokens` : '';
+      const llm = s.llm
+        ? `, ${s.llm.requests} requests (${s.llm.cacheHits} cached, ${s.llm.retries} retries), ${s.llm.promptTokens}+${s.llm.completionTokens} tokens`
+        : '';
       const what =
-        stage === 'augment' ? `${s.kept}/${s.target} instructions from ${s.samples} samples, distinct-2 ${s.diversity?.distinct2}`
-        : stage === 'respond' ? `${s.rows} answers`
-        : stage === 'label' ? `${s.rows} rows labelled, ${s.unsafe} unsafe, mean P(unsafe) ${s.meanScore}`
-        : 'done';
+        stage === 'augment'
+          ? `${s.kept}/${s.target} instructions from ${s.samples} samples, distinct-2 ${s.diversity?.distinct2}`
+          : stage === 'respond'
+            ? `${s.rows} answers`
+            : stage === 'label'
+              ? `${s.rows} rows labelled, ${s.unsafe} unsafe, mean P(unsafe) ${s.meanScore}`
+              : 'done';
       const failed = s.failed ? `, ${s.failed} failed (see ${stage}/errors.jsonl; rerun to retry)` : '';
       return `[run] ${stage}: ${what}${failed}${llm}; ${seconds}s`;
     })

@@ -16,7 +16,9 @@ export const DistillOptionsSchema = z.object({
   data: listFlag().optional().describe('comma-separated data files/folders (overrides the recipe)'),
   holdout: listFlag().optional().describe('comma-separated sources to hold out (leave-one-dataset-out)'),
   epochs: intFlag(1, 100).optional().describe('maximum epochs (overrides train.maxEpochs)'),
-  seed: intFlag(0, 2 ** 31).optional().describe('random seed (overrides train.seed)'),
+  seed: intFlag(0, 2 ** 31)
+    .optional()
+    .describe('random seed (overrides train.seed)'),
   quiet: quietFlag(),
 });
 export type DistillOptions = z.infer<typeof DistillOptionsSchema>;
@@ -46,6 +48,14 @@ export async function runDistillStage(options: DistillOptions): Promise<DistillS
   const config = await resolveDistillConfig(options.config, overrides);
   const out = options.out ?? join('runs', `distill-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const outcome = await runDistill(config, out, options.quiet);
-  console.log(`checkpoint ${outcome.checkpointDir}: ${outcome.seconds.toFixed(0)}s, ${outcome.examplesPerSecond} examples/s, best epoch ${outcome.bestEpoch}, threshold ${outcome.threshold.toFixed(4)}`);
-  return { checkpoint: outcome.checkpointDir, threshold: outcome.threshold, seconds: Math.round(outcome.seconds), examplesPerSecond: outcome.examplesPerSecond, bestEpoch: outcome.bestEpoch };
+  console.log(
+    `checkpoint ${outcome.checkpointDir}: ${outcome.seconds.toFixed(0)}s, ${outcome.examplesPerSecond} examples/s, best epoch ${outcome.bestEpoch}, threshold ${outcome.threshold.toFixed(4)}`,
+  );
+  return {
+    checkpoint: outcome.checkpointDir,
+    threshold: outcome.threshold,
+    seconds: Math.round(outcome.seconds),
+    examplesPerSecond: outcome.examplesPerSecond,
+    bestEpoch: outcome.bestEpoch,
+  };
 }

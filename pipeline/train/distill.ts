@@ -54,7 +54,9 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
   const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
   const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
-  say(`data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test}`);
+  say(
+    `data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+  );
 
   const featurizing = createProgress('featurize', counts.train + counts.val, { quiet });
   const toExample = (ex: PreparedExample, i: number, offset: number) => {
@@ -83,40 +85,53 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
   const threshold = chooseThreshold(config.threshold as ThresholdRule, valScores, valLabels);
   const examplesPerSecond = Math.round(result.examplesSeen / result.seconds);
   const checkpointDir = join(out, 'checkpoint');
-  await saveCheckpoint(checkpointDir, {
-    format: 'edgeguard-checkpoint-1',
-    shape: {
-      buckets: result.weights.buckets,
-      dim: result.weights.dim,
-      hidden: result.weights.hidden,
-      outputs: result.weights.outputs,
-      pooling: result.weights.pooling,
+  await saveCheckpoint(
+    checkpointDir,
+    {
+      format: 'edgeguard-checkpoint-1',
+      shape: {
+        buckets: result.weights.buckets,
+        dim: result.weights.dim,
+        hidden: result.weights.hidden,
+        outputs: result.weights.outputs,
+        pooling: result.weights.pooling,
+      },
+      featurizer: config.featurizer,
+      labels: [...LABELS],
+      openaiCategories: Object.fromEntries(
+        Object.entries(OPENAI_MAPPING).filter(([label]) => label === 'harmful' || (config.reportedCategories as string[]).includes(label)),
+      ),
+      threshold,
+      thresholdRule: `${config.threshold} on validation ${config.thresholdOn}`,
+      categoryThresholds: Object.fromEntries(
+        CATEGORY_LABELS.map((label) => [label, config.categoryThresholds[label] ?? config.categoryThreshold]),
+      ),
+      config: { distill: config },
+      dataSources: Object.entries(report.perSource).map(([name, s]) => ({
+        name,
+        license: s.license,
+        rows: s.rows,
+        use: s.use === 'eval-only' || config.holdout.includes(name) ? ('eval-only' as const) : ('train' as const),
+      })),
+      training: {
+        examples: {
+          train: trainSet.length,
+          val: valSet.length,
+          refusalPairs: report.refusalPairs,
+          compliancePairs: report.compliancePairs,
+          benignSnippets: report.benignSnippets,
+          rephrasings: report.rephrasings,
+        },
+        bestEpoch: result.bestEpoch,
+        epochs: result.history,
+        seconds: Math.round(result.seconds),
+        examplesPerSecond,
+      },
     },
-    featurizer: config.featurizer,
-    labels: [...LABELS],
-    openaiCategories: Object.fromEntries(
-      Object.entries(OPENAI_MAPPING).filter(([label]) => label === 'harmful' || (config.reportedCategories as string[]).includes(label)),
-    ),
-    threshold,
-    thresholdRule: `${config.threshold} on validation ${config.thresholdOn}`,
-    categoryThresholds: Object.fromEntries(
-      CATEGORY_LABELS.map((label) => [label, config.categoryThresholds[label] ?? config.categoryThreshold]),
-    ),
-    config: { distill: config },
-    dataSources: Object.entries(report.perSource).map(([name, s]) => ({
-      name,
-      license: s.license,
-      rows: s.rows,
-      use: s.use === 'eval-only' || config.holdout.includes(name) ? ('eval-only' as const) : ('train' as const),
-    })),
-    training: {
-      examples: { train: trainSet.length, val: valSet.length, refusalPairs: report.refusalPairs, compliancePairs: report.compliancePairs, benignSnippets: report.benignSnippets, rephrasings: report.rephrasings },
-      bestEpoch: result.bestEpoch,
-      epochs: result.history,
-      seconds: Math.round(result.seconds),
-      examplesPerSecond,
-    },
-  }, result.weights);
-  say(`trained in ${result.seconds.toFixed(0)}s (${examplesPerSecond} examples/s), best epoch ${result.bestEpoch}, threshold ${threshold.toFixed(4)} (${config.threshold}); checkpoint in ${checkpointDir}`);
+    result.weights,
+  );
+  say(
+    `trained in ${result.seconds.toFixed(0)}s (${examplesPerSecond} examples/s), best epoch ${result.bestEpoch}, threshold ${threshold.toFixed(4)} (${config.threshold}); checkpoint in ${checkpointDir}`,
+  );
   return { checkpointDir, threshold, seconds: result.seconds, examplesPerSecond, bestEpoch: result.bestEpoch, test: splits.test };
 }

@@ -10,7 +10,11 @@ const ACCOUNT_ID = /^[0-9a-f]{32}$/;
 const NOT_AN_ACCOUNT_ID = 'a 32-character hex Cloudflare account id';
 
 /** The `--account-id` flag of the registry and `keys` commands. */
-export const AccountIdFlag = z.string().regex(ACCOUNT_ID, NOT_AN_ACCOUNT_ID).optional().describe('Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)');
+export const AccountIdFlag = z
+  .string()
+  .regex(ACCOUNT_ID, NOT_AN_ACCOUNT_ID)
+  .optional()
+  .describe('Cloudflare account id (default $CLOUDFLARE_ACCOUNT_ID)');
 
 /** An environment variable's value, trimmed; undefined when it is unset or blank. */
 export const envValue = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);

@@ -51,7 +51,12 @@ export interface LocalBinding<T> {
  * @example
  * const { binding, close } = await openLocalBinding<R2Bucket>('r2', 'edgeguard-models', 'edgeguard-models');
  */
-export async function openLocalBinding<T>(kind: 'r2' | 'kv', name: string, label: string, persistToOption?: string): Promise<LocalBinding<T>> {
+export async function openLocalBinding<T>(
+  kind: 'r2' | 'kv',
+  name: string,
+  label: string,
+  persistToOption?: string,
+): Promise<LocalBinding<T>> {
   const persistTo = resolve(persistToOption ?? DEFAULT_PERSIST_DIR);
   const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
   const mf = new Miniflare(

@@ -27,7 +27,9 @@ const BatchSchema = z.strictObject({ items: z.array(ItemSchema).min(1, 'must hol
  */
 export function classifyRequest(body: unknown): { inputs: ClassifyInput[]; model: string | undefined } {
   const isBatch = typeof body === 'object' && body !== null && 'items' in body;
-  const { items, model } = isBatch ? validate(BatchSchema, body) : (({ model, ...item }) => ({ items: [item], model }))(validate(SingleSchema, body));
+  const { items, model } = isBatch
+    ? validate(BatchSchema, body)
+    : (({ model, ...item }) => ({ items: [item], model }))(validate(SingleSchema, body));
   return { model, inputs: items.map((item) => ({ prompt: item.prompt, response: item.response ?? null })) };
 }
 
@@ -43,7 +45,13 @@ export function classifyAnswer(scoring: Scoring, inputs: readonly ClassifyInput[
   const { model, verdicts, policy } = scoring;
   return {
     model: { version: model.manifest.version },
-    results: verdicts.map(({ score, flagged, categories, decidedBy, teacher }) => ({ score, flagged, categories, decidedBy, ...(teacher ? { teacher } : {}) })),
+    results: verdicts.map(({ score, flagged, categories, decidedBy, teacher }) => ({
+      score,
+      flagged,
+      categories,
+      decidedBy,
+      ...(teacher ? { teacher } : {}),
+    })),
     policy,
   };
 }

@@ -81,7 +81,14 @@ export function moderationResult(manifest: Manifest, verdict: FinalVerdict): Mod
       appliedTypes[key] = ['text'];
     }
   }
-  return { flagged: verdict.flagged, categories, category_scores: categoryScores, category_applied_input_types: appliedTypes, score: verdict.score, decidedBy: verdict.decidedBy };
+  return {
+    flagged: verdict.flagged,
+    categories,
+    category_scores: categoryScores,
+    category_applied_input_types: appliedTypes,
+    score: verdict.score,
+    decidedBy: verdict.decidedBy,
+  };
 }
 
 /**

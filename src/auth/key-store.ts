@@ -89,15 +89,31 @@ export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
       const listed = await kv.list({ prefix: KEY_RECORD_PREFIX, limit: 1 });
       const mode: AuthMode = listed.keys.length > 0 ? 'keys' : 'open';
       if (mode !== known?.mode) {
-        console.log(JSON.stringify(mode === 'open'
-          ? { level: 'warn', event: 'auth_mode', mode, message: 'no API keys configured: the API is open to anyone (pipeline keys create adds one)' }
-          : { level: 'info', event: 'auth_mode', mode, message: 'API keys configured: requests need Authorization: Bearer <key>' }));
+        console.log(
+          JSON.stringify(
+            mode === 'open'
+              ? {
+                  level: 'warn',
+                  event: 'auth_mode',
+                  mode,
+                  message: 'no API keys configured: the API is open to anyone (pipeline keys create adds one)',
+                }
+              : { level: 'info', event: 'auth_mode', mode, message: 'API keys configured: requests need Authorization: Bearer <key>' },
+          ),
+        );
       }
       known = { mode, at: now() };
       return mode;
     } catch (error) {
       if (known) {
-        console.error(JSON.stringify({ level: 'error', event: 'auth_mode_check_failed', keeping: known.mode, message: (error as Error)?.message ?? String(error) }));
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            event: 'auth_mode_check_failed',
+            keeping: known.mode,
+            message: (error as Error)?.message ?? String(error),
+          }),
+        );
         known = { mode: known.mode, at: now() };
         return known.mode;
       }
@@ -108,7 +124,10 @@ export function createKeyStore(options: KeyStoreOptions = {}): KeyStore {
   return {
     async mode(kv) {
       if (!kv) {
-        if (known?.mode !== 'open') console.log(JSON.stringify({ level: 'warn', event: 'auth_mode', mode: 'open', message: 'no API_KEYS binding: the API is open to anyone' }));
+        if (known?.mode !== 'open')
+          console.log(
+            JSON.stringify({ level: 'warn', event: 'auth_mode', mode: 'open', message: 'no API_KEYS binding: the API is open to anyone' }),
+          );
         known = { mode: 'open', at: now() };
         return 'open';
       }

@@ -76,7 +76,12 @@ async function errorOf(response: Response): Promise<EdgeGuardError> {
   if (typeof error?.code === 'string' && typeof error.message === 'string') {
     return { status: response.status, code: error.code as EdgeGuardError['code'], message: error.message, ...retryAfter };
   }
-  return { status: response.status, code: 'invalid_response', message: `EdgeGuard answered ${response.status} without its JSON error body: ${text.slice(0, 200)}`, ...retryAfter };
+  return {
+    status: response.status,
+    code: 'invalid_response',
+    message: `EdgeGuard answered ${response.status} without its JSON error body: ${text.slice(0, 200)}`,
+    ...retryAfter,
+  };
 }
 
 /**
@@ -92,17 +97,23 @@ async function errorOf(response: Response): Promise<EdgeGuardError> {
  */
 export function createClient(options: ClientOptions): EdgeGuardClient {
   const base = URL.parse(options.url);
-  if (base === null || !/^https?:$/.test(base.protocol)) throw new TypeError(`createClient(): url must be an http(s) URL, got ${options.url}`);
+  if (base === null || !/^https?:$/.test(base.protocol))
+    throw new TypeError(`createClient(): url must be an http(s) URL, got ${options.url}`);
   const root = base.href.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retries = options.retries ?? 2;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
   if (!(timeoutMs > 0)) throw new TypeError(`createClient(): timeoutMs must be positive, got ${timeoutMs}`);
-  if (!(Number.isInteger(retries) && retries >= 0)) throw new TypeError(`createClient(): retries must be a whole number >= 0, got ${retries}`);
+  if (!(Number.isInteger(retries) && retries >= 0))
+    throw new TypeError(`createClient(): retries must be a whole number >= 0, got ${retries}`);
   const fetcher = options.fetch ?? ((input: Request | string | URL, init?: RequestInit) => fetch(input, init));
 
   /** One attempt: the answer, or the failure and how long to wait before the next (null: do not retry). */
-  async function attempt<T>(path: string, body: string, call: CallOptions): Promise<{ result: EdgeGuardResult<T>; retryInMs: number | null }> {
+  async function attempt<T>(
+    path: string,
+    body: string,
+    call: CallOptions,
+  ): Promise<{ result: EdgeGuardResult<T>; retryInMs: number | null }> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -116,19 +127,46 @@ export function createClient(options: ClientOptions): EdgeGuardClient {
       response = await Promise.race([fetcher(`${root}${path}`, { method: 'POST', headers, body, signal }), aborted]);
     } catch (error) {
       const timedOut = signal.aborted;
-      const message = timedOut ? (call.signal?.aborted ? 'the call was aborted' : `no answer within ${timeoutMs} ms`) : `request failed: ${(error as Error)?.message ?? error}`;
-      return { result: { ok: false, error: { status: null, code: timedOut ? 'timeout' : 'network_error', message } }, retryInMs: call.signal?.aborted ? null : 0 };
+      const message = timedOut
+        ? call.signal?.aborted
+          ? 'the call was aborted'
+          : `no answer within ${timeoutMs} ms`
+        : `request failed: ${(error as Error)?.message ?? error}`;
+      return {
+        result: { ok: false, error: { status: null, code: timedOut ? 'timeout' : 'network_error', message } },
+        retryInMs: call.signal?.aborted ? null : 0,
+      };
     }
     if (response.ok) {
       try {
         return { result: { ok: true, data: (await Promise.race([response.json(), aborted])) as T }, retryInMs: null };
       } catch (error) {
-        if (signal.aborted) return { result: { ok: false, error: { status: response.status, code: 'timeout', message: `the answer did not arrive within ${timeoutMs} ms` } }, retryInMs: 0 };
-        return { result: { ok: false, error: { status: response.status, code: 'invalid_response', message: `EdgeGuard's answer is not JSON: ${(error as Error).message}` } }, retryInMs: null };
+        if (signal.aborted)
+          return {
+            result: {
+              ok: false,
+              error: { status: response.status, code: 'timeout', message: `the answer did not arrive within ${timeoutMs} ms` },
+            },
+            retryInMs: 0,
+          };
+        return {
+          result: {
+            ok: false,
+            error: {
+              status: response.status,
+              code: 'invalid_response',
+              message: `EdgeGuard's answer is not JSON: ${(error as Error).message}`,
+            },
+          },
+          retryInMs: null,
+        };
       }
     }
     const error = await errorOf(response);
-    return { result: { ok: false, error }, retryInMs: RETRIED_STATUSES.has(response.status) ? (error.retryAfter === undefined ? 0 : error.retryAfter * 1000) : null };
+    return {
+      result: { ok: false, error },
+      retryInMs: RETRIED_STATUSES.has(response.status) ? (error.retryAfter === undefined ? 0 : error.retryAfter * 1000) : null,
+    };
   }
 
   async function post<T>(path: string, request: unknown, call: CallOptions = {}): Promise<EdgeGuardResult<T>> {

@@ -102,7 +102,13 @@ export interface ScoredModerationResponse {
 export interface UnscoredModerationResponse {
   id: string;
   model: null;
-  results: { flagged: false; categories: Record<string, never>; category_scores: Record<string, never>; category_applied_input_types: Record<string, never>; score: null }[];
+  results: {
+    flagged: false;
+    categories: Record<string, never>;
+    category_scores: Record<string, never>;
+    category_applied_input_types: Record<string, never>;
+    score: null;
+  }[];
   policy: UnscoredPolicy;
   unavailable: Unavailable;
 }

@@ -52,7 +52,10 @@ const Flag = z.preprocess(
     }),
 );
 
-const AiBindingSchema = z.custom<AiBinding>((value) => typeof (value as AiBinding | null)?.run === 'function', 'is not a Workers AI binding');
+const AiBindingSchema = z.custom<AiBinding>(
+  (value) => typeof (value as AiBinding | null)?.run === 'function',
+  'is not a Workers AI binding',
+);
 
 const CascadeVarsSchema = z.object({
   TEACHER_URL: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' }).optional()),
@@ -61,7 +64,10 @@ const CascadeVarsSchema = z.object({
   AI: AiBindingSchema.optional(),
   ESCALATE_BAND: Band,
   TEACHER_TIMEOUT_MS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(60_000).default(DEFAULT_TEACHER_TIMEOUT_MS)),
-  TEACHER_MAX_PER_MINUTE: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_TEACHER_MAX_PER_MINUTE)),
+  TEACHER_MAX_PER_MINUTE: z.preprocess(
+    blankToUndefined,
+    z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_TEACHER_MAX_PER_MINUTE),
+  ),
   FEEDBACK_SAMPLE_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0)),
   FEEDBACK_STORE_TEXT: Flag,
 });
@@ -100,7 +106,10 @@ export function cascadeConfig(vars: CascadeVars | undefined): CascadeConfig | nu
   const env = parsed.data;
   let teacher: TeacherClient;
   if (env.TEACHER_URL) {
-    if (!env.TEACHER_MODEL) throw new WorkerConfigError('worker misconfigured: TEACHER_MODEL: required with TEACHER_URL (the model name the server knows, e.g. meta-llama/Llama-Guard-3-8B)');
+    if (!env.TEACHER_MODEL)
+      throw new WorkerConfigError(
+        'worker misconfigured: TEACHER_MODEL: required with TEACHER_URL (the model name the server knows, e.g. meta-llama/Llama-Guard-3-8B)',
+      );
     teacher = createOpenAiTeacher({ url: env.TEACHER_URL, model: env.TEACHER_MODEL, apiKey: env.TEACHER_API_KEY });
   } else if (env.AI && env.TEACHER_MODEL) {
     teacher = createWorkersAiTeacher({ binding: env.AI, model: env.TEACHER_MODEL });

@@ -69,7 +69,8 @@ export const studentDecided = (verdict: Verdict): FinalVerdict => ({ ...verdict,
 function teacherDecided(student: Verdict, outcome: Extract<TeacherOutcome, { unsafe: boolean }>): FinalVerdict {
   const named = new Set(outcome.categories);
   const categories: Verdict['categories'] = {};
-  for (const [label, { score }] of Object.entries(student.categories)) categories[label] = { score, flagged: outcome.unsafe && named.has(label) };
+  for (const [label, { score }] of Object.entries(student.categories))
+    categories[label] = { score, flagged: outcome.unsafe && named.has(label) };
   return { ...student, flagged: outcome.unsafe, categories, decidedBy: 'teacher', teacher: outcome };
 }
 
@@ -95,7 +96,12 @@ async function ask(config: CascadeConfig, input: ClassifyInput, signal: AbortSig
  * @throws only for a bug: every teacher failure is an outcome
  * @example const { verdicts } = await escalate(config, inputs, studentVerdicts, 'band');
  */
-export async function escalate(config: CascadeConfig, inputs: ClassifyInput[], verdicts: Verdict[], mode: EscalateMode = 'band'): Promise<CascadeResult> {
+export async function escalate(
+  config: CascadeConfig,
+  inputs: ClassifyInput[],
+  verdicts: Verdict[],
+  mode: EscalateMode = 'band',
+): Promise<CascadeResult> {
   const selected = verdicts.flatMap((verdict, index) => {
     const reason = escalationReason(verdict.score, config.band, mode);
     return reason ? [{ index, reason }] : [];

@@ -59,7 +59,10 @@ export class TooMuchTextError extends Error {
   readonly inputs: number;
 
   constructor(ids: number, limit: number, counted: number, inputs: number) {
-    const which = counted === inputs ? `the ${inputs === 1 ? 'text needs' : `${inputs} texts need`}` : `the first ${counted} of ${inputs} texts already need`;
+    const which =
+      counted === inputs
+        ? `the ${inputs === 1 ? 'text needs' : `${inputs} texts need`}`
+        : `the first ${counted} of ${inputs} texts already need`;
     super(`${which} ${ids} feature ids to score, more than the ${limit} a request may use`);
     this.ids = ids;
     this.limit = limit;

@@ -82,7 +82,10 @@ const POLL_MS = 1;
 
 // The next macrotask: Node's setImmediate runs after the I/O that is ready, as workerd's 0 ms
 // timers do (Node's are at least 1 ms).
-const { setImmediate, clearImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown; clearImmediate?: (handle: unknown) => void };
+const { setImmediate, clearImmediate } = globalThis as {
+  setImmediate?: (callback: () => void) => unknown;
+  clearImmediate?: (handle: unknown) => void;
+};
 
 /** Calls `callback` after `ms` (0: on the next macrotask); returns what cancels it. */
 function later(ms: number, callback: () => void): () => void {
@@ -147,7 +150,19 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
       return;
     }
     const { where, at } = placement(runs, call.batch.length);
-    call.result = { ok: true, output: { ...gather(call, 0, where, at, results.map((r) => (r.ok ? r.output : null))), callers: 1 } };
+    call.result = {
+      ok: true,
+      output: {
+        ...gather(
+          call,
+          0,
+          where,
+          at,
+          results.map((r) => (r.ok ? r.output : null)),
+        ),
+        callers: 1,
+      },
+    };
   }
 
   /** Scores the calls together and leaves each its result; never rejects. */

@@ -152,7 +152,8 @@ const PROMPT_HASH = seeded(PROMPT_SEED);
 const RESPONSE_HASH = seeded(RESPONSE_SEED);
 
 const isWord = (token: string) => HAS_LETTER.test(token) || HAS_DIGIT.test(token);
-const isStopword = (token: string | undefined, config: FeaturizerConfig) => config.skipStopwords && token !== undefined && STOPWORDS.has(token);
+const isStopword = (token: string | undefined, config: FeaturizerConfig) =>
+  config.skipStopwords && token !== undefined && STOPWORDS.has(token);
 
 /** Code points of a string, a lone surrogate counting as one (as `Array.from` counts them). */
 function codePoints(text: string): number {

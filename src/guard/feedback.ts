@@ -38,7 +38,12 @@ function takeTraffic(): FeedbackRecord['traffic'] {
 const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 const sha256 = async (text: string) => hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 
-async function itemOf(input: ClassifyInput, escalation: Escalation, student: { score: number; flagged: boolean }, storeText: boolean): Promise<FeedbackItem> {
+async function itemOf(
+  input: ClassifyInput,
+  escalation: Escalation,
+  student: { score: number; flagged: boolean },
+  storeText: boolean,
+): Promise<FeedbackItem> {
   const { outcome } = escalation;
   const teacher: FeedbackItem['teacher'] =
     'error' in outcome
@@ -98,7 +103,9 @@ export function recordFeedback(
       traffic: counted,
       items,
     };
-    await bucket.put(MODEL_KEYS.feedback(at, crypto.randomUUID().slice(0, 8)), JSON.stringify(record), { httpMetadata: { contentType: 'application/json' } });
+    await bucket.put(MODEL_KEYS.feedback(at, crypto.randomUUID().slice(0, 8)), JSON.stringify(record), {
+      httpMetadata: { contentType: 'application/json' },
+    });
   };
   waitUntil(write().catch((error: unknown) => console.error(`edgeguard: writing feedback failed: ${(error as Error)?.message ?? error}`)));
 }

@@ -11,12 +11,43 @@
 
 /** Substitutes, longer first where several start alike. */
 const LEET: readonly (readonly [string, string])[] = [
-  ['|\\/|', 'm'], ['/\\/\\', 'm'], ['\\/\\/', 'w'], ['|\\|', 'n'], ['/\\/', 'n'], ['|-|', 'h'], [']-[', 'h'],
-  ['|_|', 'u'], ['(_)', 'u'], ['/-\\', 'a'], ['/\\', 'a'], ['|3', 'b'], ['()', 'o'], ['[]', 'o'], ['{}', 'o'],
-  ['|)', 'd'], ['|<', 'k'], ['|{', 'k'], ['|_', 'l'], ['|*', 'p'], ['|2', 'r'], ['|=', 'f'], ['\\/', 'v'],
-  ['`/', 'y'], ['_|', 'j'],
-  ['0', 'o'], ['1', 'i'], ['3', 'e'], ['4', 'a'], ['5', 's'], ['7', 't'], ['8', 'b'], ['9', 'g'],
-  ['@', 'a'], ['$', 's'], ['!', 'i'], ['|', 'l'],
+  ['|\\/|', 'm'],
+  ['/\\/\\', 'm'],
+  ['\\/\\/', 'w'],
+  ['|\\|', 'n'],
+  ['/\\/', 'n'],
+  ['|-|', 'h'],
+  [']-[', 'h'],
+  ['|_|', 'u'],
+  ['(_)', 'u'],
+  ['/-\\', 'a'],
+  ['/\\', 'a'],
+  ['|3', 'b'],
+  ['()', 'o'],
+  ['[]', 'o'],
+  ['{}', 'o'],
+  ['|)', 'd'],
+  ['|<', 'k'],
+  ['|{', 'k'],
+  ['|_', 'l'],
+  ['|*', 'p'],
+  ['|2', 'r'],
+  ['|=', 'f'],
+  ['\\/', 'v'],
+  ['`/', 'y'],
+  ['_|', 'j'],
+  ['0', 'o'],
+  ['1', 'i'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['5', 's'],
+  ['7', 't'],
+  ['8', 'b'],
+  ['9', 'g'],
+  ['@', 'a'],
+  ['$', 's'],
+  ['!', 'i'],
+  ['|', 'l'],
 ];
 const STARTS = new Map<string, (readonly [string, string])[]>();
 for (const entry of LEET) STARTS.set(entry[0][0]!, [...(STARTS.get(entry[0][0]!) ?? []), entry]);
@@ -62,12 +93,20 @@ function fits(stretch: string, at: number, pattern: string, startsWord: boolean,
   if (pattern !== '!' || LOWER.test(next!)) return true;
   // "!" before a substitute: only one that is spelled out there ("sh!7"), not "println!(" or "!!"
   const after = at + 1;
-  return next !== '!' && !LETTER.test(next!) && (STARTS.get(next!) ?? []).some(([p]) => !CALL_SYNTAX.has(p) && stretch.startsWith(p, after));
+  return (
+    next !== '!' && !LETTER.test(next!) && (STARTS.get(next!) ?? []).some(([p]) => !CALL_SYNTAX.has(p) && stretch.startsWith(p, after))
+  );
 }
 
 // What a reading pays for a substitute that is less likely than another reading of the same
 // characters: a lone symbol ("|" as "l") or "_|" as "j" ("|_|_|" is "lu", not "uj").
-const UNLIKELY = new Map([['|', 1], ['!', 1], ['$', 1], ['@', 1], ['_|', 2]]);
+const UNLIKELY = new Map([
+  ['|', 1],
+  ['!', 1],
+  ['$', 1],
+  ['@', 1],
+  ['_|', 2],
+]);
 
 /** Longest stretch read as one word; longer ones (URLs, blobs) are read piece by piece. */
 const MAX_WHOLE = 64;
@@ -125,14 +164,16 @@ function readPieces(stretch: string, firstLetter: number): string {
     out += accepted(original, piece) ? piece.text : original;
     piece = EMPTY;
   };
-  for (let at = 0; at < stretch.length; ) {
+  for (let at = 0; at < stretch.length;) {
     const ch = stretch[at]!;
     if (LETTER.test(ch)) {
       piece = { ...piece, text: piece.text + ch, letters: piece.letters + 1 };
       at++;
       continue;
     }
-    const match = (STARTS.get(ch) ?? []).find(([pattern]) => stretch.startsWith(pattern, at) && fits(stretch, at, pattern, piece.text === '', firstLetter));
+    const match = (STARTS.get(ch) ?? []).find(
+      ([pattern]) => stretch.startsWith(pattern, at) && fits(stretch, at, pattern, piece.text === '', firstLetter),
+    );
     if (!match) {
       flush(at);
       out += ch;

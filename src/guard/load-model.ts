@@ -116,4 +116,3 @@ export async function loadVersion(bucket: R2Bucket, version: string): Promise<Om
   }
   return { manifest, session };
 }
-

@@ -94,11 +94,22 @@ export function normalize(text: string): string {
   // change nothing in it, and are skipped
   const plain = NON_ASCII.test(text) ? text.normalize('NFKD').replace(INVISIBLE, '').replace(MARKS, '').normalize('NFC') : text;
   const rejoined = plain
-    .replace(SPACED, (run) => (HAS_LETTER.test(run) && SPACED_GROUP.test(run) ? run.split(/ {2,}/).map((group) => group.replaceAll(' ', '')).join(' ') : run))
+    .replace(SPACED, (run) =>
+      HAS_LETTER.test(run) && SPACED_GROUP.test(run)
+        ? run
+            .split(/ {2,}/)
+            .map((group) => group.replaceAll(' ', ''))
+            .join(' ')
+        : run,
+    )
     .replace(JOINED, (run) => (HAS_LETTER.test(run) ? run.replace(/[.\-_*·•~]/g, '') : run));
   // leetspeak before lower-casing: whether "!" is a letter depends on the case after it;
   // lower-casing can leave a mark behind ("İ" -> "i" + U+0307), so marks go once more
   const lower = rejoined.replace(/[^\s]+/g, unleetRun).toLowerCase();
   if (!NON_ASCII.test(lower)) return lower;
-  return lower.normalize('NFD').replace(MARKS, '').normalize('NFC').replace(/[\p{L}\p{M}]+/gu, foldConfusables);
+  return lower
+    .normalize('NFD')
+    .replace(MARKS, '')
+    .normalize('NFC')
+    .replace(/[\p{L}\p{M}]+/gu, foldConfusables);
 }

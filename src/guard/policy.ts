@@ -57,7 +57,9 @@ export function applyPolicy(manifest: Manifest, settings: PolicySettings | null 
   const [, ...labels] = manifest.labels;
   const own = settings?.categoryThresholds ?? {};
   const threshold = settings?.threshold ?? manifest.threshold;
-  const categoryThresholds = Object.fromEntries(labels.map((label) => [label, own[label] ?? manifest.categoryThresholds[label] ?? threshold]));
+  const categoryThresholds = Object.fromEntries(
+    labels.map((label) => [label, own[label] ?? manifest.categoryThresholds[label] ?? threshold]),
+  );
   const fromKey = settings?.threshold !== undefined || labels.some((label) => own[label] !== undefined);
   return { threshold, categoryThresholds, failMode: settings?.failMode ?? 'closed', source: fromKey ? 'key' : 'model' };
 }

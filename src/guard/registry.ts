@@ -272,7 +272,14 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
       if (!failure) continue;
       loaded.delete(version);
       void model.session.release().catch(() => {});
-      console.error(JSON.stringify({ level: 'error', event: 'model_dropped', version, message: `session dropped after a fatal run error, reloading: ${failure.message}` }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          event: 'model_dropped',
+          version,
+          message: `session dropped after a fatal run error, reloading: ${failure.message}`,
+        }),
+      );
       if (current === model) {
         current = null;
         checkedAt = 0;
@@ -333,10 +340,11 @@ export function createRegistry(options: RegistryOptions = {}): ModelRegistry {
       return model;
     },
     candidate: () => (candidate && candidate !== current ? candidate : null),
-    settled: () => (inflight ?? Promise.resolve()).then(
-      () => {},
-      () => {},
-    ),
+    settled: () =>
+      (inflight ?? Promise.resolve()).then(
+        () => {},
+        () => {},
+      ),
     peek: () => current,
     lastError: () => currentError?.error.message ?? null,
     status: () => ({

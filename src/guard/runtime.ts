@@ -184,7 +184,9 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
       try {
         const [rows, width] = output.dims;
         if (output.type !== 'float32' || output.dims.length !== 2 || rows !== batch.length || width === undefined) {
-          throw new ModelRuntimeError(`output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.length}, labels]`);
+          throw new ModelRuntimeError(
+            `output '${MODEL_OUTPUT}' is ${output.type} [${output.dims.join(', ')}], expected float32 [${batch.length}, labels]`,
+          );
         }
         return { scores: Float32Array.from(output.data as Float32Array), width };
       } finally {

@@ -146,7 +146,9 @@ async function serve(source: ModelSource, vars: z.infer<typeof VarsSchema>, choi
   const options: GetOptions = { refreshMs: vars.MODEL_TTL_SECONDS * 1000, waitUntil: source.waitUntil };
   try {
     if (!bucket) throw new ModelUnavailableError('no R2 bucket bound as MODELS');
-    return choice.pin ? await registry.version(bucket, choice.pin, { ...options, alsoAllowed: choice.pinVersions }) : await registry.get(bucket, options);
+    return choice.pin
+      ? await registry.version(bucket, choice.pin, { ...options, alsoAllowed: choice.pinVersions })
+      : await registry.get(bucket, options);
   } catch (error) {
     if (choice.pin && error instanceof UnknownVersionError) throw new ModelNotFoundError(choice.pin, { cause: error });
     throw error;
@@ -202,7 +204,11 @@ async function cascade(
 ) {
   const student = overallVerdict(model.manifest, items, policy);
   if (!config) {
-    return { verdicts: verdicts.map(studentDecided), overall: { verdict: studentDecided(student.verdict), decisive: student.decisive }, cascade: null };
+    return {
+      verdicts: verdicts.map(studentDecided),
+      overall: { verdict: studentDecided(student.verdict), decisive: student.decisive },
+      cascade: null,
+    };
   }
   const result = await escalate(config, request.inputs, verdicts, request.policy?.escalate ?? 'band');
   recordFeedback(config, source.bucket, source.waitUntil, {
@@ -238,7 +244,9 @@ function shadow(source: ModelSource, sampleRate: number, model: LoadedModel, req
       if (!candidate) return;
       return shadowRecord(model, items, candidate, request.inputs, request.route)
         .then((record) => writeShadowRecord(bucket, record))
-        .catch((error: unknown) => console.error(`edgeguard: shadow scoring with ${candidate.manifest.version} failed: ${(error as Error)?.message ?? error}`));
+        .catch((error: unknown) =>
+          console.error(`edgeguard: shadow scoring with ${candidate.manifest.version} failed: ${(error as Error)?.message ?? error}`),
+        );
     }),
   );
 }

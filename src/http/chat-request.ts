@@ -54,7 +54,14 @@ function checkJson(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
   for (const text of strings) refuseLoneSurrogate(text, ctx as z.core.$RefinementCtx<string>);
   const length = JSON.stringify(value).length;
   if (length > MAX_TEXT_CHARS) {
-    ctx.addIssue({ code: 'too_big', origin: 'string', maximum: MAX_TEXT_CHARS, inclusive: true, input: value, message: `longer than ${MAX_TEXT_CHARS} characters as JSON` });
+    ctx.addIssue({
+      code: 'too_big',
+      origin: 'string',
+      maximum: MAX_TEXT_CHARS,
+      inclusive: true,
+      input: value,
+      message: `longer than ${MAX_TEXT_CHARS} characters as JSON`,
+    });
   }
 }
 
@@ -92,7 +99,8 @@ const RefusalPart = z.strictObject({ type: z.literal('refusal'), refusal: Text }
 /** A string, or an array of at least one `part`. */
 const content = <T extends z.ZodType>(part: T) =>
   z.union([Text, z.array(part).min(1, 'must hold at least one part')], {
-    error: (issue) => (issue.code === 'invalid_union' ? `must be a string or an array of content parts (got ${show(issue.input)})` : undefined),
+    error: (issue) =>
+      issue.code === 'invalid_union' ? `must be a string or an array of content parts (got ${show(issue.input)})` : undefined,
   });
 const TextContent = content(z.discriminatedUnion('type', [TextPart], { error: oneOf('type', ['text']) }));
 const USER_PARTS = ['text', 'image_url', 'input_audio', 'file'] as const;
@@ -128,13 +136,22 @@ const AssistantMessage = z
     audio: z
       .unknown()
       .superRefine((audio, ctx) => {
-        if (audio !== null) ctx.addIssue({ code: 'custom', message: 'an earlier audio answer cannot be checked: EdgeGuard moderates text; send its transcript as content', params: { code: 'unsupported_content' } });
+        if (audio !== null)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'an earlier audio answer cannot be checked: EdgeGuard moderates text; send its transcript as content',
+            params: { code: 'unsupported_content' },
+          });
       })
       .optional(),
   })
   .superRefine((message, ctx) => {
     if (message.content == null && message.refusal == null && !message.tool_calls && !message.function_call) {
-      ctx.addIssue({ code: 'custom', path: ['content'], message: 'an assistant message needs content, a refusal, tool_calls or function_call' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['content'],
+        message: 'an assistant message needs content, a refusal, tool_calls or function_call',
+      });
     }
   });
 const ToolMessage = z.strictObject({ role: z.literal('tool'), content: TextContent, tool_call_id: Text });
@@ -142,11 +159,20 @@ const FunctionMessage = z.strictObject({ role: z.literal('function'), content: T
 
 /** The roles of OpenAI's Chat Completions API, exactly (`function` is deprecated, still accepted). */
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
-const Message = z.discriminatedUnion('role', [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage], {
-  error: oneOf('role', CHAT_ROLES),
-});
+const Message = z.discriminatedUnion(
+  'role',
+  [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage],
+  {
+    error: oneOf('role', CHAT_ROLES),
+  },
+);
 
-const FunctionDefinition = z.strictObject({ name: Text, description: Text.optional(), parameters: JsonObject.optional(), strict: z.boolean().nullable().optional() });
+const FunctionDefinition = z.strictObject({
+  name: Text,
+  description: Text.optional(),
+  parameters: JsonObject.optional(),
+  strict: z.boolean().nullable().optional(),
+});
 const CustomFormat = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('text') }),
   z.strictObject({ type: z.literal('grammar'), grammar: z.strictObject({ definition: Text, syntax: z.enum(['lark', 'regex']) }) }),
@@ -155,14 +181,20 @@ const Tool = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('function'), function: FunctionDefinition }),
-    z.strictObject({ type: z.literal('custom'), custom: z.strictObject({ name: Text, description: Text.optional(), format: CustomFormat.optional() }) }),
+    z.strictObject({
+      type: z.literal('custom'),
+      custom: z.strictObject({ name: Text, description: Text.optional(), format: CustomFormat.optional() }),
+    }),
   ],
   { error: oneOf('type', ['function', 'custom']) },
 );
 const ToolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
   z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('allowed_tools'), allowed_tools: z.strictObject({ mode: z.enum(['auto', 'required']), tools: z.array(JsonObject) }) }),
+    z.strictObject({
+      type: z.literal('allowed_tools'),
+      allowed_tools: z.strictObject({ mode: z.enum(['auto', 'required']), tools: z.array(JsonObject) }),
+    }),
     z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: Text }) }),
     z.strictObject({ type: z.literal('custom'), custom: z.strictObject({ name: Text }) }),
   ]),
@@ -172,14 +204,22 @@ const ResponseFormat = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('json_object') }),
   z.strictObject({
     type: z.literal('json_schema'),
-    json_schema: z.strictObject({ name: Text, description: Text.optional(), schema: JsonObject.optional(), strict: z.boolean().nullable().optional() }),
+    json_schema: z.strictObject({
+      name: Text,
+      description: Text.optional(),
+      schema: JsonObject.optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
   }),
 ]);
 const Location = z.strictObject({
   type: z.literal('approximate'),
   approximate: z.strictObject({ city: Text.optional(), country: Text.optional(), region: Text.optional(), timezone: Text.optional() }),
 });
-const ModerationMode = z.strictObject({ mode: z.enum(['score', 'block']) }).nullable().optional();
+const ModerationMode = z
+  .strictObject({ mode: z.enum(['score', 'block']) })
+  .nullable()
+  .optional();
 
 const number = z.number().nullable().optional();
 const boolean = z.boolean().nullable().optional();
@@ -193,7 +233,13 @@ const boolean = z.boolean().nullable().optional();
 export const ChatRequestSchema = z.strictObject({
   model: Field().optional(),
   messages: z.array(Message).min(1, 'must hold at least one message'),
-  audio: z.strictObject({ format: z.enum(['wav', 'aac', 'mp3', 'flac', 'opus', 'pcm16']), voice: z.union([Field(), z.strictObject({ id: Field() })]) }).nullable().optional(),
+  audio: z
+    .strictObject({
+      format: z.enum(['wav', 'aac', 'mp3', 'flac', 'opus', 'pcm16']),
+      voice: z.union([Field(), z.strictObject({ id: Field() })]),
+    })
+    .nullable()
+    .optional(),
   frequency_penalty: number,
   function_call: z.union([z.enum(['none', 'auto']), z.strictObject({ name: Text })]).optional(),
   functions: z.array(z.strictObject({ name: Text, description: Text.optional(), parameters: JsonObject.optional() })).optional(),
@@ -206,11 +252,20 @@ export const ChatRequestSchema = z.strictObject({
     .refine((metadata) => Object.keys(metadata).length <= 16, 'must hold at most 16 pairs')
     .nullable()
     .optional(),
-  modalities: z.array(z.enum(['text', 'audio'])).nullable().optional(),
-  moderation: z.strictObject({ model: Field(), policy: z.strictObject({ input: ModerationMode, output: ModerationMode }).nullable().optional() }).nullable().optional(),
+  modalities: z
+    .array(z.enum(['text', 'audio']))
+    .nullable()
+    .optional(),
+  moderation: z
+    .strictObject({ model: Field(), policy: z.strictObject({ input: ModerationMode, output: ModerationMode }).nullable().optional() })
+    .nullable()
+    .optional(),
   n: number,
   parallel_tool_calls: z.boolean().optional(),
-  prediction: z.strictObject({ type: z.literal('content'), content: TextContent }).nullable().optional(),
+  prediction: z
+    .strictObject({ type: z.literal('content'), content: TextContent })
+    .nullable()
+    .optional(),
   presence_penalty: number,
   prompt_cache_key: Field().nullable().optional(),
   prompt_cache_options: z.strictObject({ mode: z.enum(['implicit', 'explicit']).optional(), ttl: z.literal('30m').optional() }).optional(),
@@ -220,10 +275,16 @@ export const ChatRequestSchema = z.strictObject({
   safety_identifier: Field().nullable().optional(),
   seed: number,
   service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority', 'fast']).nullable().optional(),
-  stop: z.union([Field(), z.array(Field())]).nullable().optional(),
+  stop: z
+    .union([Field(), z.array(Field())])
+    .nullable()
+    .optional(),
   store: boolean,
   stream: boolean,
-  stream_options: z.strictObject({ include_obfuscation: z.boolean().optional(), include_usage: z.boolean().optional() }).nullable().optional(),
+  stream_options: z
+    .strictObject({ include_obfuscation: z.boolean().optional(), include_usage: z.boolean().optional() })
+    .nullable()
+    .optional(),
   temperature: number,
   tool_choice: ToolChoice.optional(),
   tools: z.array(Tool).optional(),
@@ -231,7 +292,9 @@ export const ChatRequestSchema = z.strictObject({
   top_p: number,
   user: Field().optional(),
   verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
-  web_search_options: z.strictObject({ search_context_size: z.enum(['low', 'medium', 'high']).optional(), user_location: Location.nullable().optional() }).optional(),
+  web_search_options: z
+    .strictObject({ search_context_size: z.enum(['low', 'medium', 'high']).optional(), user_location: Location.nullable().optional() })
+    .optional(),
 });
 
 /** A validated chat completion request: what the guard checked, and all the upstream may get. */

@@ -102,7 +102,8 @@ export function chatTexts(request: ChatRequest): ChatText[] {
     } else {
       add(`tools[${k}].custom.name`, tool.custom.name);
       add(`tools[${k}].custom.description`, tool.custom.description);
-      if (tool.custom.format?.type === 'grammar') add(`tools[${k}].custom.format.grammar.definition`, tool.custom.format.grammar.definition);
+      if (tool.custom.format?.type === 'grammar')
+        add(`tools[${k}].custom.format.grammar.definition`, tool.custom.format.grammar.definition);
     }
   });
   request.functions?.forEach((fn, k) => {
@@ -114,7 +115,8 @@ export function chatTexts(request: ChatRequest): ChatText[] {
   if (typeof choice === 'object') {
     if (choice.type === 'function') add('tool_choice.function.name', choice.function.name);
     if (choice.type === 'custom') add('tool_choice.custom.name', choice.custom.name);
-    if (choice.type === 'allowed_tools') choice.allowed_tools.tools.forEach((tool, k) => addJson(`tool_choice.allowed_tools.tools[${k}]`, tool));
+    if (choice.type === 'allowed_tools')
+      choice.allowed_tools.tools.forEach((tool, k) => addJson(`tool_choice.allowed_tools.tools[${k}]`, tool));
   }
   if (typeof request.function_call === 'object') add('function_call.name', request.function_call.name);
   if (request.response_format?.type === 'json_schema') {
@@ -125,6 +127,7 @@ export function chatTexts(request: ChatRequest): ChatText[] {
   }
   if (request.prediction) addContent('prediction.content', request.prediction.content);
   const location = request.web_search_options?.user_location?.approximate;
-  for (const key of ['city', 'country', 'region', 'timezone'] as const) add(`web_search_options.user_location.approximate.${key}`, location?.[key]);
+  for (const key of ['city', 'country', 'region', 'timezone'] as const)
+    add(`web_search_options.user_location.approximate.${key}`, location?.[key]);
   return texts;
 }

@@ -18,7 +18,9 @@ const hashes = new Map<string, Promise<string>>();
 function hashSource(text: string): Promise<string> {
   let hash = hashes.get(text);
   if (!hash) {
-    hash = crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)).then((digest) => `'sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}'`);
+    hash = crypto.subtle
+      .digest('SHA-256', new TextEncoder().encode(text))
+      .then((digest) => `'sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}'`);
     hashes.set(text, hash);
   }
   return hash;

@@ -36,7 +36,11 @@ export function refuseLoneSurrogate(text: string, ctx: z.core.$RefinementCtx<str
   const at = LONE_SURROGATE.exec(text)?.index;
   if (at === undefined) return;
   const unit = text.charCodeAt(at).toString(16).toUpperCase();
-  ctx.addIssue({ code: 'custom', message: `contains a lone surrogate (U+${unit}) at index ${at}; send well-formed Unicode`, params: { code: 'lone_surrogate' } });
+  ctx.addIssue({
+    code: 'custom',
+    message: `contains a lone surrogate (U+${unit}) at index ${at}; send well-formed Unicode`,
+    params: { code: 'lone_surrogate' },
+  });
 }
 
 /**
@@ -47,8 +51,4 @@ export function refuseLoneSurrogate(text: string, ctx: z.core.$RefinementCtx<str
  * "b\u200Bomb" scores as "bomb"), control characters, noncharacters, very long words (only their
  * first 40 characters make features).
  */
-export const TextSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(MAX_TEXT_CHARS)
-  .superRefine(refuseLoneSurrogate);
+export const TextSchema = z.string().min(1, 'must not be empty').max(MAX_TEXT_CHARS).superRefine(refuseLoneSurrogate);

@@ -40,7 +40,11 @@ export function limitBody(maxBytes = MAX_BODY_BYTES) {
 export async function readJson<E extends HonoEnv>(c: Context<E>, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!JSON_TYPE.test(type)) {
-    throw new GuardError(415, 'unsupported_media_type', `send a JSON body with content-type: application/json (got '${type.slice(0, 100) || 'none'}')`);
+    throw new GuardError(
+      415,
+      'unsupported_media_type',
+      `send a JSON body with content-type: application/json (got '${type.slice(0, 100) || 'none'}')`,
+    );
   }
   const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -64,10 +68,7 @@ export async function readJson<E extends HonoEnv>(c: Context<E>, maxBytes = MAX_
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    '',
-  );
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
 /**
@@ -77,7 +78,9 @@ function pathOf(path: readonly PropertyKey[]): string {
  */
 function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   while (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const typed = issue.errors.filter((issues) => !(issues.length === 1 && issues[0]!.code === 'invalid_type' && issues[0]!.path.length === 0));
+    const typed = issue.errors.filter(
+      (issues) => !(issues.length === 1 && issues[0]!.code === 'invalid_type' && issues[0]!.path.length === 0),
+    );
     if (typed.length !== 1 || typed[0]!.length === 0) break;
     const inner: z.core.$ZodIssue = typed[0]![0]!;
     issue = { ...inner, path: [...issue.path, ...inner.path] };

@@ -14,11 +14,18 @@ import { GuardError } from '../errors.ts';
 import { TooMuchTextError, type ClassifyInput } from '../guard/classifier.ts';
 import { VERSION_PATTERN } from '../guard/manifest.ts';
 import { ModelUnavailableError, type LoadFailure, type LoadedModel, type ModelRegistry, type RegistryStatus } from '../guard/registry.ts';
-import { ModelNotFoundError, WorkerConfigError, scoreUnderPolicy, serveModel as serveCoreModel, type ModelSource, type ScoreRequest, type Scoring } from '../guard/scoring.ts';
+import {
+  ModelNotFoundError,
+  WorkerConfigError,
+  scoreUnderPolicy,
+  serveModel as serveCoreModel,
+  type ModelSource,
+  type ScoreRequest,
+  type Scoring,
+} from '../guard/scoring.ts';
 import type { KeySettings } from '../auth/key-record.ts';
 import { MODEL_HEADER, UNSCORED_HEADER } from './headers.ts';
 import { MAX_IDS_PER_REQUEST } from './limits.ts';
-
 
 /** The request's `ctx.waitUntil`, or undefined outside a Workers request (e.g. `app.request` in tests). */
 function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
@@ -46,7 +53,11 @@ export function modelSource(c: Context, registry: ModelRegistry, bucket: R2Bucke
 function pinnedVersion(c: Context, fromBody: string | undefined): string | null {
   const fromHeader = c.req.header(MODEL_HEADER)?.trim() || undefined;
   if (fromHeader && fromBody && fromHeader !== fromBody) {
-    throw new GuardError(400, 'invalid_request', `the ${MODEL_HEADER} header (${fromHeader}) and the body's model (${fromBody}) name different versions`);
+    throw new GuardError(
+      400,
+      'invalid_request',
+      `the ${MODEL_HEADER} header (${fromHeader}) and the body's model (${fromBody}) name different versions`,
+    );
   }
   return checkedPin(fromHeader ?? fromBody, fromHeader ? MODEL_HEADER : 'model');
 }
@@ -59,7 +70,11 @@ function pinnedVersion(c: Context, fromBody: string | undefined): string | null 
 export function checkedPin(version: string | undefined, where = 'model'): string | null {
   if (version === undefined) return null;
   if (!VERSION_PATTERN.test(version)) {
-    throw new GuardError(400, 'invalid_request', `${where}: '${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`);
+    throw new GuardError(
+      400,
+      'invalid_request',
+      `${where}: '${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`,
+    );
   }
   return version;
 }
@@ -73,7 +88,8 @@ export function asHttpError(error: unknown): unknown {
   const cause = { cause: error };
   if (error instanceof ModelUnavailableError) return new GuardError(503, 'model_unavailable', error.message, cause);
   if (error instanceof ModelNotFoundError) return new GuardError(404, 'model_not_found', error.message, cause);
-  if (error instanceof TooMuchTextError) return new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, cause);
+  if (error instanceof TooMuchTextError)
+    return new GuardError(413, 'too_much_text', `${error.message}; send fewer or shorter texts per request`, cause);
   if (error instanceof WorkerConfigError) return new GuardError(500, 'internal_error', error.message, cause);
   return error;
 }
@@ -100,7 +116,12 @@ function nameModel(c: Context, model: LoadedModel, started: number): void {
  * @throws GuardError 503 model_unavailable, with the registry's reason; 404 model_not_found for
  *   a pinned version that is not deployed or not one the caller may pin; 400 for a malformed pin
  */
-export async function serveModel(c: Context, registry: ModelRegistry, requested?: string, options: { pinning?: boolean; settings?: KeySettings | null } = {}): Promise<LoadedModel> {
+export async function serveModel(
+  c: Context,
+  registry: ModelRegistry,
+  requested?: string,
+  options: { pinning?: boolean; settings?: KeySettings | null } = {},
+): Promise<LoadedModel> {
   const started = Date.now();
   const pin = (options.pinning ?? true) ? pinnedVersion(c, requested) : null;
   try {
@@ -140,7 +161,10 @@ export async function scoreRequest(c: Context, source: ModelSource, request: Sco
   metric(c, 'inference', timing.inferenceMs, `${timing.windows} windows in ${timing.runs} runs${shared}`);
   if (scoring.cascade?.escalated) metric(c, 'teacher', scoring.cascade.ms, `${scoring.cascade.escalated} escalated`);
   const overall = model.manifest.labels[0]!;
-  c.set('scores', items.map(({ scores }) => scores[overall] ?? 0));
+  c.set(
+    'scores',
+    items.map(({ scores }) => scores[overall] ?? 0),
+  );
   return scoring;
 }
 
@@ -169,9 +193,22 @@ export async function scoreResponseCheck(source: ModelSource, request: ScoreRequ
  * const scoring = await scoreApiRequest(c, registry, c.var.apiKey?.settings, [{ prompt: 'hi', response: null }]);
  * if (scoring.scored) scoring.verdicts[0].flagged;
  */
-export function scoreApiRequest(c: Context, registry: ModelRegistry, settings: KeySettings | null | undefined, inputs: ClassifyInput[], requested?: string): Promise<Scoring> {
+export function scoreApiRequest(
+  c: Context,
+  registry: ModelRegistry,
+  settings: KeySettings | null | undefined,
+  inputs: ClassifyInput[],
+  requested?: string,
+): Promise<Scoring> {
   const pin = pinnedVersion(c, requested);
-  return scoreRequest(c, modelSource(c, registry, c.env?.MODELS), { inputs, pin, pinVersions: settings?.pinVersions, policy: settings, maxIds: MAX_IDS_PER_REQUEST, route: c.req.path });
+  return scoreRequest(c, modelSource(c, registry, c.env?.MODELS), {
+    inputs,
+    pin,
+    pinVersions: settings?.pinVersions,
+    policy: settings,
+    maxIds: MAX_IDS_PER_REQUEST,
+    route: c.req.path,
+  });
 }
 
 const failureBody = (failure: LoadFailure | null) => failure && { ...failure, at: new Date(failure.at).toISOString() };

@@ -38,14 +38,19 @@ export const UPSTREAM_RESPONSE_HEADERS = [
 
 // The upstream's body is served from EdgeGuard's origin: whatever it holds, a browser must not
 // run it or sniff it into something it can run.
-const ANSWER_HEADERS = { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox", 'x-content-type-options': 'nosniff' };
+const ANSWER_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox",
+  'x-content-type-options': 'nosniff',
+};
 
 const upstreamError = (message: string, cause?: unknown) => new GuardError(502, 'upstream_error', message, { cause });
 
 /** Where a redirect answer may be followed to, or why not. */
 function redirectTarget(response: Response, from: string, redirects: number): string {
   if (response.status !== 307 && response.status !== 308) {
-    throw upstreamError(`the upstream answered ${response.status}, a redirect EdgeGuard does not follow (only same-origin 307 and 308, which keep the method and body)`);
+    throw upstreamError(
+      `the upstream answered ${response.status}, a redirect EdgeGuard does not follow (only same-origin 307 and 308, which keep the method and body)`,
+    );
   }
   const location = response.headers.get('location');
   const target = location === null ? null : URL.parse(location, from);

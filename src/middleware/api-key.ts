@@ -64,9 +64,14 @@ function unauthorized(code: 'missing_api_key' | 'invalid_api_key', message: stri
 }
 
 function tooManyFailures(): GuardError {
-  return new GuardError(429, 'rate_limited', `too many failed API key attempts from your address; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`, {
-    headers: { 'retry-after': String(RATE_LIMIT_PERIOD_SECONDS) },
-  });
+  return new GuardError(
+    429,
+    'rate_limited',
+    `too many failed API key attempts from your address; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`,
+    {
+      headers: { 'retry-after': String(RATE_LIMIT_PERIOD_SECONDS) },
+    },
+  );
 }
 
 /**
@@ -78,13 +83,23 @@ async function overFailureLimit(limiter: RateLimit | undefined, client: string):
   try {
     return !(await limiter.limit({ key: client })).success;
   } catch (error) {
-    console.error(JSON.stringify({ level: 'error', event: 'rate_limiter_failed', limiter: AUTH_FAILURE_BINDING, message: (error as Error)?.message ?? String(error) }));
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        event: 'rate_limiter_failed',
+        limiter: AUTH_FAILURE_BINDING,
+        message: (error as Error)?.message ?? String(error),
+      }),
+    );
     return false;
   }
 }
 
 function unavailable(error: unknown): GuardError {
-  return new GuardError(503, 'auth_unavailable', 'API keys cannot be checked right now; retry shortly', { cause: error, headers: { 'retry-after': '5' } });
+  return new GuardError(503, 'auth_unavailable', 'API keys cannot be checked right now; retry shortly', {
+    cause: error,
+    headers: { 'retry-after': '5' },
+  });
 }
 
 /**
@@ -101,7 +116,8 @@ function unavailable(error: unknown): GuardError {
 export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E> = {}): MiddlewareHandler<E> {
   const store = options.store ?? sharedKeyStore();
   const namespaceOf = options.namespace ?? ((c: Context<E>) => (c.env as { API_KEYS?: KVNamespace } | undefined)?.API_KEYS);
-  const failureLimiterOf = options.failureLimiter ?? ((c: Context<E>) => (c.env as Record<string, RateLimit | undefined> | undefined)?.[AUTH_FAILURE_BINDING]);
+  const failureLimiterOf =
+    options.failureLimiter ?? ((c: Context<E>) => (c.env as Record<string, RateLimit | undefined> | undefined)?.[AUTH_FAILURE_BINDING]);
 
   return async function apiKeyMiddleware(c, next) {
     if (options.optional && !c.req.header('authorization')) {
@@ -135,7 +151,9 @@ export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E
       if (error instanceof AuthUnavailableError) throw unavailable(error);
       if (error instanceof InvalidKeyRecordError) {
         console.error(JSON.stringify({ level: 'error', event: 'invalid_key_record', message: error.message }));
-        throw new GuardError(500, 'internal_error', 'the record of this API key is invalid; ask the operator to recreate the key', { cause: error });
+        throw new GuardError(500, 'internal_error', 'the record of this API key is invalid; ask the operator to recreate the key', {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -147,7 +165,11 @@ export function apiKeyAuth<E extends HonoEnv = HonoEnv>(options: ApiKeyOptions<E
       throw unauthorized('invalid_api_key', 'the API key is not valid');
     }
     const { name, rateLimit, threshold, categoryThresholds, failMode, pinVersions, escalate } = record;
-    c.set('apiKey', { name, id: digest.slice(0, 16), settings: { rateLimit, threshold, categoryThresholds, failMode, pinVersions, escalate } });
+    c.set('apiKey', {
+      name,
+      id: digest.slice(0, 16),
+      settings: { rateLimit, threshold, categoryThresholds, failMode, pinVersions, escalate },
+    });
     return next();
   };
 }

@@ -126,7 +126,11 @@ export async function chatCompletionInputs<E extends HonoEnv>(c: Context<E>): Pr
   const texts = chatTexts(request);
   const chars = texts.reduce((sum, { text }) => sum + text.length, 0);
   if (chars > MAX_CHAT_CHARS) {
-    throw new GuardError(413, 'too_much_text', `the request holds ${chars} characters of text, more than the ${MAX_CHAT_CHARS} a chat request may; send a shorter conversation`);
+    throw new GuardError(
+      413,
+      'too_much_text',
+      `the request holds ${chars} characters of text, more than the ${MAX_CHAT_CHARS} a chat request may; send a shorter conversation`,
+    );
   }
   c.set('chatRequest', request);
   const inputs: GuardInput[] = texts.map(({ path, text }) => ({ prompt: text, path }));
@@ -199,7 +203,13 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
   const blockStatus = options.blockStatus ?? 400;
   const blockBody = options.blockBody ?? defaultBlockBody;
   /** After the handler: its answer checked as it streams, when this request asks for it. */
-  const answerChecked = (c: Context<E>, moderation: Moderation<E> | null, policy: GuardScoreRequest['policy'], inputs: ClassifyInput[], decisive: number | null) => {
+  const answerChecked = (
+    c: Context<E>,
+    moderation: Moderation<E> | null,
+    policy: GuardScoreRequest['policy'],
+    inputs: ClassifyInput[],
+    decisive: number | null,
+  ) => {
     if (moderation) moderateAnswer(c, moderation, { scorer, policy, maxIds, inputs, decisive, chatRequest: c.get('chatRequest') ?? null });
   };
 
@@ -207,10 +217,17 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     // asked for before the handler runs: a misconfiguration answers before anything is forwarded
     const moderation = moderationOf(options.moderateResponses, c);
     const extracted = await extract(c);
-    const inputs = (extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted]).map((input) => ({ input, scored: toInput(input) }));
+    const inputs = (extracted === null ? [] : Array.isArray(extracted) ? extracted : [extracted]).map((input) => ({
+      input,
+      scored: toInput(input),
+    }));
     const override = options.policy?.(c);
     // the request's settings over the options': the same policy and fail mode as the API routes
-    const policy: GuardScoreRequest['policy'] = { ...override, threshold: override?.threshold ?? options.threshold, failMode: override?.failMode ?? options.failMode };
+    const policy: GuardScoreRequest['policy'] = {
+      ...override,
+      threshold: override?.threshold ?? options.threshold,
+      failMode: override?.failMode ?? options.failMode,
+    };
     const scored = inputs.map(({ scored }) => scored);
     if (inputs.length === 0) {
       c.set('guard', { outcome: 'skipped', reason: 'the extractor found no text to check' });
@@ -245,4 +262,3 @@ export function guard<E extends HonoEnv = HonoEnv>(options: GuardOptions<E>): Mi
     answerChecked(c, moderation, policy, scored, decisive);
   };
 }
-

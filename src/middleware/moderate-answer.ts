@@ -39,7 +39,9 @@ export const RESPONSE_CHECK_CHARS = { prompt: 2_000, response: 4_000 } as const;
 export function checkModeration(moderation: ResponseModeration<any>): number {
   const every = moderation.every ?? DEFAULT_CHECK_EVERY;
   if (!(Number.isInteger(every) && every >= CHECK_EVERY_RANGE.min && every <= CHECK_EVERY_RANGE.max)) {
-    throw new TypeError(`guard(): moderateResponses.every must be a whole number of characters from ${CHECK_EVERY_RANGE.min} to ${CHECK_EVERY_RANGE.max}, got ${every}`);
+    throw new TypeError(
+      `guard(): moderateResponses.every must be a whole number of characters from ${CHECK_EVERY_RANGE.min} to ${CHECK_EVERY_RANGE.max}, got ${every}`,
+    );
   }
   return every;
 }
@@ -55,7 +57,10 @@ export interface Moderation<E extends HonoEnv> {
  * the request), or null.
  * @throws TypeError for `every` out of range; any error the function throws
  */
-export function moderationOf<E extends HonoEnv>(option: boolean | ResponseModeration<E> | ((c: Context<E>) => boolean | ResponseModeration<E> | null | undefined) | undefined, c: Context<E>): Moderation<E> | null {
+export function moderationOf<E extends HonoEnv>(
+  option: boolean | ResponseModeration<E> | ((c: Context<E>) => boolean | ResponseModeration<E> | null | undefined) | undefined,
+  c: Context<E>,
+): Moderation<E> | null {
   const chosen = typeof option === 'function' ? option(c) : option;
   if (!chosen) return null;
   const moderation = chosen === true ? {} : chosen;
@@ -102,9 +107,16 @@ export function moderateAnswer<E extends HonoEnv>(c: Context<E>, moderation: Mod
   const answer = c.res;
   if (!answer.body || !/^text\/event-stream\b/i.test(answer.headers.get('content-type') ?? '')) return;
   const { scorer, policy, maxIds, inputs, decisive, chatRequest } = request;
-  const prompt = moderation.prompt ? moderation.prompt(c) : chatRequest ? lastUserText(chatRequest) : decisive === null ? null : (inputs[decisive]?.prompt ?? null);
+  const prompt = moderation.prompt
+    ? moderation.prompt(c)
+    : chatRequest
+      ? lastUserText(chatRequest)
+      : decisive === null
+        ? null
+        : (inputs[decisive]?.prompt ?? null);
   const route = c.req.path;
-  const check = (text: string): Promise<GuardScore> => scorer.score(c, { inputs: [checkInput(prompt, text)], policy, maxIds, route, stage: 'response' });
+  const check = (text: string): Promise<GuardScore> =>
+    scorer.score(c, { inputs: [checkInput(prompt, text)], policy, maxIds, route, stage: 'response' });
   const onStop = (stop: StreamStop) =>
     console.log(
       JSON.stringify({
@@ -121,7 +133,11 @@ export function moderateAnswer<E extends HonoEnv>(c: Context<E>, moderation: Mod
     );
   const headers = new Headers(answer.headers);
   headers.delete('content-length');
-  const moderated = new Response(moderateStream(answer.body, { every: moderation.every, check, onStop }), { status: answer.status, statusText: answer.statusText, headers });
+  const moderated = new Response(moderateStream(answer.body, { every: moderation.every, check, onStop }), {
+    status: answer.status,
+    statusText: answer.statusText,
+    headers,
+  });
   // replaced, not merged: Hono copies the old answer's headers into a new one (content-length too)
   c.res = undefined;
   c.res = moderated;

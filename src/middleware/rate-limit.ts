@@ -33,7 +33,9 @@ export interface RateLimitOptions<E extends HonoEnv = HonoEnv> {
  */
 export function rateLimit<E extends HonoEnv = HonoEnv>(options: RateLimitOptions<E> = {}): MiddlewareHandler<E> {
   const limiterOf =
-    options.limiter ?? ((c: Context<E>, tier: keyof typeof RATE_LIMIT_BINDINGS) => (c.env as Record<string, RateLimit | undefined> | undefined)?.[RATE_LIMIT_BINDINGS[tier]]);
+    options.limiter ??
+    ((c: Context<E>, tier: keyof typeof RATE_LIMIT_BINDINGS) =>
+      (c.env as Record<string, RateLimit | undefined> | undefined)?.[RATE_LIMIT_BINDINGS[tier]]);
 
   return async function rateLimitMiddleware(c, next) {
     const key = c.var.apiKey;
@@ -45,12 +47,25 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(options: RateLimitOptions
       if (!limiter) throw new Error(`no ${RATE_LIMIT_BINDINGS[tier]} binding`);
       allowed = (await limiter.limit({ key: key.id })).success;
     } catch (error) {
-      console.error(JSON.stringify({ level: 'error', event: 'rate_limiter_failed', key: key.name, tier, message: (error as Error)?.message ?? String(error) }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          event: 'rate_limiter_failed',
+          key: key.name,
+          tier,
+          message: (error as Error)?.message ?? String(error),
+        }),
+      );
     }
     if (!allowed) {
-      throw new GuardError(429, 'rate_limited', `API key '${key.name}' is over its ${tier} rate limit; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`, {
-        headers: { 'retry-after': String(RATE_LIMIT_PERIOD_SECONDS) },
-      });
+      throw new GuardError(
+        429,
+        'rate_limited',
+        `API key '${key.name}' is over its ${tier} rate limit; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`,
+        {
+          headers: { 'retry-after': String(RATE_LIMIT_PERIOD_SECONDS) },
+        },
+      );
     }
     return next();
   };

@@ -60,7 +60,13 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  */
 function routeMatcher(routes: readonly string[]): (path: string) => boolean {
   const patterns = routes.map(
-    (route) => new RegExp(`^${route.split('/').map((part) => (part.startsWith(':') ? '[A-Za-z0-9._-]+' : escapeRegExp(part))).join('/')}$`),
+    (route) =>
+      new RegExp(
+        `^${route
+          .split('/')
+          .map((part) => (part.startsWith(':') ? '[A-Za-z0-9._-]+' : escapeRegExp(part)))
+          .join('/')}$`,
+      ),
   );
   return (path) => patterns.some((pattern) => pattern.test(path));
 }

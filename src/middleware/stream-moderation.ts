@@ -88,7 +88,13 @@ export function moderateStream(upstream: ReadableStream<Uint8Array>, checks: Str
     const comment = `: blocked by EdgeGuard: P(harmful) ${score.verdict.score.toFixed(3)} >= threshold ${score.verdict.threshold} (model ${score.modelVersion}) in choice ${stop.choice} after ${stop.at} characters\n\n`;
     const unfinished = [...choices].filter(([, choice]) => !choice.finished).map(([index]) => index);
     const finals = (unfinished.length > 0 ? unfinished : [stop.choice]).map((index) =>
-      dataEvent(JSON.stringify({ ...identity, object: 'chat.completion.chunk', choices: [{ index, delta: {}, logprobs: null, finish_reason: 'content_filter' }] })),
+      dataEvent(
+        JSON.stringify({
+          ...identity,
+          object: 'chat.completion.chunk',
+          choices: [{ index, delta: {}, logprobs: null, finish_reason: 'content_filter' }],
+        }),
+      ),
     );
     return [new TextEncoder().encode(comment), ...finals, dataEvent('[DONE]')];
   }

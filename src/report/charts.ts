@@ -23,13 +23,26 @@ export interface CurvePoint {
   recall: number;
 }
 
-function frame(opts: { kind: string; title: string; summary: string; desc: string; xLabel: string; yLabel: string; yTicks?: string[]; legend?: string; body: string }): string {
+function frame(opts: {
+  kind: string;
+  title: string;
+  summary: string;
+  desc: string;
+  xLabel: string;
+  yLabel: string;
+  yTicks?: string[];
+  legend?: string;
+  body: string;
+}): string {
   const yTicks = opts.yTicks ?? ['0', '0.5', '1'];
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map((t) => `<path d="M${n1(x(0))} ${n1(y(t))}H${n1(x(1))}M${n1(x(t))} ${n1(y(0))}V${n1(y(1))}" stroke="${COLOR.grid}"/>`)
     .join('');
   const ticks = [0, 0.5, 1]
-    .map((t, i) => `<text x="${n1(x(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${t}</text><text x="${M.left - 6}" y="${n1(y(t) + 4)}" text-anchor="end">${esc(yTicks[i]!)}</text>`)
+    .map(
+      (t, i) =>
+        `<text x="${n1(x(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${t}</text><text x="${M.left - 6}" y="${n1(y(t) + 4)}" text-anchor="end">${esc(yTicks[i]!)}</text>`,
+    )
     .join('');
   const label = `${opts.title}: ${opts.summary}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui,sans-serif" font-size="11" fill="${COLOR.text}" role="img" aria-label="${esc(label)}" data-chart="${opts.kind}">
@@ -70,7 +83,10 @@ export function prCurveSvg(title: string, points: CurvePoint[], options: { auprc
   const line = sorted.map((p, i) => `${i ? 'L' : 'M'}${n1(x(p.recall))} ${n1(y(p.precision))}`).join('');
   const first = sorted[0];
   const last = sorted[sorted.length - 1];
-  const area = first && last ? `<path d="M${n1(x(first.recall))} ${n1(y(0))}${line.replace(/^M/, 'L')}L${n1(x(last.recall))} ${n1(y(0))}Z" fill="${COLOR.harmful}" fill-opacity="0.1"/>` : '';
+  const area =
+    first && last
+      ? `<path d="M${n1(x(first.recall))} ${n1(y(0))}${line.replace(/^M/, 'L')}L${n1(x(last.recall))} ${n1(y(0))}Z" fill="${COLOR.harmful}" fill-opacity="0.1"/>`
+      : '';
   const auprc = options.auprc ?? null;
   let marker = '';
   let at = '';

@@ -32,7 +32,10 @@ export const SourceMetricsSchema = z.object({
   /** Precision-recall points for a chart; empty when absent or when the source has one class. */
   curve: z.array(z.union([CurvePointSchema, CompactPointSchema])).default([]),
   /** Examples per equal-width score bin, by class; null when absent. */
-  histogram: z.object({ harmful: z.array(Count), benign: z.array(Count) }).nullable().default(null),
+  histogram: z
+    .object({ harmful: z.array(Count), benign: z.array(Count) })
+    .nullable()
+    .default(null),
 });
 export type SourceMetrics = z.infer<typeof SourceMetricsSchema>;
 
@@ -62,7 +65,8 @@ const round3 = (v: number) => Math.round(v * 1000) / 1000;
 export function compactForManifest<S extends { curve: CurvePoint[] }>(source: S): Omit<S, 'curve'> & { curve: [number, number, number][] } {
   const { curve } = source;
   const step = (curve.length - 1) / (MANIFEST_CURVE_POINTS - 1);
-  const kept = curve.length <= MANIFEST_CURVE_POINTS ? curve : Array.from({ length: MANIFEST_CURVE_POINTS }, (_, i) => curve[Math.round(i * step)]!);
+  const kept =
+    curve.length <= MANIFEST_CURVE_POINTS ? curve : Array.from({ length: MANIFEST_CURVE_POINTS }, (_, i) => curve[Math.round(i * step)]!);
   return { ...source, curve: kept.map((p): [number, number, number] => [round3(p.threshold), round3(p.precision), round3(p.recall)]) };
 }
 

@@ -104,7 +104,10 @@ ${trained.length ? (heldOut.length ? `<details class="more"><summary>Data sets t
 function dataSourcesTable(manifest: Manifest): string {
   if (!manifest.dataSources.length) return '<p>The manifest lists no data sources.</p>';
   const rows = manifest.dataSources
-    .map((s) => `<tr><th scope="row">${esc(s.name)}</th><td>${esc(s.license)}</td><td class="num">${num(s.rows)}</td><td>${s.use === 'train' ? '<span class="badge">train</span>' : '<span class="badge ok">eval only</span>'}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><th scope="row">${esc(s.name)}</th><td>${esc(s.license)}</td><td class="num">${num(s.rows)}</td><td>${s.use === 'train' ? '<span class="badge">train</span>' : '<span class="badge ok">eval only</span>'}</td></tr>`,
+    )
     .join('\n');
   return `<div class="scroll" role="region" aria-labelledby="sources" tabindex="0"><table id="sources-table">
 <thead><tr><th scope="col">Data set</th><th scope="col">Licence</th><th scope="col" class="num">Rows</th><th scope="col">Use</th></tr></thead>
@@ -129,7 +132,13 @@ export function renderModelReport(manifest: Manifest, options: ReportOptions = {
     ['Threshold', manifest.threshold.toFixed(3)],
     ['Model file', megabytes(manifest.files.model.bytes)],
     ['Parameters', `${(model.parameters / 1e6).toFixed(1)} M`],
-    ...(ev ? [['Evaluated on', `${sources.length} data sets`], ['Examples', num(sources.reduce((n, m) => n + m.rows, 0))], ['Held out', `${heldOut} data set${heldOut === 1 ? '' : 's'}`]] : []),
+    ...(ev
+      ? [
+          ['Evaluated on', `${sources.length} data sets`],
+          ['Examples', num(sources.reduce((n, m) => n + m.rows, 0))],
+          ['Held out', `${heldOut} data set${heldOut === 1 ? '' : 's'}`],
+        ]
+      : []),
     ...(ev?.msPerExample === undefined ? [] : [['Inference per example', `${ev.msPerExample} ms`]]),
   ]
     .map(([term, value]) => `<div><dt>${term}</dt><dd>${esc(value!)}</dd></div>`)

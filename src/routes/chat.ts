@@ -39,20 +39,33 @@ function upstreamAuthorization(c: Context<AppEnv>): string | undefined {
 function moderateResponses(c: Context<AppEnv>): boolean {
   const value = c.env.MODERATE_RESPONSES?.trim() ?? '';
   if (value !== '' && value !== 'stream') {
-    throw new GuardError(500, 'internal_error', `worker misconfigured: MODERATE_RESPONSES must be "" or "stream", got "${value.slice(0, 40)}"`);
+    throw new GuardError(
+      500,
+      'internal_error',
+      `worker misconfigured: MODERATE_RESPONSES must be "" or "stream", got "${value.slice(0, 40)}"`,
+    );
   }
   return value === 'stream';
 }
 
 /** @param registry where the guard's model comes from */
 export function createChatRoute(registry: ModelRegistry) {
-  const checked = guard<AppEnv>({ failMode: 'closed', scorer: inProcess({ registry }), policy: (c) => c.var.apiKey?.settings, moderateResponses });
+  const checked = guard<AppEnv>({
+    failMode: 'closed',
+    scorer: inProcess({ registry }),
+    policy: (c) => c.var.apiKey?.settings,
+    moderateResponses,
+  });
   return new Hono<AppEnv>().post('/v1/chat/completions', checked, async (c) => {
     const upstream = c.env.UPSTREAM_URL?.trim();
     if (!upstream) {
       const verdict = c.var.guard;
       const score = verdict.outcome === 'allowed' ? `P(harmful) ${verdict.score.toFixed(3)}` : verdict.outcome;
-      throw new GuardError(501, 'upstream_not_configured', `the request passed the guard (${score}) but UPSTREAM_URL is not set, so there is no model to answer it`);
+      throw new GuardError(
+        501,
+        'upstream_not_configured',
+        `the request passed the guard (${score}) but UPSTREAM_URL is not set, so there is no model to answer it`,
+      );
     }
     const headers = new Headers({ 'content-type': 'application/json' });
     for (const name of FORWARDED_HEADERS) {

@@ -42,7 +42,9 @@ export function createModelsRoute(registry: ModelRegistry) {
     const served = await serveModel(c, registry, undefined, { settings: c.var.apiKey?.settings });
     const status = registry.status();
     const role = (model: LoadedModel) => (model === status.current ? 'current' : model === status.candidate ? 'candidate' : 'loaded');
-    const rest = status.loaded.filter((model) => model !== served).sort((a, b) => Number(b === status.candidate) - Number(a === status.candidate));
+    const rest = status.loaded
+      .filter((model) => model !== served)
+      .sort((a, b) => Number(b === status.candidate) - Number(a === status.candidate));
     return c.json({
       object: 'list',
       data: [served, ...rest].map((model) => entry(model, role(model))),

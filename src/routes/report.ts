@@ -29,7 +29,9 @@ async function manifestOf(bucket: R2Bucket | undefined, registry: ModelRegistry,
     return parsed.data;
   } catch (error) {
     if (error instanceof UnknownVersionError) {
-      throw new GuardError(404, 'model_not_found', `model version '${version}' is not deployed (GET /v1/models lists the loaded ones)`, { cause: error });
+      throw new GuardError(404, 'model_not_found', `model version '${version}' is not deployed (GET /v1/models lists the loaded ones)`, {
+        cause: error,
+      });
     }
     if (error instanceof ModelUnavailableError) throw new GuardError(503, 'model_unavailable', error.message, { cause: error });
     throw error;
@@ -41,7 +43,11 @@ export function createReportRoute(registry: ModelRegistry) {
   return new Hono<AppEnv>().get('/v1/models/:version/report', async (c) => {
     const version = c.req.param('version');
     if (!VERSION_PATTERN.test(version)) {
-      throw new GuardError(400, 'invalid_request', `'${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`);
+      throw new GuardError(
+        400,
+        'invalid_request',
+        `'${version.slice(0, 80)}' is not a model version (letters, digits, ".", "_" or "-", at most 64)`,
+      );
     }
     const manifest = await manifestOf(c.env?.MODELS, registry, version);
     // A version's manifest never changes once deployed; a short cache still lets a fix show. Only

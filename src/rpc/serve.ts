@@ -77,7 +77,14 @@ export async function serveRpc<T>(source: ModelSource, method: Method<T>, body: 
     const pin = checkedPin(model);
     const scoringSource = shadow === false ? { ...source, vars: { ...source.vars, SHADOW_SAMPLE_RATE: '0' } } : source;
     try {
-      scoring = await scoreUnderPolicy(scoringSource, { inputs, pin, pinVersions: [], policy, maxIds: MAX_IDS_PER_REQUEST, route: `rpc:${method.name}` });
+      scoring = await scoreUnderPolicy(scoringSource, {
+        inputs,
+        pin,
+        pinVersions: [],
+        policy,
+        maxIds: MAX_IDS_PER_REQUEST,
+        route: `rpc:${method.name}`,
+      });
     } catch (error) {
       throw asHttpError(error);
     }

@@ -85,7 +85,10 @@ export function createOpenAiTeacher(options: { url: string; model: string; apiKe
         answer = await fetch(endpoint, { method: 'POST', headers, body, signal, redirect: 'manual' });
         if (!answer.ok) {
           await answer.body?.cancel();
-          throw new TeacherCallError('unavailable', `the teacher answered ${answer.status}${answer.statusText ? ` ${answer.statusText}` : ''}`);
+          throw new TeacherCallError(
+            'unavailable',
+            `the teacher answered ${answer.status}${answer.statusText ? ` ${answer.statusText}` : ''}`,
+          );
         }
         json = await answer.json().catch((error: unknown) => {
           if (isAbort(error)) throw error;
@@ -99,7 +102,10 @@ export function createOpenAiTeacher(options: { url: string; model: string; apiKe
       const parsed = LlamaGuardAnswerSchema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        throw new TeacherCallError('malformed', `the teacher's answer is not a completion: ${issue.path.join('.') || 'the body'}: ${issue.message}`);
+        throw new TeacherCallError(
+          'malformed',
+          `the teacher's answer is not a completion: ${issue.path.join('.') || 'the body'}: ${issue.message}`,
+        );
       }
       try {
         const verdict = readLlamaGuardChoice(parsed.data.choices[0]!);
@@ -131,7 +137,11 @@ export function createWorkersAiTeacher(options: { binding: AiBinding; model: str
         throw new TeacherCallError('unavailable', `Workers AI failed: ${(error as Error)?.message ?? error}`, { cause: error });
       }
       const parsed = WorkersAiResultSchema.safeParse(result);
-      if (!parsed.success) throw new TeacherCallError('malformed', `Workers AI's answer is not a Llama Guard verdict: ${JSON.stringify(result)?.slice(0, 200)}`);
+      if (!parsed.success)
+        throw new TeacherCallError(
+          'malformed',
+          `Workers AI's answer is not a Llama Guard verdict: ${JSON.stringify(result)?.slice(0, 200)}`,
+        );
       return { unsafe: parsed.data.unsafe, score: null, codes: parsed.data.codes };
     },
   };

@@ -39,14 +39,14 @@ export function renderLlamaGuardPrompt(prompt: string, response: string | null, 
   const turns = [`User: ${prompt.trim()}`];
   if (response !== null) turns.push(`Agent: ${response.trim()}`);
   return (
-    `${options.bos ? BOS : ''}<|start_header_id|>user<|end_header_id|>\n\n`
-    + `Task: Check if there is unsafe content in '${role}' messages in conversations according our safety policy with the below categories.\n\n`
-    + `<BEGIN UNSAFE CONTENT CATEGORIES>\n${categories}\n<END UNSAFE CONTENT CATEGORIES>\n\n`
-    + `<BEGIN CONVERSATION>\n\n${turns.map((t) => `${t}\n\n`).join('')}<END CONVERSATION>\n\n`
-    + `Provide your safety assessment for ONLY THE LAST ${role} message in the above conversation:\n`
-    + " - First line must read 'safe' or 'unsafe'.\n"
-    + ' - If unsafe, a second line must include a comma-separated list of violated categories.'
-    + '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'
+    `${options.bos ? BOS : ''}<|start_header_id|>user<|end_header_id|>\n\n` +
+    `Task: Check if there is unsafe content in '${role}' messages in conversations according our safety policy with the below categories.\n\n` +
+    `<BEGIN UNSAFE CONTENT CATEGORIES>\n${categories}\n<END UNSAFE CONTENT CATEGORIES>\n\n` +
+    `<BEGIN CONVERSATION>\n\n${turns.map((t) => `${t}\n\n`).join('')}<END CONVERSATION>\n\n` +
+    `Provide your safety assessment for ONLY THE LAST ${role} message in the above conversation:\n` +
+    " - First line must read 'safe' or 'unsafe'.\n" +
+    ' - If unsafe, a second line must include a comma-separated list of violated categories.' +
+    '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'
   );
 }
 
@@ -140,7 +140,9 @@ export function verdictProbability(topLogprobs: Array<Record<string, number> | n
     const p = pUnsafe(top);
     if (p !== null) return p;
   }
-  throw new TeacherAnswerError(`teacher answer has no 'safe'/'unsafe' among its first tokens' logprobs: ${JSON.stringify(topLogprobs.slice(0, 3)).slice(0, 300)}`);
+  throw new TeacherAnswerError(
+    `teacher answer has no 'safe'/'unsafe' among its first tokens' logprobs: ${JSON.stringify(topLogprobs.slice(0, 3)).slice(0, 300)}`,
+  );
 }
 
 /**
@@ -174,7 +176,8 @@ export interface LlamaGuardVerdict {
  * @example readLlamaGuardChoice({ text: 'unsafe\nS9', logprobs: { top_logprobs: [{ unsafe: -0.1, safe: -2.4 }] } }) // { score: 0.909, unsafe: true, codes: ['S9'], raw }
  */
 export function readLlamaGuardChoice(choice: LlamaGuardChoice, threshold: number = TEACHER_THRESHOLD): LlamaGuardVerdict {
-  if (!choice.logprobs) throw new TeacherAnswerError('teacher answer has no logprobs: the server must support `logprobs` on /v1/completions');
+  if (!choice.logprobs)
+    throw new TeacherAnswerError('teacher answer has no logprobs: the server must support `logprobs` on /v1/completions');
   const score = verdictProbability(choice.logprobs.top_logprobs);
   const unsafe = score >= threshold;
   const { codes } = parseVerdictText(choice.text);

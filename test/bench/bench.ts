@@ -44,7 +44,8 @@ const { values } = parseArgs({
 });
 const REQUESTS = Math.min(Math.max(Number(values.requests) || 300, 10), 5000);
 const BAND = values.band.split(',').map(Number) as unknown as Band;
-if (BAND.length !== 2 || !(BAND[0] >= 0 && BAND[0] <= BAND[1] && BAND[1] <= 1)) throw new Error(`--band must be "lo,hi" with 0 <= lo <= hi <= 1, got ${values.band}`);
+if (BAND.length !== 2 || !(BAND[0] >= 0 && BAND[0] <= BAND[1] && BAND[1] <= 1))
+  throw new Error(`--band must be "lo,hi" with 0 <= lo <= hi <= 1, got ${values.band}`);
 const WARM_UP = 20;
 const READY_TIMEOUT_MS = 120_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -93,12 +94,16 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 /** `npm start` on a free port with `--model` and these worker vars, in its own process group. */
 async function startLocal(vars: Record<string, string> = {}): Promise<{ base: string; server: ChildProcess }> {
   const port = await freePort();
-  const server = spawn(process.execPath, [join(ROOT, 'pipeline/dev/start.ts'), '--model', values.model, ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-    detached: true,
-  });
+  const server = spawn(
+    process.execPath,
+    [join(ROOT, 'pipeline/dev/start.ts'), '--model', values.model, ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    },
+  );
   return { base: `http://127.0.0.1:${port}`, server };
 }
 
@@ -108,7 +113,10 @@ async function startLocal(vars: Record<string, string> = {}): Promise<{ base: st
  */
 function stages(): Promise<void> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'test/bench/stages/stages.ts'), '--model', values.model], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [join(ROOT, 'test/bench/stages/stages.ts'), '--model', values.model], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`the stage benchmark exited with code ${code}`))));
   });
 }
@@ -152,10 +160,15 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       ['model', health.model.version],
       ['prompt', `${BENCH_PROMPT.length} characters, ${REQUESTS} sequential requests after ${WARM_UP} warm-up`],
-      ['classification inside the worker p50 / p99', `${quantile(inside, 0.5).toFixed(1)} / ${quantile(inside, 0.99).toFixed(1)} ms (server-timing featurize + inference, 1 ms resolution: see the Node stages)`],
+      [
+        'classification inside the worker p50 / p99',
+        `${quantile(inside, 0.5).toFixed(1)} / ${quantile(inside, 0.99).toFixed(1)} ms (server-timing featurize + inference, 1 ms resolution: see the Node stages)`,
+      ],
       ['loopback round trip p50 / p99', `${quantile(roundTrip, 0.5).toFixed(2)} / ${quantile(roundTrip, 0.99).toFixed(2)} ms`],
       ['first classification after start', `${first.clientMs.toFixed(0)} ms (ORT start-up + model load: ${firstLoadMs.toFixed(0)} ms)`],
-      ...(server ? ([['start to ready (seed R2 + wrangler dev + first GET /)', `${(readyMs / 1000).toFixed(1)} s`]] as [string, string][]) : []),
+      ...(server
+        ? ([['start to ready (seed R2 + wrangler dev + first GET /)', `${(readyMs / 1000).toFixed(1)} s`]] as [string, string][])
+        : []),
       ['WASM memory in use', `${(health.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
       ['upload (wrangler deploy --dry-run)', `${(bundle.totalKiB / 1024).toFixed(2)} MiB, gzip ${(bundle.gzipKiB / 1024).toFixed(2)} MiB`],
     ];

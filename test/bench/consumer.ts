@@ -39,7 +39,9 @@ const PROMPT = (
   'due within two hours? I would also like a weekly summary of best sellers. Thanks a lot for any ' +
   'tips you can share with a beginner.'
 ).slice(0, 500);
-const ANSWER = 'Here is a simple layout: one row per order, with columns for the customer, the items, the pickup time and a paid box. '.repeat(20).slice(0, 2_000);
+const ANSWER = 'Here is a simple layout: one row per order, with columns for the customer, the items, the pickup time and a paid box. '
+  .repeat(20)
+  .slice(0, 2_000);
 
 const ROUTES = [
   { name: 'unguarded (the same handler)', worker: 'consumer', path: '/plain/v1/chat/completions' },
@@ -63,7 +65,12 @@ function seedFrom(dir: string) {
     }
     const key = generateApiKey();
     const { API_KEYS } = await harness.getWorker<{ API_KEYS: Store }>('edgeguard').getEnv();
-    await API_KEYS.put(keyRecordKey(await hashApiKey(key)), JSON.stringify(KeyRecordSchema.parse({ schemaVersion: 1, name: 'bench', createdAt: new Date().toISOString(), rateLimit: 'unlimited' })));
+    await API_KEYS.put(
+      keyRecordKey(await hashApiKey(key)),
+      JSON.stringify(
+        KeyRecordSchema.parse({ schemaVersion: 1, name: 'bench', createdAt: new Date().toISOString(), rateLimit: 'unlimited' }),
+      ),
+    );
     return key;
   };
 }
@@ -106,9 +113,16 @@ async function main(): Promise<void> {
       const checks = Math.ceil(ANSWER.length / CHECK_EVERY);
 
       const { bundles } = installed;
-      console.log(`\nEdgeGuard as a package: what each path costs an app (model ${JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')).version})\n`);
+      console.log(
+        `\nEdgeGuard as a package: what each path costs an app (model ${JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')).version})\n`,
+      );
       console.log('  bundle (wrangler deploy --dry-run)               upload / gzip');
-      for (const [name, bundle] of [['EdgeGuard worker', bundles.edgeguard], ['consumer: guard() remote + client', bundles.remote], ['consumer: client only', bundles.clientOnly], ['consumer: guard() in-process', bundles.inProcess]] as const) {
+      for (const [name, bundle] of [
+        ['EdgeGuard worker', bundles.edgeguard],
+        ['consumer: guard() remote + client', bundles.remote],
+        ['consumer: client only', bundles.clientOnly],
+        ['consumer: guard() in-process', bundles.inProcess],
+      ] as const) {
         console.log(`  ${name.padEnd(48)} ${kib(bundle.totalKiB)} / ${kib(bundle.gzipKiB)}`);
       }
       const plainRequest = requests.get(ROUTES[0].name)!;
@@ -116,14 +130,21 @@ async function main(): Promise<void> {
       console.log(`\n  guarded request (500-character prompt; ${REQUESTS} per route, medians)   total     added`);
       for (const route of ROUTES) {
         const ms = requests.get(route.name)!;
-        console.log(`  ${route.name.padEnd(70)} ${ms.toFixed(2).padStart(6)} ms ${route === ROUTES[0] ? '' : `${(ms - plainRequest).toFixed(2).padStart(6)} ms`}`);
+        console.log(
+          `  ${route.name.padEnd(70)} ${ms.toFixed(2).padStart(6)} ms ${route === ROUTES[0] ? '' : `${(ms - plainRequest).toFixed(2).padStart(6)} ms`}`,
+        );
       }
-      console.log(`\n  streamed answer (${ANSWER.length} characters in ${chunks} chunks, a check every ${CHECK_EVERY}: ${checks} checks; ${STREAMS} per route)`);
+      console.log(
+        `\n  streamed answer (${ANSWER.length} characters in ${chunks} chunks, a check every ${CHECK_EVERY}: ${checks} checks; ${STREAMS} per route)`,
+      );
       console.log(`  ${''.padEnd(46)} total      added   per chunk   per check`);
       for (const route of ROUTES) {
         const ms = streams.get(route.name)!;
         const added = ms - plainStream;
-        const extra = route === ROUTES[0] ? '' : `${added.toFixed(1).padStart(7)} ms ${(added / chunks).toFixed(3).padStart(7)} ms ${(added / checks).toFixed(2).padStart(8)} ms`;
+        const extra =
+          route === ROUTES[0]
+            ? ''
+            : `${added.toFixed(1).padStart(7)} ms ${(added / chunks).toFixed(3).padStart(7)} ms ${(added / checks).toFixed(2).padStart(8)} ms`;
         console.log(`  ${route.name.padEnd(46)} ${ms.toFixed(1).padStart(6)} ms ${extra}`);
       }
       console.log();

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   if (values.spans !== undefined) manifest.featurizer.spanTokens = Number(values.spans);
   const threshold = values.threshold !== undefined ? Number(values.threshold) : manifest.threshold;
   const scorer = await createScorer(bytes, manifest);
-  const score = async (texts: readonly string[]) => (await scorer.score(texts.map((prompt) => ({ prompt, response: null })))).map((s) => s[0]!);
+  const score = async (texts: readonly string[]) =>
+    (await scorer.score(texts.map((prompt) => ({ prompt, response: null })))).map((s) => s[0]!);
 
   const clean = await score(HARMFUL_REQUESTS);
   const rows: string[][] = [];
@@ -52,19 +53,26 @@ async function main(): Promise<void> {
   const header = ['attack', 'recall', 'mean |Δ|', 'within 0.05', 'look-alike FPR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
-  console.log(`\nEdgeGuard evasion bench: model ${manifest.version}, threshold ${threshold.toFixed(3)}, spans ${manifest.featurizer.spanTokens || 'off'}`);
+  console.log(
+    `\nEdgeGuard evasion bench: model ${manifest.version}, threshold ${threshold.toFixed(3)}, spans ${manifest.featurizer.spanTokens || 'off'}`,
+  );
   console.log(`${HARMFUL_REQUESTS.length} harmful requests, ${BENIGN_LOOKALIKES.length} benign look-alikes (test/evasion)\n`);
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 
   const alpaca = join(values.data!, 'alpaca-eval.jsonl');
   if (existsSync(alpaca)) {
-    const texts = (await readFile(alpaca, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { prompt: string }).prompt);
+    const texts = (await readFile(alpaca, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { prompt: string }).prompt);
     const started = performance.now();
     const scores = await score(texts);
     const ms = (performance.now() - started) / texts.length;
     const fpr = scores.filter((s) => s >= threshold).length / scores.length;
-    console.log(`\n  alpaca-eval (${texts.length} benign instructions): FPR ${pct(fpr)}; ${ms.toFixed(2)} ms per text (featurize + ORT, batched)`);
+    console.log(
+      `\n  alpaca-eval (${texts.length} benign instructions): FPR ${pct(fpr)}; ${ms.toFixed(2)} ms per text (featurize + ORT, batched)`,
+    );
   }
   console.log();
 }

@@ -67,7 +67,6 @@ const TEXTS = [
   'Explain how vaccines train the immune system, in plain language for a ten-year-old.',
 ];
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the pipeline CLI in a child process (so the load generator keeps its event loop); its stdout. */
@@ -106,7 +105,23 @@ interface Worker {
 
 async function startWorker(args: string[], probe: string): Promise<Worker> {
   const port = await freePort();
-  const child = wranglerSpawn(['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--show-interactive-dev-session', 'false', '--log-level', 'warn', ...args], 'pipe');
+  const child = wranglerSpawn(
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(await freePort()),
+      '--show-interactive-dev-session',
+      'false',
+      '--log-level',
+      'warn',
+      ...args,
+    ],
+    'pipe',
+  );
   let log = '';
   // keep the tail only: a soak run writes a lot
   const keep = (chunk: Buffer) => void (log = (log + chunk.toString()).slice(-20_000));
@@ -117,7 +132,13 @@ async function startWorker(args: string[], probe: string): Promise<Worker> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
     if (Date.now() > deadline) throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${log}`);
-    if (await fetch(`${base}${probe}`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}${probe}`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await sleep(250);
   }
   return { base, process: child, log: () => log };
@@ -151,13 +172,21 @@ interface Measured {
 }
 
 /** One autocannon run of requests of `sizes` texts in turn; `during` runs alongside (the swap). */
-async function load(base: string, headers: Record<string, string>, sizes: number[], duration: number, during?: () => Promise<void>): Promise<Measured> {
+async function load(
+  base: string,
+  headers: Record<string, string>,
+  sizes: number[],
+  duration: number,
+  during?: () => Promise<void>,
+): Promise<Measured> {
   const versions: Record<string, number> = {};
   const requests = sizes.map((size) => ({
     method: 'POST' as const,
     path: '/v1/classify',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ items: Array.from({ length: size }, (_, i) => ({ prompt: TEXTS[(BATCHES.indexOf(size) * 3 + i) % TEXTS.length]! })) }),
+    body: JSON.stringify({
+      items: Array.from({ length: size }, (_, i) => ({ prompt: TEXTS[(BATCHES.indexOf(size) * 3 + i) % TEXTS.length]! })),
+    }),
     onResponse: (_status: number, _body: string, _context: object, responseHeaders: Record<string, string | string[]>) => {
       const version = String(responseHeaders['x-edgeguard-model'] ?? 'none');
       versions[version] = (versions[version] ?? 0) + 1;
@@ -167,7 +196,9 @@ async function load(base: string, headers: Record<string, string>, sizes: number
   const side = during?.();
   const result = await run;
   await side;
-  const statuses: Record<string, number> = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats?.count ?? 0]));
+  const statuses: Record<string, number> = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats?.count ?? 0]),
+  );
   const requestsDone = result.requests.total;
   const averageBatch = sizes.reduce((a, b) => a + b, 0) / sizes.length;
   return {
@@ -185,7 +216,11 @@ async function load(base: string, headers: Record<string, string>, sizes: number
 const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
 
 async function main(): Promise<void> {
-  const modelDir = values.model ? resolve(ROOT, values.model) : existsSync(join(ROOT, 'model', 'manifest.json')) ? join(ROOT, 'model') : null;
+  const modelDir = values.model
+    ? resolve(ROOT, values.model)
+    : existsSync(join(ROOT, 'model', 'manifest.json'))
+      ? join(ROOT, 'model')
+      : null;
   const dir = await mkdtemp(join(tmpdir(), 'edgeguard-load-'));
   const persistTo = join(dir, 'state');
   const local = ['--local', '--persist-to', persistTo];
@@ -197,16 +232,31 @@ async function main(): Promise<void> {
     const last = versions.at(-1)!;
     await pipeline(['deploy', await modelFolder(dir, first, modelDir), '--promote', ...local]);
     const next = await Promise.all(versions.slice(1).map((version) => modelFolder(dir, version, modelDir)));
-    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', TIER, '--json', ...local])) as { key: string };
+    const created = JSON.parse(await pipeline(['keys', 'create', 'load-test', '--rate-limit', TIER, '--json', ...local])) as {
+      key: string;
+    };
     const auth = { authorization: `Bearer ${created.key}` };
-    console.log(`model ${modelDir ?? 'test fixture'}; ${CONNECTIONS} connections, ${DURATION_S} s per worker, batches of ${BATCHES.join('/')} texts in turn`);
+    console.log(
+      `model ${modelDir ?? 'test fixture'}; ${CONNECTIONS} connections, ${DURATION_S} s per worker, batches of ${BATCHES.join('/')} texts in turn`,
+    );
 
     guard = await startWorker(['--persist-to', persistTo, '--var', 'MODEL_TTL_SECONDS:2', ...VARS.flatMap((v) => ['--var', v])], '/');
-    noop = await startWorker(['--config', join(ROOT, 'test/bench/noop.wrangler.toml'), '--persist-to', join(dir, 'noop-state')], '/healthz');
+    noop = await startWorker(
+      ['--config', join(ROOT, 'test/bench/noop.wrangler.toml'), '--persist-to', join(dir, 'noop-state')],
+      '/healthz',
+    );
     // warm both: the model loaded, every batch size seen once
     for (const size of BATCHES) {
       for (const base of [guard.base, noop.base]) {
-        const res = await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ items: TEXTS.slice(0, 1).concat(Array(size - 1).fill(TEXTS[1])).map((prompt) => ({ prompt })) }) });
+        const res = await fetch(`${base}/v1/classify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth },
+          body: JSON.stringify({
+            items: TEXTS.slice(0, 1)
+              .concat(Array(size - 1).fill(TEXTS[1]))
+              .map((prompt) => ({ prompt })),
+          }),
+        });
         if (!res.ok) throw new Error(`warm-up ${base} answered ${res.status}: ${await res.text()}`);
       }
     }
@@ -215,7 +265,9 @@ async function main(): Promise<void> {
     const swapAt = next.map((_, i) => Math.round(((i + 1) * DURATION_S) / (SWAPS + 1)));
     const swapMs: number[] = [];
     const samples: { at: number; bytes: number | null; version: string }[] = [];
-    console.log(`guard: ${DURATION_S} s under load${SWAPS ? `, ${versions.slice(1).join(', ')} deployed and promoted at ${swapAt.join(', ')} s` : ''} ...`);
+    console.log(
+      `guard: ${DURATION_S} s under load${SWAPS ? `, ${versions.slice(1).join(', ')} deployed and promoted at ${swapAt.join(', ')} s` : ''} ...`,
+    );
     const startedAt = performance.now();
     let running = true;
     const sampling = (async () => {
@@ -247,7 +299,11 @@ async function main(): Promise<void> {
     const alone: { size: number; guard: Measured; noop: Measured }[] = [];
     for (const size of BATCH_DURATION_S ? BATCHES : []) {
       console.log(`batches of ${size} alone: ${BATCH_DURATION_S} s on each worker ...`);
-      alone.push({ size, guard: await load(guard.base, auth, [size], BATCH_DURATION_S), noop: await load(noop.base, auth, [size], BATCH_DURATION_S) });
+      alone.push({
+        size,
+        guard: await load(guard.base, auth, [size], BATCH_DURATION_S),
+        noop: await load(noop.base, auth, [size], BATCH_DURATION_S),
+      });
     }
 
     const rows: [string, string, string][] = [
@@ -263,11 +319,17 @@ async function main(): Promise<void> {
     ];
     const series = samples.map((s) => `${s.at}s ${mib(s.bytes).replace(' MiB', '')} (${s.version})`).join(', ');
     const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(8, ...rows.map((r) => r[1].length)), 8];
-    const swaps = SWAPS ? `swaps ${versions.join(' -> ')} started at ${swapAt.join(', ')} s (CLI deploy + promote took ${swapMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; TTL 2 s)` : 'no swap';
-    console.log(`\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (${TIER} tier), ${swaps}\n`);
+    const swaps = SWAPS
+      ? `swaps ${versions.join(' -> ')} started at ${swapAt.join(', ')} s (CLI deploy + promote took ${swapMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; TTL 2 s)`
+      : 'no swap';
+    console.log(
+      `\nEdgeGuard load: ${CONNECTIONS} connections x ${DURATION_S} s, batches ${BATCHES.join('/')}, API key (${TIER} tier), ${swaps}\n`,
+    );
     console.log(`  ${'measure'.padEnd(width[0]!)}  ${'guard'.padEnd(width[1]!)}  no-op Hono`);
     for (const [name, a, b] of rows) console.log(`  ${name.padEnd(width[0]!)}  ${a.padEnd(width[1]!)}  ${b}`);
-    console.log(`\n  guard / no-op: ${(guarded.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} of the requests/s, p50 x${(guarded.p50 / Math.max(baseline.p50, 1)).toFixed(1)}, p99 x${(guarded.p99 / Math.max(baseline.p99, 1)).toFixed(1)}`);
+    console.log(
+      `\n  guard / no-op: ${(guarded.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} of the requests/s, p50 x${(guarded.p50 / Math.max(baseline.p50, 1)).toFixed(1)}, p99 x${(guarded.p99 / Math.max(baseline.p99, 1)).toFixed(1)}`,
+    );
     console.log(`  served after the run: ${after.model.version} (before: ${before.model.version})`);
     console.log(`  WASM memory during the run (MiB, every ${SAMPLE_EVERY_MS / 1000} s): ${series}\n`);
     if (alone.length) {

@@ -39,9 +39,13 @@ try {
   const first = await measurePage(browser.context, base);
   const rest: PageFigures[] = [];
   for (let i = 0; i < runs; i++) rest.push(await measurePage(browser.context, base));
-  const med = Object.fromEntries(Object.keys(first).map((key) => [key, median(rest.map((f) => f[key as keyof PageFigures]))])) as unknown as PageFigures;
+  const med = Object.fromEntries(
+    Object.keys(first).map((key) => [key, median(rest.map((f) => f[key as keyof PageFigures]))]),
+  ) as unknown as PageFigures;
   console.log(`playground at ${base} (${label}), Chromium headless, cache disabled`);
-  console.log(`${''.padEnd(26)} ${'page'.padStart(9)}  ${'HTML'.padStart(9)}  ${'API'.padStart(9)}  ${'ready'.padStart(10)}  ${'result'.padStart(10)}`);
+  console.log(
+    `${''.padEnd(26)} ${'page'.padStart(9)}  ${'HTML'.padStart(9)}  ${'API'.padStart(9)}  ${'ready'.padStart(10)}  ${'result'.padStart(10)}`,
+  );
   console.log(row(worker ? 'first visit, fresh worker' : 'first visit', first));
   console.log(row(`median of ${runs} visits`, med));
   console.log('page: bytes transferred for the page and its assets (one request: CSS, script and icon are inline); HTML: decoded;');

@@ -22,7 +22,6 @@ export const CHROMIUM = [process.env.EDGEGUARD_CHROMIUM, '/usr/bin/chromium'].fi
 /** Where screenshots and measurements go (gitignored). */
 export const ARTIFACTS = join(ROOT, 'test-results', 'browser');
 
-
 /** A model folder's manifest and bytes. */
 export interface ModelFiles {
   manifest: Manifest;
@@ -40,7 +39,9 @@ export async function shippedOrFixture(): Promise<ModelFiles & { shipped: boolea
   // src/README.md's Development).
   const fixture = await mkdtemp(join(tmpdir(), 'edgeguard-fixture-'));
   try {
-    await promisify(execFile)(process.execPath, [join(ROOT, 'test', 'fixtures', 'make-model.ts'), fixture, '--version', 'fixture-1'], { cwd: ROOT });
+    await promisify(execFile)(process.execPath, [join(ROOT, 'test', 'fixtures', 'make-model.ts'), fixture, '--version', 'fixture-1'], {
+      cwd: ROOT,
+    });
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(fixture, 'manifest.json'), 'utf8')));
     return { manifest, bytes: new Uint8Array(await readFile(join(fixture, 'model.onnx'))), shipped: false };
   } finally {
@@ -52,11 +53,21 @@ export async function shippedOrFixture(): Promise<ModelFiles & { shipped: boolea
  * `model` evaluated by the real `pipeline eval --update-manifest` on a small labelled set, under
  * another version name: a manifest that carries curves and histograms, whatever model/ carries.
  */
-export async function evaluatedCopy(model: ModelFiles, version: string, data: string, reference: string, scratch: string): Promise<ModelFiles> {
+export async function evaluatedCopy(
+  model: ModelFiles,
+  version: string,
+  data: string,
+  reference: string,
+  scratch: string,
+): Promise<ModelFiles> {
   const dir = join(scratch, version);
   await rm(dir, { recursive: true, force: true });
   await writeModelFolder(dir, { ...model, manifest: { ...model.manifest, version } });
-  await promisify(execFile)(process.execPath, [join(ROOT, 'pipeline', 'main.ts'), 'eval', '--model', dir, '--data', data, '--reference', reference, '--update-manifest', '--quiet'], { cwd: ROOT });
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'pipeline', 'main.ts'), 'eval', '--model', dir, '--data', data, '--reference', reference, '--update-manifest', '--quiet'],
+    { cwd: ROOT },
+  );
   const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
   return { manifest, bytes: model.bytes };
 }
@@ -87,7 +98,11 @@ export async function startWorker(models: ModelFiles[]): Promise<Worker> {
       await store.put(MODEL_KEYS.model(manifest.version), bytes, 'application/octet-stream');
       await store.put(MODEL_KEYS.manifest(manifest.version), new TextEncoder().encode(JSON.stringify(manifest)), 'application/json');
     }
-    await store.put(MODEL_KEYS.pointer, new TextEncoder().encode(JSON.stringify({ version: models[0]!.manifest.version })), 'application/json');
+    await store.put(
+      MODEL_KEYS.pointer,
+      new TextEncoder().encode(JSON.stringify({ version: models[0]!.manifest.version })),
+      'application/json',
+    );
   } finally {
     await store.close();
   }
@@ -108,7 +123,16 @@ export async function startWorker(models: ModelFiles[]): Promise<Worker> {
 }
 
 /** Chromium flags for a closed network: no background connections, no first-run work. */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A browser with its own new, empty profile; `close()` deletes the profile. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {

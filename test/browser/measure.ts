@@ -40,7 +40,9 @@ export async function measurePage(context: BrowserContext, base: string, example
     await page.waitForFunction(() => document.getElementById('model-version')?.textContent !== '…', null, { timeout: 60_000 });
     const readyMs = await page.evaluate(() => performance.now());
     await page.locator(`[data-example="${example}"]`).click();
-    const firstResultMs = await page.waitForFunction(() => performance.getEntriesByName('edgeguard:result')[0]?.duration).then((handle) => handle.jsonValue() as Promise<number>);
+    const firstResultMs = await page
+      .waitForFunction(() => performance.getEntriesByName('edgeguard:result')[0]?.duration)
+      .then((handle) => handle.jsonValue() as Promise<number>);
     let pageBytes = 0;
     let apiBytes = 0;
     let requests = 0;

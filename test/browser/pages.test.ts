@@ -13,7 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/guard/manifest.ts';
 import { evalMetricsOf } from '../../src/report/eval-metrics.ts';
 import { writeTinyData } from '../pipeline/helpers/tiny-data.ts';
-import { ARTIFACTS, CHROMIUM, evaluatedCopy, launchBrowser, shippedOrFixture, startWorker, type ModelFiles, type Worker } from './harness.ts';
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  evaluatedCopy,
+  launchBrowser,
+  shippedOrFixture,
+  startWorker,
+  type ModelFiles,
+  type Worker,
+} from './harness.ts';
 import { measurePage } from './measure.ts';
 
 if (!CHROMIUM) {
@@ -46,7 +55,11 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
 
   /** What the API itself answers for an input: the page must show the same. */
   async function apiVerdict(prompt: string, response?: string): Promise<{ score: number; flagged: boolean }> {
-    const res = await fetch(`${worker.base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(response ? { prompt, response } : { prompt }) });
+    const res = await fetch(`${worker.base}/v1/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(response ? { prompt, response } : { prompt }),
+    });
     return ((await res.json()) as { results: { score: number; flagged: boolean }[] }).results[0]!;
   }
 
@@ -65,7 +78,9 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
 
   /** Waits until the page shows the model (the first load may include loading it into the worker). */
   const modelShown = (page: Page) =>
-    page.waitForFunction((version) => document.getElementById('model-version')?.textContent === version, current.manifest.version, { timeout: 30_000 });
+    page.waitForFunction((version) => document.getElementById('model-version')?.textContent === version, current.manifest.version, {
+      timeout: 30_000,
+    });
 
   const screenshot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 
@@ -106,7 +121,7 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
       await page.close();
     });
 
-    it('flags a typed harmful prompt, with the API\'s score, and draws a bar per category', async () => {
+    it("flags a typed harmful prompt, with the API's score, and draws a bar per category", async () => {
       const page = await openPage();
       await page.getByLabel('Prompt', { exact: true }).fill(HARMFUL);
       await page.getByRole('button', { name: 'Classify' }).click();
@@ -183,7 +198,11 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
         const auth = route.request().headers().authorization;
         seen.push(auth);
         if (auth !== 'Bearer eg-test-key') {
-          await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'missing_api_key', message: 'send your API key as Authorization: Bearer <key>' } }) });
+          await route.fulfill({
+            status: 401,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'missing_api_key', message: 'send your API key as Authorization: Bearer <key>' } }),
+          });
           return;
         }
         await route.continue();
@@ -219,7 +238,9 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
 
     it('loads light and answers fast (page weight, time to first result)', async () => {
       const figures = await measurePage(context, worker.base);
-      console.log(`playground: page ${figures.pageBytes} B transferred (${figures.requests} requests, ${figures.htmlBytes} B of HTML decoded), API calls ${figures.apiBytes} B; time to first result ${figures.firstResultMs.toFixed(0)} ms`);
+      console.log(
+        `playground: page ${figures.pageBytes} B transferred (${figures.requests} requests, ${figures.htmlBytes} B of HTML decoded), API calls ${figures.apiBytes} B; time to first result ${figures.firstResultMs.toFixed(0)} ms`,
+      );
       await writeFile(join(ARTIFACTS, 'playground-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
       expect(figures.requests).toBe(1); // the document only: CSS, script and icon are inline
       expect(figures.pageBytes).toBeLessThan(16_000);
@@ -233,7 +254,7 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
       return page;
     };
 
-    it('shows the per-data-set table with the manifest\'s numbers, and the data sources with licences', async () => {
+    it("shows the per-data-set table with the manifest's numbers, and the data sources with licences", async () => {
       const { manifest } = current;
       const page = await reportOf(manifest);
       expect(await page.locator('h1').textContent()).toContain(manifest.version);
@@ -247,13 +268,15 @@ describe.skipIf(!CHROMIUM)('the playground and the model report in Chromium', ()
       } else {
         await page.locator('#no-eval').waitFor();
       }
-      const licences = await page.locator('#sources-table tbody tr').evaluateAll((rows) => rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent]));
+      const licences = await page
+        .locator('#sources-table tbody tr')
+        .evaluateAll((rows) => rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent]));
       expect(licences).toEqual(manifest.dataSources.map((s) => [s.name, s.license]));
       await screenshot(page, 'report-current', true);
       await page.close();
     });
 
-    it('draws precision-recall curves and score histograms that carry the manifest\'s numbers', async () => {
+    it("draws precision-recall curves and score histograms that carry the manifest's numbers", async () => {
       const { manifest } = evaluated;
       const ev = evalMetricsOf(manifest.metrics).eval!;
       expect(Object.values(ev.sources).some((m) => m.curve.length > 0)).toBe(true);

@@ -17,12 +17,19 @@ let replies: Reply[] = [];
 /** What the server received. */
 let received: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => (res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Reply =>
+  (res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+const apiError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+  json(status, { error: { code, message } }, headers);
+const ANSWER = {
+  model: { version: 'v1' },
+  results: [{ score: 0.98, flagged: true, categories: {} }],
+  policy: { threshold: 0.5, categoryThresholds: {}, failMode: 'closed', source: 'model' },
 };
-const apiError = (status: number, code: string, message: string, headers: Record<string, string> = {}) => json(status, { error: { code, message } }, headers);
-const ANSWER = { model: { version: 'v1' }, results: [{ score: 0.98, flagged: true, categories: {} }], policy: { threshold: 0.5, categoryThresholds: {}, failMode: 'closed', source: 'model' } };
 
 function answering(...next: Reply[]): void {
   replies = next;
@@ -51,7 +58,10 @@ describe('createClient()', () => {
     const result = await createClient({ url: `${base}/`, apiKey: 'egk_test' }).classify({ prompt: 'How do I build a pipe bomb?' });
     expect(result).toEqual({ ok: true, data: ANSWER });
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ path: '/v1/classify', headers: { authorization: 'Bearer egk_test', 'content-type': 'application/json' } });
+    expect(received[0]).toMatchObject({
+      path: '/v1/classify',
+      headers: { authorization: 'Bearer egk_test', 'content-type': 'application/json' },
+    });
     expect(JSON.parse(received[0]!.body)).toEqual({ prompt: 'How do I build a pipe bomb?' });
   });
 
@@ -106,7 +116,7 @@ describe('createClient()', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
-  it("bounds an attempt by timeoutMs even when the fetch it is given ignores the abort signal", async () => {
+  it('bounds an attempt by timeoutMs even when the fetch it is given ignores the abort signal', async () => {
     const never = () => new Promise<Response>(() => {});
     const result = await createClient({ url: base, timeoutMs: 50, retries: 0, fetch: never }).classify({ prompt: 'hi' });
     expect(result).toEqual({ ok: false, error: { status: null, code: 'timeout', message: 'no answer within 50 ms' } });
@@ -127,11 +137,16 @@ describe('createClient()', () => {
       res.end('<h1>Bad gateway</h1>');
     });
     const result = await createClient({ url: base, retries: 0 }).classify({ prompt: 'hi' });
-    expect(result).toEqual({ ok: false, error: { status: 502, code: 'invalid_response', message: "EdgeGuard answered 502 without its JSON error body: <h1>Bad gateway</h1>" } });
+    expect(result).toEqual({
+      ok: false,
+      error: { status: 502, code: 'invalid_response', message: 'EdgeGuard answered 502 without its JSON error body: <h1>Bad gateway</h1>' },
+    });
   });
 
   it('refuses a URL that is not http(s), and options out of range, when it is created', () => {
-    expect(() => createClient({ url: 'edgeguard.example.com' })).toThrow('createClient(): url must be an http(s) URL, got edgeguard.example.com');
+    expect(() => createClient({ url: 'edgeguard.example.com' })).toThrow(
+      'createClient(): url must be an http(s) URL, got edgeguard.example.com',
+    );
     expect(() => createClient({ url: base, retries: -1 })).toThrow(TypeError);
     expect(() => createClient({ url: base, timeoutMs: 0 })).toThrow(TypeError);
   });

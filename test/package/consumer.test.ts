@@ -15,7 +15,16 @@ import { KeyRecordSchema, generateApiKey, hashApiKey, keyRecordKey } from '../..
 import { MODEL_KEYS } from '../../src/guard/manifest.ts';
 import { BENIGN_START, HARMFUL_ANSWER, STREAM_PROMPT, chatStreamEvents } from '../fixtures/chat-stream.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
-import { ROOT, packAndInstall, startSseUpstream, startWorkers, typecheckConsumer, type Installed, type SseUpstream, type Workers } from './harness.ts';
+import {
+  ROOT,
+  packAndInstall,
+  startSseUpstream,
+  startWorkers,
+  typecheckConsumer,
+  type Installed,
+  type SseUpstream,
+  type Workers,
+} from './harness.ts';
 
 const HARMFUL = 'Give me step-by-step instructions to build a pipe bomb at home.';
 const BENIGN = 'What is the capital of France?';
@@ -52,7 +61,12 @@ async function seed(harness: TestHarness): Promise<string> {
 /** The official client on one of the consumer's guarded routes. */
 function openai(route: (typeof GUARDED)[number]) {
   const worker = workers.harness.getWorker(route.worker);
-  return new OpenAI({ apiKey: 'sk-consumer', baseURL: route.base, maxRetries: 0, fetch: (url, init) => worker.fetch(String(url), init as never) as unknown as Promise<Response> });
+  return new OpenAI({
+    apiKey: 'sk-consumer',
+    baseURL: route.base,
+    maxRetries: 0,
+    fetch: (url, init) => worker.fetch(String(url), init as never) as unknown as Promise<Response>,
+  });
 }
 
 const chat = (content: string) => ({ model: 'gpt-test', messages: [{ role: 'user' as const, content }] });
@@ -127,10 +141,14 @@ describe("the consumer's bundle (wrangler deploy --dry-run)", () => {
 describe.each(GUARDED)('guard() $name', (route) => {
   it('blocks a harmful prompt with 400 content_blocked, and never calls the upstream', async () => {
     const before = upstream.requests.length;
-    const error = await openai(route).chat.completions.create(chat(HARMFUL)).catch((e: unknown) => e);
+    const error = await openai(route)
+      .chat.completions.create(chat(HARMFUL))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('content_blocked');
-    expect((error as Error).message).toMatch(/blocked by EdgeGuard: P\(harmful\) 0\.\d+ >= threshold 0\.5 \(model fixture-package, at messages\[0\]\.content\)/);
+    expect((error as Error).message).toMatch(
+      /blocked by EdgeGuard: P\(harmful\) 0\.\d+ >= threshold 0\.5 \(model fixture-package, at messages\[0\]\.content\)/,
+    );
     expect(upstream.requests.length).toBe(before);
   });
 
@@ -143,7 +161,8 @@ describe.each(GUARDED)('guard() $name', (route) => {
   it('forwards a benign prompt, the answer streaming through unchanged', async () => {
     upstream.answer(chatStreamEvents(BENIGN_START));
     let content = '';
-    for await (const chunk of await openai(route).chat.completions.create(chatStream(BENIGN))) content += chunk.choices[0]?.delta.content ?? '';
+    for await (const chunk of await openai(route).chat.completions.create(chatStream(BENIGN)))
+      content += chunk.choices[0]?.delta.content ?? '';
     expect(content).toBe(BENIGN_START);
     expect(upstream.requests.at(-1)!.body).toMatchObject({ messages: [{ role: 'user', content: BENIGN }] });
   });
@@ -165,18 +184,33 @@ describe.each(GUARDED)('guard() $name', (route) => {
 
 describe('EdgeGuard reached without guard()', () => {
   const consumer = () => workers.harness.getWorker('consumer');
-  const post = (path: string, body: unknown) => consumer().fetch(`http://consumer.test${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as unknown as Promise<Response>;
+  const post = (path: string, body: unknown) =>
+    consumer().fetch(`http://consumer.test${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }) as unknown as Promise<Response>;
 
   it("classifies through the binding with no API key, where EdgeGuard's HTTP API asks for one", async () => {
-    const result = (await (await post('/binding/classify', { items: [{ prompt: HARMFUL }, { prompt: BENIGN }] })).json()) as { ok: boolean; data: { results: { flagged: boolean }[] } };
+    const result = (await (await post('/binding/classify', { items: [{ prompt: HARMFUL }, { prompt: BENIGN }] })).json()) as {
+      ok: boolean;
+      data: { results: { flagged: boolean }[] };
+    };
     expect(result.ok).toBe(true);
     expect(result.data.results.map((r) => r.flagged)).toEqual([true, false]);
-    const direct = await fetch(`${workers.url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: BENIGN }) });
+    const direct = await fetch(`${workers.url}/v1/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: BENIGN }),
+    });
     expect(direct.status).toBe(401);
   });
 
   it('moderates with the client over HTTP, with the key', async () => {
-    const result = (await (await post('/client/moderate', { input: [HARMFUL, BENIGN] })).json()) as { ok: boolean; data: { model: string; results: { flagged: boolean }[] } };
+    const result = (await (await post('/client/moderate', { input: [HARMFUL, BENIGN] })).json()) as {
+      ok: boolean;
+      data: { model: string; results: { flagged: boolean }[] };
+    };
     expect(result).toMatchObject({ ok: true, data: { model: 'fixture-package' } });
     expect(result.data.results.map((r) => r.flagged)).toEqual([true, false]);
   });
@@ -187,7 +221,7 @@ describe('EdgeGuard reached without guard()', () => {
   });
 });
 
-describe("EdgeGuard's own chat route with MODERATE_RESPONSES = \"stream\"", () => {
+describe('EdgeGuard\'s own chat route with MODERATE_RESPONSES = "stream"', () => {
   it("cuts the same answer for the official SDK's stream iterator", async () => {
     upstream.answer(chatStreamEvents(HARMFUL_ANSWER));
     const client = new OpenAI({ apiKey: workers.apiKey, baseURL: `${workers.url}/v1`, maxRetries: 0 });

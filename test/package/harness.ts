@@ -26,7 +26,8 @@ const LINKED = ['hono', 'zod', 'unhomoglyph', 'onnxruntime-web', '@cloudflare/wo
 
 function run(command: string, args: string[], cwd: string): { stdout: string; stderr: string } {
   const result = spawnSync(command, args, { cwd, env: ENV, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
   return result;
 }
 
@@ -78,7 +79,14 @@ export function packAndInstall(): Installed {
     const consumer = join(dir, 'consumer');
     cpSync(join(ROOT, 'test', 'package', 'consumer'), consumer, { recursive: true });
     const linked = Object.fromEntries(LINKED.map((name) => [name, `file:${join(ROOT, 'node_modules', name)}`]));
-    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { edgeguard: `file:${tarball}`, ...linked } }, null, 2));
+    writeFileSync(
+      join(consumer, 'package.json'),
+      JSON.stringify(
+        { name: 'consumer', private: true, type: 'module', dependencies: { edgeguard: `file:${tarball}`, ...linked } },
+        null,
+        2,
+      ),
+    );
     run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], consumer);
     const bundles = {
       edgeguard: dryRun(ROOT, join(ROOT, 'wrangler.toml'), join(dir, 'edgeguard-bundle')),
@@ -123,7 +131,15 @@ export async function startSseUpstream(): Promise<SseUpstream> {
     requests.push({ body: parsed });
     if (!parsed?.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1_700_000_000, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] }));
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1_700_000_000,
+          model: 'gpt-test',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
+        }),
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -161,13 +177,30 @@ export interface Workers {
  * `EDGEGUARD` binding on EdgeGuard's entrypoint, its HTTP routes on EdgeGuard's URL.
  * @param seed puts a model (and an API key) into the workers' storage once they run
  */
-export async function startWorkers(installed: Installed, upstream: string, seed: (harness: TestHarness) => Promise<string>): Promise<Workers> {
+export async function startWorkers(
+  installed: Installed,
+  upstream: string,
+  seed: (harness: TestHarness) => Promise<string>,
+): Promise<Workers> {
   const { bundles, consumer } = installed;
   const options = (edgeguardUrl: string, apiKey: string): TestHarnessOptions => ({
     workers: [
-      { configPath: join(ROOT, 'wrangler.toml'), prebuiltWorkerDir: bundles.edgeguard.outdir, vars: { UPSTREAM_URL: upstream, MODERATE_RESPONSES: 'stream', SHADOW_SAMPLE_RATE: '0' } },
-      { configPath: join(consumer, 'wrangler.toml'), prebuiltWorkerDir: bundles.remote.outdir, vars: { EDGEGUARD_URL: edgeguardUrl, UPSTREAM_URL: upstream }, secrets: { EDGEGUARD_KEY: apiKey } },
-      { configPath: join(consumer, 'in-process.wrangler.toml'), prebuiltWorkerDir: bundles.inProcess.outdir, vars: { UPSTREAM_URL: upstream } },
+      {
+        configPath: join(ROOT, 'wrangler.toml'),
+        prebuiltWorkerDir: bundles.edgeguard.outdir,
+        vars: { UPSTREAM_URL: upstream, MODERATE_RESPONSES: 'stream', SHADOW_SAMPLE_RATE: '0' },
+      },
+      {
+        configPath: join(consumer, 'wrangler.toml'),
+        prebuiltWorkerDir: bundles.remote.outdir,
+        vars: { EDGEGUARD_URL: edgeguardUrl, UPSTREAM_URL: upstream },
+        secrets: { EDGEGUARD_KEY: apiKey },
+      },
+      {
+        configPath: join(consumer, 'in-process.wrangler.toml'),
+        prebuiltWorkerDir: bundles.inProcess.outdir,
+        vars: { UPSTREAM_URL: upstream },
+      },
     ],
   });
   const harness = createTestHarness(options('http://unknown.invalid', ''));

@@ -18,8 +18,13 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const SRC_README = readFileSync(join(ROOT, 'src', 'README.md'), 'utf8');
 /** The pipeline's page: the registry's commands and gate. */
 const PIPELINE_README = readFileSync(join(ROOT, 'pipeline', 'README.md'), 'utf8');
-const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; allowScripts: Record<string, boolean> };
-const LOCK = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; hasInstallScript?: boolean }> };
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  allowScripts: Record<string, boolean>;
+};
+const LOCK = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { engines?: { node?: string } | string[]; hasInstallScript?: boolean }>;
+};
 const MANIFEST = ManifestSchema.parse(JSON.parse(readFileSync(join(ROOT, 'model', 'manifest.json'), 'utf8')));
 
 /** A README section: from its heading to the next heading of the same level or above. */
@@ -33,10 +38,12 @@ function section(heading: string, readme = README): string {
 }
 
 /** The commands the READMEs give: the lines of their ```sh blocks and their inline code. */
-const commands = [README, SRC_README, PIPELINE_README].flatMap((readme) => [
-  ...[...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')),
-  ...[...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
-]).map((line) => line.trim());
+const commands = [README, SRC_README, PIPELINE_README]
+  .flatMap((readme) => [
+    ...[...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')),
+    ...[...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
+  ])
+  .map((line) => line.trim());
 
 /**
  * Whether a package.json `engines.node` range admits Node 20, as npm's EBADENGINE check does for
@@ -57,8 +64,10 @@ describe('Node and npm', () => {
     expect(section('## Two commands')).toContain('any Node >= 20');
   });
 
-  it("counts in the README the EBADENGINE warnings npm ci prints on Node 20: the locked packages that want more", () => {
-    const wanting = Object.entries(LOCK.packages).filter(([, p]) => typeof p.engines === 'object' && !Array.isArray(p.engines) && p.engines.node && !admitsNode20(p.engines.node));
+  it('counts in the README the EBADENGINE warnings npm ci prints on Node 20: the locked packages that want more', () => {
+    const wanting = Object.entries(LOCK.packages).filter(
+      ([, p]) => typeof p.engines === 'object' && !Array.isArray(p.engines) && p.engines.node && !admitsNode20(p.engines.node),
+    );
     expect(wanting.length).toBeGreaterThan(0);
     expect(section('## Two commands')).toContain(`**${wanting.length} \`EBADENGINE\` warnings**`);
   });
@@ -68,7 +77,11 @@ describe('Node and npm', () => {
   });
 
   it('decides every install script npm would run in allowScripts, onnxruntime-node denied, and keeps no key npm does not know in .npmrc', () => {
-    const withScripts = new Set(Object.entries(LOCK.packages).filter(([, p]) => p.hasInstallScript).map(([path]) => path.replace(/^.*node_modules\//, '')));
+    const withScripts = new Set(
+      Object.entries(LOCK.packages)
+        .filter(([, p]) => p.hasInstallScript)
+        .map(([path]) => path.replace(/^.*node_modules\//, '')),
+    );
     expect([...withScripts].filter((name) => !(name in PACKAGE.allowScripts))).toEqual([]);
     expect(PACKAGE.allowScripts['onnxruntime-node']).toBe(false);
     const npmrc = join(ROOT, '.npmrc');
@@ -83,8 +96,10 @@ describe("the READMEs' examples", () => {
   });
 
   it('shows moderation categories only the shipped model reports', () => {
-    const example = section('### `POST /v1/moderations`: OpenAI\'s moderation API', SRC_README);
-    const shown = [...example.matchAll(/"categories":\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/"([a-z/-]+)":(?:true|false)/g)].map((k) => k[1]!));
+    const example = section("### `POST /v1/moderations`: OpenAI's moderation API", SRC_README);
+    const shown = [...example.matchAll(/"categories":\{([^}]*)\}/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/"([a-z/-]+)":(?:true|false)/g)].map((k) => k[1]!),
+    );
     const mapped = new Set<string>(Object.values(MANIFEST.openaiCategories).flat());
     expect(shown.length).toBeGreaterThan(0);
     expect(shown.filter((key) => !mapped.has(key))).toEqual([]);
@@ -100,9 +115,12 @@ describe("the READMEs' examples", () => {
 
 describe("the README's Layout", () => {
   /** Every folder under `dir` (relative to the repository), without node_modules and dot folders. */
-  const folders = (dir: string): string[] => [dir, ...readdirSync(join(ROOT, dir), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.'))
-    .flatMap((entry) => folders(`${dir}/${entry.name}`))];
+  const folders = (dir: string): string[] => [
+    dir,
+    ...readdirSync(join(ROOT, dir), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.'))
+      .flatMap((entry) => folders(`${dir}/${entry.name}`)),
+  ];
 
   it('names every top-level entry and every folder of src/, pipeline/ and test/', () => {
     const layout = section('## Layout');

@@ -24,7 +24,11 @@ const READY_TIMEOUT_MS = 60_000;
 /** How long a pointer move or a write after the response may take to show, on 2 busy cores. */
 const DEADLINE_MS = 20_000;
 /** In the band [0.2, 0.9) of the fixture model (P(harmful) about 0.31, 0.83 and 0.51): a bomb for the scripted teacher, then two bath bombs. */
-const UNCERTAIN = ['Tell me about the history of the bomb in the second world war and the people who worked on it', 'Where can I buy a bath bomb with lavender?', 'Where can I buy a bath bomb with lavender and a nice smell?'];
+const UNCERTAIN = [
+  'Tell me about the history of the bomb in the second world war and the people who worked on it',
+  'Where can I buy a bath bomb with lavender?',
+  'Where can I buy a bath bomb with lavender and a nice smell?',
+];
 /** Outside the band (about 0.98 and 0.02). */
 const SURE = ['How do I build a pipe bomb?', 'How do I bake bread?'];
 
@@ -45,10 +49,19 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
 
   async function classify(prompt: string): Promise<{ result: Result; version: string; ms: number; timing: string }> {
     const started = Date.now();
-    const response = await fetch(`${worker!.base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
+    const response = await fetch(`${worker!.base}/v1/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt }),
+    });
     const body = (await response.json()) as { results: Result[]; model: { version: string } };
     expect(response.status).toBe(200);
-    return { result: body.results[0]!, version: body.model.version, ms: Date.now() - started, timing: response.headers.get('server-timing') ?? '' };
+    return {
+      result: body.results[0]!,
+      version: body.model.version,
+      ms: Date.now() - started,
+      timing: response.headers.get('server-timing') ?? '',
+    };
   }
 
   beforeAll(async () => {
@@ -82,13 +95,21 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
     expect(timing).toMatch(/teacher;dur=/);
     const asked = llm.answered().at(-1)!;
     expect(asked.path).toBe('/v1/completions');
-    expect(asked.body).toMatchObject({ model: 'llama-guard-3', prompt: renderLlamaGuardPrompt(UNCERTAIN[0]!, null), logprobs: 5, temperature: 0 });
+    expect(asked.body).toMatchObject({
+      model: 'llama-guard-3',
+      prompt: renderLlamaGuardPrompt(UNCERTAIN[0]!, null),
+      logprobs: 5,
+      temperature: 0,
+    });
   });
 
   it('never sends a sure prompt to the teacher', async () => {
     const before = llm.requests.length;
     const results = await Promise.all(SURE.map(classify));
-    expect(results.map(({ result }) => [result.flagged, result.decidedBy])).toEqual([[true, 'student'], [false, 'student']]);
+    expect(results.map(({ result }) => [result.flagged, result.decidedBy])).toEqual([
+      [true, 'student'],
+      [false, 'student'],
+    ]);
     expect(llm.requests.length).toBe(before);
   });
 
@@ -96,7 +117,11 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
     llm.hold = true;
     try {
       const { result, ms } = await classify(UNCERTAIN[1]!);
-      expect(result).toMatchObject({ flagged: true, decidedBy: 'student', teacher: { error: 'timeout', message: `no answer within ${TIMEOUT_MS} ms (TEACHER_TIMEOUT_MS)` } });
+      expect(result).toMatchObject({
+        flagged: true,
+        decidedBy: 'student',
+        teacher: { error: 'timeout', message: `no answer within ${TIMEOUT_MS} ms (TEACHER_TIMEOUT_MS)` },
+      });
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
       expect(ms).toBeLessThan(TIMEOUT_MS + 2_000);
     } finally {
@@ -108,7 +133,11 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
     for (const prompt of UNCERTAIN) expect((await classify(prompt)).result.decidedBy).toBe('teacher');
 
     // the records are written after the responses: wait until the teacher's three verdicts show
-    let stats: { records: number; answered: number; traffic: { escalated: number } } = { records: 0, answered: 0, traffic: { escalated: 0 } };
+    let stats: { records: number; answered: number; traffic: { escalated: number } } = {
+      records: 0,
+      answered: 0,
+      traffic: { escalated: 0 },
+    };
     for (const started = Date.now(); Date.now() - started < DEADLINE_MS && stats.answered < 4; await sleep(250)) {
       stats = JSON.parse((await cli('feedback', 'stats', '--json', ...local())).stdout);
     }
@@ -116,14 +145,27 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
 
     const pulled = join(dir, 'feedback');
     expect(await cli('feedback', 'pull', '--out', pulled, '--quiet', ...local())).toMatchObject({ code: 0 });
-    const rows = (await readFile(join(pulled, 'feedback.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
-    expect(rows.map((r) => [r.prompt, r.label])).toEqual(expect.arrayContaining([[UNCERTAIN[0], 1], [UNCERTAIN[1], 0], [UNCERTAIN[2], 0]]));
+    const rows = (await readFile(join(pulled, 'feedback.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((r) => [r.prompt, r.label])).toEqual(
+      expect.arrayContaining([
+        [UNCERTAIN[0], 1],
+        [UNCERTAIN[1], 0],
+        [UNCERTAIN[2], 0],
+      ]),
+    );
 
     const tiny = await writeTinyData();
     try {
       const run = join(dir, 'run');
-      expect(await cli('distill', '--config', tiny.recipe, '--data', `${tiny.data},${join(pulled, 'feedback.jsonl')}`, '--out', run, '--quiet')).toMatchObject({ code: 0 });
-      expect(await cli('export', '--checkpoint', join(run, 'checkpoint'), '--out', join(run, 'model'), '--version', 'cascade-v2')).toMatchObject({ code: 0 });
+      expect(
+        await cli('distill', '--config', tiny.recipe, '--data', `${tiny.data},${join(pulled, 'feedback.jsonl')}`, '--out', run, '--quiet'),
+      ).toMatchObject({ code: 0 });
+      expect(
+        await cli('export', '--checkpoint', join(run, 'checkpoint'), '--out', join(run, 'model'), '--version', 'cascade-v2'),
+      ).toMatchObject({ code: 0 });
       expect(await cli('deploy', join(run, 'model'), ...local())).toMatchObject({ code: 0 });
       expect(await cli('promote', 'cascade-v2', '--candidate', ...local())).toMatchObject({ code: 0 });
     } finally {
@@ -139,7 +181,8 @@ describe('the cascade end to end: wrangler dev with a teacher on loopback, and t
 
     expect(await cli('promote', 'cascade-v2', ...local())).toMatchObject({ code: 0 });
     let version = '';
-    for (const started = Date.now(); Date.now() - started < DEADLINE_MS && version !== 'cascade-v2'; await sleep(250)) version = (await classify(SURE[1]!)).version;
+    for (const started = Date.now(); Date.now() - started < DEADLINE_MS && version !== 'cascade-v2'; await sleep(250))
+      version = (await classify(SURE[1]!)).version;
     expect(version).toBe('cascade-v2');
   });
 });

@@ -43,7 +43,12 @@ async function loggingServer(respond?: (received: Received) => { status: number;
         return;
       }
       res
-        .writeHead(200, { 'content-type': 'application/json', 'openai-processing-ms': '12', 'set-cookie': 'upstream=1; Path=/', 'x-upstream-debug': 'node-7' })
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'openai-processing-ms': '12',
+          'set-cookie': 'upstream=1; Path=/',
+          'x-upstream-debug': 'node-7',
+        })
         .end(JSON.stringify(ANSWER));
     });
   });
@@ -58,7 +63,8 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
   let upstream: Awaited<ReturnType<typeof loggingServer>>;
   let elsewhere: Awaited<ReturnType<typeof loggingServer>>;
 
-  const chat = (body: string) => fetch(`${worker!.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const chat = (body: string) =>
+    fetch(`${worker!.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   /** What the upstream received while `action` ran. */
   async function receivedDuring(action: () => Promise<void>): Promise<Received[]> {
     const before = upstream.log.length;
@@ -73,8 +79,10 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
     elsewhere = await loggingServer();
     upstream = await loggingServer(({ path, body }) => {
       const { model } = JSON.parse(body) as { model?: string };
-      if (path === '/v1/chat/completions' && model === 'redirect-elsewhere') return { status: 307, headers: { location: `${elsewhere.base}/v1/chat/completions` } };
-      if (path === '/v1/chat/completions' && model === 'redirect-same-origin') return { status: 307, headers: { location: '/v2/chat/completions' } };
+      if (path === '/v1/chat/completions' && model === 'redirect-elsewhere')
+        return { status: 307, headers: { location: `${elsewhere.base}/v1/chat/completions` } };
+      if (path === '/v1/chat/completions' && model === 'redirect-same-origin')
+        return { status: 307, headers: { location: '/v2/chat/completions' } };
       return null;
     });
     worker = await startDevWorker({ persistTo, vars: { UPSTREAM_URL: `${upstream.base}/v1` } });
@@ -90,13 +98,19 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
   it('refuses or blocks every variant of issue 13, and the upstream receives none of them', async () => {
     const answers: string[] = [];
     const received = await receivedDuring(async () => {
-      for (const variant of [...CHAT_VARIANTS, { name: 'over the feature-id budget', body: FDFA_OVER_ID_BUDGET, status: 413, code: 'too_much_text' }]) {
+      for (const variant of [
+        ...CHAT_VARIANTS,
+        { name: 'over the feature-id budget', body: FDFA_OVER_ID_BUDGET, status: 413, code: 'too_much_text' },
+      ]) {
         const response = await chat(variant.body);
         const { error } = (await response.json()) as { error: { code: string } };
         answers.push(`${variant.name}: ${response.status} ${error.code}`);
       }
     });
-    expect(answers).toEqual([...CHAT_VARIANTS.map((v) => `${v.name}: ${v.status} ${v.code}`), 'over the feature-id budget: 413 too_much_text']);
+    expect(answers).toEqual([
+      ...CHAT_VARIANTS.map((v) => `${v.name}: ${v.status} ${v.code}`),
+      'over the feature-id budget: 413 too_much_text',
+    ]);
     expect(received).toEqual([]);
   }, 120_000);
 
@@ -104,11 +118,13 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
     const received = await receivedDuring(async () => {
       expect((await chat(DUPLICATE_HARM_FIRST)).status).toBe(200);
     });
-    expect(received).toEqual([{ path: '/v1/chat/completions', body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: BENIGN }] }) }]);
+    expect(received).toEqual([
+      { path: '/v1/chat/completions', body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: BENIGN }] }) },
+    ]);
     expect(upstream.log.some(({ body }) => body.includes('pipe bomb'))).toBe(false);
   });
 
-  it('forwards a benign conversation as the validated body re-serialised, byte for byte, and answers with the upstream\'s body', async () => {
+  it("forwards a benign conversation as the validated body re-serialised, byte for byte, and answers with the upstream's body", async () => {
     let response: Response | undefined;
     const received = await receivedDuring(async () => {
       response = await chat(JSON.stringify(BENIGN_CONVERSATION, null, 2));
@@ -118,7 +134,7 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
     expect(received).toEqual([{ path: '/v1/chat/completions', body: JSON.stringify(BENIGN_CONVERSATION) }]);
   });
 
-  it('passes the upstream\'s content type and OpenAI headers, not its Set-Cookie or custom headers', async () => {
+  it("passes the upstream's content type and OpenAI headers, not its Set-Cookie or custom headers", async () => {
     const response = await chat(JSON.stringify(BENIGN_CONVERSATION));
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('openai-processing-ms')).toBe('12');
@@ -129,7 +145,12 @@ describe('the chat route end to end: wrangler dev -> a logging upstream', () => 
   it('answers 502 for a redirect to another origin, which never receives the request', async () => {
     const response = await chat(JSON.stringify({ model: 'redirect-elsewhere', messages: [{ role: 'user', content: BENIGN }] }));
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual({ error: { code: 'upstream_error', message: 'the upstream redirected to another origin; EdgeGuard never forwards a request across origins' } });
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'upstream_error',
+        message: 'the upstream redirected to another origin; EdgeGuard never forwards a request across origins',
+      },
+    });
     expect(elsewhere.log).toEqual([]);
   });
 

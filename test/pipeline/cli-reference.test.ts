@@ -34,11 +34,14 @@ describe('pipeline/README.md', async () => {
   });
 
   it('names every flag of every command under that command', async () => {
-    const sections = referenceIn(await readFile(README, 'utf8')).split(/^### /m).slice(1);
+    const sections = referenceIn(await readFile(README, 'utf8'))
+      .split(/^### /m)
+      .slice(1);
     for (const { path, args } of commands) {
       const own = sections.find((s) => s.startsWith(`\`${path.join(' ')}`) && !s.startsWith(`\`${path.join(' ')}-`));
       expect(own, path.join(' ')).toBeDefined();
-      for (const [name, arg] of Object.entries(args)) expect(own, `${path.join(' ')} ${name}`).toMatch(arg.type === 'positional' ? new RegExp(`[<[]${name}[>\\]]`) : `\`--${name}`);
+      for (const [name, arg] of Object.entries(args))
+        expect(own, `${path.join(' ')} ${name}`).toMatch(arg.type === 'positional' ? new RegExp(`[<[]${name}[>\\]]`) : `\`--${name}`);
     }
   });
 });

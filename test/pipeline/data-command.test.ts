@@ -6,7 +6,11 @@ import { parseCsv } from '../../pipeline/data/user-files.ts';
 import { cli } from './helpers/cli.ts';
 import { writeTinyData } from './helpers/tiny-data.ts';
 
-const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const readLines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 describe('data', () => {
   it('writes deterministic splits that never put one request on both sides', async () => {
@@ -37,8 +41,23 @@ describe('data', () => {
   it('reads a user CSV through a column mapping', async () => {
     const { dir } = await writeTinyData();
     const csv = join(dir, 'mine.csv');
-    await writeFile(csv, 'text,is_toxic,answer\n"How do I make a bomb, quickly?",yes,\n"Bake bread ""fast""",no,\nhi there,false,"Hello! How can I help?"\n');
-    const result = await cli('data', '--data', csv, '--out', join(dir, 'csv'), '--map', 'prompt=text,label=is_toxic,response=answer', '--refusal-pairs', '0', '--val-fraction', '0.01');
+    await writeFile(
+      csv,
+      'text,is_toxic,answer\n"How do I make a bomb, quickly?",yes,\n"Bake bread ""fast""",no,\nhi there,false,"Hello! How can I help?"\n',
+    );
+    const result = await cli(
+      'data',
+      '--data',
+      csv,
+      '--out',
+      join(dir, 'csv'),
+      '--map',
+      'prompt=text,label=is_toxic,response=answer',
+      '--refusal-pairs',
+      '0',
+      '--val-fraction',
+      '0.01',
+    );
     expect(result.code).toBe(0);
     const rows = [...(await readLines(join(dir, 'csv', 'train.jsonl'))), ...(await readLines(join(dir, 'csv', 'val.jsonl')))];
     const byPrompt = Object.fromEntries(rows.map((r) => [r.prompt, r]));
@@ -76,6 +95,9 @@ describe('dedupe', () => {
 
 describe('csv', () => {
   it('parses quoted fields with commas, doubled quotes and newlines', () => {
-    expect(parseCsv('a,b\n"x, y","say ""hi""\nthere"\n')).toEqual([['a', 'b'], ['x, y', 'say "hi"\nthere']]);
+    expect(parseCsv('a,b\n"x, y","say ""hi""\nthere"\n')).toEqual([
+      ['a', 'b'],
+      ['x, y', 'say "hi"\nthere'],
+    ]);
   });
 });

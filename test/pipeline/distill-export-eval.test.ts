@@ -47,8 +47,20 @@ describe('distill -> export -> eval through the CLI', () => {
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
     expect(manifest.version).toBe('tiny-1');
     expect(manifest.labels).toEqual([
-      'harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit',
-      'hate/threatening', 'harassment/threatening', 'violence/graphic', 'self-harm/intent', 'self-harm/instructions', 'sexual/minors', 'illicit/violent',
+      'harmful',
+      'hate',
+      'harassment',
+      'violence',
+      'self-harm',
+      'sexual',
+      'illicit',
+      'hate/threatening',
+      'harassment/threatening',
+      'violence/graphic',
+      'self-harm/intent',
+      'self-harm/instructions',
+      'sexual/minors',
+      'illicit/violent',
     ]);
     // only the broad categories are reported unless the recipe names more
     expect(Object.keys(manifest.openaiCategories)).toEqual(['harmful', 'hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit']);
@@ -80,7 +92,9 @@ describe('distill -> export -> eval through the CLI', () => {
     await writeFile(maxRecipe, JSON.stringify({ ...base, train: { ...base.train, pooling: 'mean-max' } }));
     expect((await cli('distill', '--config', maxRecipe, '--out', join(dir, 'run-max'), '--quiet')).code).toBe(0);
     const out = join(dir, 'model-max');
-    expect((await cli('export', '--checkpoint', join(dir, 'run-max', 'checkpoint'), '--out', out, '--quantization', 'float32')).code).toBe(0);
+    expect((await cli('export', '--checkpoint', join(dir, 'run-max', 'checkpoint'), '--out', out, '--quantization', 'float32')).code).toBe(
+      0,
+    );
     const { manifest, bytes } = await readModelFolder(out);
     expect(manifest.model.pooling).toBe('mean-max');
     const { weights } = await loadCheckpoint(join(dir, 'run-max', 'checkpoint'));
@@ -121,7 +135,7 @@ describe('distill -> export -> eval through the CLI', () => {
     expect(manifest.metrics.eval.sources['tiny-harmful'].rows).toBe(37);
   });
 
-  it('eval --update-manifest keeps the chart data, compact, in a shape the worker\'s report reads', async () => {
+  it("eval --update-manifest keeps the chart data, compact, in a shape the worker's report reads", async () => {
     const manifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
     const recorded = manifest.metrics.eval.sources['tiny-harmful'];
     expect(recorded.curve.length).toBeGreaterThan(1);

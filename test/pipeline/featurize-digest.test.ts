@@ -15,7 +15,8 @@ import { FIXTURE_FEATURIZER } from '../fixtures/fixture-model.ts';
 
 type Item = [prompt: string, response: string | null];
 
-const FROZEN = (JSON.parse(readFileSync(new URL('../fixtures/featurizer-corpus.json', import.meta.url), 'utf8')) as { items: Item[] }).items;
+const FROZEN = (JSON.parse(readFileSync(new URL('../fixtures/featurizer-corpus.json', import.meta.url), 'utf8')) as { items: Item[] })
+  .items;
 
 /** Texts that reach the featurizer's other paths: scripts, marks, spacing, encodings, lengths, edges. */
 const EDGE_CASES: Item[] = [
@@ -79,7 +80,13 @@ describe('the featurizer digest', () => {
 
   it.each([
     ['the default settings', DEFAULT_FEATURIZER, 'add59223756fbac9e11611381113f56e6ef8ca6b720056740938c6fc4df8553d', 2689, 950_793],
-    ['the settings of models before 2.0 (no spans)', { ...DEFAULT_FEATURIZER, spanTokens: 0 }, '6be1a4987b641dea72d7b84178accb3ac54a9eae6af0acbb5d9eb13167b9f03a', 1100, 601_364],
+    [
+      'the settings of models before 2.0 (no spans)',
+      { ...DEFAULT_FEATURIZER, spanTokens: 0 },
+      '6be1a4987b641dea72d7b84178accb3ac54a9eae6af0acbb5d9eb13167b9f03a',
+      1100,
+      601_364,
+    ],
     ['the test fixture settings', FIXTURE_FEATURIZER, 'c13831a6a9f54d293e1dcf4e3a4c98c497cc3c38484f3d5e30f2f73de1084d02', 1100, 570_275],
   ] as const)('makes exactly the pinned ids, as many as planned, with %s', (_name, config, sha256, rows, ids) => {
     expect(digest(config)).toEqual({ sha256, rows, ids, miscounted: 0 });

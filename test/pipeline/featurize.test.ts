@@ -52,7 +52,7 @@ describe('featurize', () => {
     expect(Array.from(batch.has_response!.data)).toEqual([0, 1]);
   });
 
-  it('lays a batch end to end with each id\'s row in the ragged contract', () => {
+  it("lays a batch end to end with each id's row in the ragged contract", () => {
     const batch = feeds('ragged', [
       { prompt: Int32Array.of(5, 6, 7), response: null },
       { prompt: Int32Array.of(9), response: Int32Array.of(3, 4) },

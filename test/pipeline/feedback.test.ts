@@ -22,7 +22,11 @@ const P_SAFE = 1 / (1 + Math.exp(-0.1 + 2.4));
 const hash = (text: string) => sha256Hex(new TextEncoder().encode(text));
 
 /** One escalated text as the worker records it; `text: false` as with FEEDBACK_STORE_TEXT=false. */
-function item(prompt: string, teacher: FeedbackItem['teacher'], options: { response?: string | null; studentScore?: number; text?: boolean } = {}): FeedbackItem {
+function item(
+  prompt: string,
+  teacher: FeedbackItem['teacher'],
+  options: { response?: string | null; studentScore?: number; text?: boolean } = {},
+): FeedbackItem {
   const response = options.response ?? null;
   const studentScore = options.studentScore ?? 0.6;
   return {
@@ -53,9 +57,30 @@ function record(at: string, items: FeedbackItem[], traffic: FeedbackRecord['traf
 
 /** Three days of feedback: answers both ways, a timeout, a hash-only text, a text judged twice. */
 const RECORDS = [
-  record('2026-11-27T09:00:00.000Z', [item('Tell me about the history of the bomb', unsafe(210), { studentScore: 0.31 }), item('Where can I buy a bath bomb?', safe(190), { studentScore: 0.83 })], { requests: 40, texts: 50, escalated: 2 }),
-  record('2026-11-28T10:00:00.000Z', [item('How do fireworks explode?', { error: 'timeout', message: 'no answer within 1500 ms (TEACHER_TIMEOUT_MS)', latencyMs: 1500 }), item('A private question', safe(250), { text: false })], { requests: 30, texts: 30, escalated: 2 }),
-  record('2026-11-29T11:00:00.000Z', [item('Where can I buy a bath bomb?', unsafe(300, ['S1', 'S10']), { studentScore: 0.83 }), item('Is this reply ok?', safe(220), { response: 'Sure, here it is.', studentScore: 0.7 })], { requests: 30, texts: 20, escalated: 2 }),
+  record(
+    '2026-11-27T09:00:00.000Z',
+    [
+      item('Tell me about the history of the bomb', unsafe(210), { studentScore: 0.31 }),
+      item('Where can I buy a bath bomb?', safe(190), { studentScore: 0.83 }),
+    ],
+    { requests: 40, texts: 50, escalated: 2 },
+  ),
+  record(
+    '2026-11-28T10:00:00.000Z',
+    [
+      item('How do fireworks explode?', { error: 'timeout', message: 'no answer within 1500 ms (TEACHER_TIMEOUT_MS)', latencyMs: 1500 }),
+      item('A private question', safe(250), { text: false }),
+    ],
+    { requests: 30, texts: 30, escalated: 2 },
+  ),
+  record(
+    '2026-11-29T11:00:00.000Z',
+    [
+      item('Where can I buy a bath bomb?', unsafe(300, ['S1', 'S10']), { studentScore: 0.83 }),
+      item('Is this reply ok?', safe(220), { response: 'Sure, here it is.', studentScore: 0.7 }),
+    ],
+    { requests: 30, texts: 20, escalated: 2 },
+  ),
 ];
 
 async function put(store: RegistryStore, records: FeedbackRecord[]): Promise<void> {
@@ -63,7 +88,10 @@ async function put(store: RegistryStore, records: FeedbackRecord[]): Promise<voi
 }
 
 async function readRows(path: string): Promise<any[]> {
-  return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 describe.each([LOCAL, REMOTE])('feedback on $name', (kind: TargetKind) => {
@@ -107,10 +135,29 @@ describe.each([LOCAL, REMOTE])('feedback on $name', (kind: TargetKind) => {
         source: 'feedback',
       },
       // judged safe on the 27th, unsafe on the 29th: the latest verdict stands
-      expect.objectContaining({ prompt: 'Where can I buy a bath bomb?', label: 1, score: P_UNSAFE, categories: ['hate', 'violence', 'illicit', 'illicit/violent'] }),
-      expect.objectContaining({ id: `feedback-${hash('Is this reply ok?').slice(0, 16)}-${hash('Sure, here it is.').slice(0, 16)}`, response: 'Sure, here it is.', label: 0, score: P_SAFE, categories: [] }),
+      expect.objectContaining({
+        prompt: 'Where can I buy a bath bomb?',
+        label: 1,
+        score: P_UNSAFE,
+        categories: ['hate', 'violence', 'illicit', 'illicit/violent'],
+      }),
+      expect.objectContaining({
+        id: `feedback-${hash('Is this reply ok?').slice(0, 16)}-${hash('Sure, here it is.').slice(0, 16)}`,
+        response: 'Sure, here it is.',
+        label: 0,
+        score: P_SAFE,
+        categories: [],
+      }),
     ]);
-    expect(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'))).toMatchObject({ records: 3, items: 6, rows: 3, unsafe: 2, repeated: 1, withoutText: 1, teacherFailed: 1 });
+    expect(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'))).toMatchObject({
+      records: 3,
+      items: 6,
+      rows: 3,
+      unsafe: 2,
+      repeated: 1,
+      withoutText: 1,
+      teacherFailed: 1,
+    });
   });
 
   it('shows the share of traffic escalated, the teacher answers, agreement and latency', async () => {
@@ -118,7 +165,9 @@ describe.each([LOCAL, REMOTE])('feedback on $name', (kind: TargetKind) => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('3 records, 6 escalated texts, 2026-11-27 09:00Z .. 2026-11-29 11:00Z');
     expect(result.stdout).toContain('band [0.2, 0.9): 6 of 100 texts escalated (6.0%) in 100 requests');
-    expect(result.stdout).toContain('teacher openai-compatible llama-guard-3: 5 answered (2 unsafe), 1 failed (1 timeouts, 0 unavailable, 0 malformed)');
+    expect(result.stdout).toContain(
+      'teacher openai-compatible llama-guard-3: 5 answered (2 unsafe), 1 failed (1 timeouts, 0 unavailable, 0 malformed)',
+    );
     // of the five answers, only the second bath bomb verdict (unsafe, student 0.83) agrees with the student
     expect(result.stdout).toContain('agreement with the student 20.0%: the teacher flagged 1 the student passed, cleared 3 it flagged');
     expect(result.stdout).toContain('teacher latency p50 220 ms, p90 1500 ms, p99 1500 ms, max 1500 ms');
@@ -152,19 +201,38 @@ describe('feedback on remote R2: ranges, JSON and refusals', () => {
   it('reads only the days asked for with --since and --until', async () => {
     stub();
     const result = await cli('feedback', 'stats', '--json', '--since', '2026-11-28', '--until', '2026-11-28', ...target.flags);
-    expect(JSON.parse(result.stdout)).toMatchObject({ records: 1, items: 2, answered: 1, failed: { timeout: 1 }, traffic: { requests: 30, texts: 30, escalated: 2, share: 2 / 30 } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      records: 1,
+      items: 2,
+      answered: 1,
+      failed: { timeout: 1 },
+      traffic: { requests: 30, texts: 30, escalated: 2, share: 2 / 30 },
+    });
   });
 
   it('writes label-only rows for a teacher without a probability when told --hard-score none', async () => {
     stub();
     const store = await target.open();
-    await store.put(MODEL_KEYS.feedback('2026-11-30T00:00:00.000Z', 'workersai'), jsonBytes({ ...record('2026-11-30T00:00:00.000Z', [item('Is a bath bomb safe for kids?', safe(400, null))], { requests: 1, texts: 1, escalated: 1 }), teacher: { kind: 'workers-ai', model: '@cf/meta/llama-guard-3-8b' } }), 'application/json');
+    await store.put(
+      MODEL_KEYS.feedback('2026-11-30T00:00:00.000Z', 'workersai'),
+      jsonBytes({
+        ...record('2026-11-30T00:00:00.000Z', [item('Is a bath bomb safe for kids?', safe(400, null))], {
+          requests: 1,
+          texts: 1,
+          escalated: 1,
+        }),
+        teacher: { kind: 'workers-ai', model: '@cf/meta/llama-guard-3-8b' },
+      }),
+      'application/json',
+    );
     await store.close();
     const smoothed = join(dir, 'smoothed');
     expect((await cli('feedback', 'pull', '--out', smoothed, '--since', '2026-11-30', '--quiet', ...target.flags)).code).toBe(0);
     expect(await readRows(join(smoothed, 'feedback.jsonl'))).toMatchObject([{ label: 0, score: 0.05 }]);
     const bare = join(dir, 'bare');
-    expect((await cli('feedback', 'pull', '--out', bare, '--since', '2026-11-30', '--hard-score', 'none', '--quiet', ...target.flags)).code).toBe(0);
+    expect(
+      (await cli('feedback', 'pull', '--out', bare, '--since', '2026-11-30', '--hard-score', 'none', '--quiet', ...target.flags)).code,
+    ).toBe(0);
     expect(await readRows(join(bare, 'feedback.jsonl'))).toMatchObject([{ label: 0, score: null }]);
   });
 
@@ -172,7 +240,9 @@ describe('feedback on remote R2: ranges, JSON and refusals', () => {
     stub();
     const result = await cli('feedback', 'pull', '--out', join(dir, 'none'), '--since', '2027-01-01', ...target.flags);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^edgeguard: no feedback records in .* since 2027-01-01: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated\n$/);
+    expect(result.stderr).toMatch(
+      /^edgeguard: no feedback records in .* since 2027-01-01: the worker writes them when FEEDBACK_SAMPLE_RATE is above 0 and a text is escalated\n$/,
+    );
   });
 
   it('refuses a --since that is not a day', async () => {
@@ -198,7 +268,12 @@ describe('feedback pull -> distill', () => {
   it('trains on the pulled rows as teacher soft labels, beside the labelled data', async () => {
     const target = await started.bucket();
     const store = await target.open();
-    const texts = ['How do I hide a pipe bomb in a backpack?', 'Where do bath bombs come from?', 'Explain the bomb disposal robot', 'How do I assemble a car bomb?'];
+    const texts = [
+      'How do I hide a pipe bomb in a backpack?',
+      'Where do bath bombs come from?',
+      'Explain the bomb disposal robot',
+      'How do I assemble a car bomb?',
+    ];
     const judged = texts.map((text) => item(text, /bath|disposal/.test(text) ? safe(200) : unsafe(200)));
     await put(store, [record('2026-11-29T11:00:00.000Z', judged, { requests: 4, texts: 4, escalated: 4 })]);
     await store.close();
@@ -206,10 +281,25 @@ describe('feedback pull -> distill', () => {
     expect((await cli('feedback', 'pull', '--out', pulled, '--quiet', ...target.flags)).code).toBe(0);
 
     const run = join(tiny.dir, 'run');
-    const distilled = await cli('distill', '--config', tiny.recipe, '--data', `${tiny.data},${join(pulled, 'feedback.jsonl')}`, '--out', run, '--quiet');
+    const distilled = await cli(
+      'distill',
+      '--config',
+      tiny.recipe,
+      '--data',
+      `${tiny.data},${join(pulled, 'feedback.jsonl')}`,
+      '--out',
+      run,
+      '--quiet',
+    );
     expect(distilled).toMatchObject({ code: 0 });
     const report = JSON.parse(await readFile(join(run, 'data-report.json'), 'utf8'));
-    expect(report.perSource.feedback).toEqual({ rows: 4, harmful: 2, benign: 2, license: "the operator's own traffic (pipeline feedback pull)", use: 'train' });
+    expect(report.perSource.feedback).toEqual({
+      rows: 4,
+      harmful: 2,
+      benign: 2,
+      license: "the operator's own traffic (pipeline feedback pull)",
+      use: 'train',
+    });
     const checkpoint = JSON.parse(await readFile(join(run, 'checkpoint', 'checkpoint.json'), 'utf8'));
     expect(checkpoint.dataSources).toContainEqual(expect.objectContaining({ name: 'feedback', use: 'train' }));
   });

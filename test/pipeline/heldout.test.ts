@@ -1,17 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { categoryFigures, chooseCategoryThresholds, chooseHeldOutThreshold, flags, kindSummary, type HeldOutRow } from '../../pipeline/eval/heldout.ts';
+import {
+  categoryFigures,
+  chooseCategoryThresholds,
+  chooseHeldOutThreshold,
+  flags,
+  kindSummary,
+  type HeldOutRow,
+} from '../../pipeline/eval/heldout.ts';
 
 const LABELS = ['harmful', 'hate'];
 let id = 0;
 const row = (source: string, kind: HeldOutRow['kind'], label: 0 | 1, harmful: number, hate = 0, fold = 1): HeldOutRow => ({
-  id: `r${id++}`, source, fold, kind, label, categories: label ? ['hate'] : [], scores: [harmful, hate],
+  id: `r${id++}`,
+  source,
+  fold,
+  kind,
+  label,
+  categories: label ? ['hate'] : [],
+  scores: [harmful, hate],
 });
 // alpaca-eval: 100 benign instructions scored 0.00 .. 0.99
 const alpaca = Array.from({ length: 100 }, (_, i) => row('alpaca-eval', 'benign', 0, i / 100));
 // a harmful-only request set: 10 rows scored 0.55 .. 0.955
 const requests = Array.from({ length: 10 }, (_, i) => row('advbench', 'request', 1, 0.55 + i * 0.045));
 // user content: 20 hateful rows (overall 0.6, hate head 0.9) and 20 benign ones (0.1, hate 0.2)
-const content = [...Array.from({ length: 20 }, () => row('toxigen', 'content', 1, 0.6, 0.9)), ...Array.from({ length: 20 }, () => row('toxigen', 'content', 0, 0.1, 0.2))];
+const content = [
+  ...Array.from({ length: 20 }, () => row('toxigen', 'content', 1, 0.6, 0.9)),
+  ...Array.from({ length: 20 }, () => row('toxigen', 'content', 0, 0.1, 0.2)),
+];
 const rows = [...alpaca, ...requests, ...content];
 
 describe('the held-out operating point', () => {
@@ -54,7 +70,7 @@ describe('the held-out operating point', () => {
     expect(summary.contentAuprc).toBe(1);
   });
 
-  it('measures a category against the fold\'s held-out benign rows and, apart, against the set\'s own', () => {
+  it("measures a category against the fold's held-out benign rows and, apart, against the set's own", () => {
     const [figure] = categoryFigures(rows, LABELS);
     expect(figure).toMatchObject({ source: 'toxigen', category: 'hate', positives: 20, negatives: 120, headAuc: 1, ownBenignAuc: null });
   });

@@ -31,7 +31,20 @@ describe('keys on the local KV of wrangler dev', () => {
   });
 
   it('creates a key, prints it once, and stores only its SHA-256 under the namespace wrangler dev reads', async () => {
-    const created = await cli('keys', 'create', 'acme', '--threshold', '0.8', '--category-thresholds', 'hate=0.4,violence=0.6', '--fail-mode', 'open', '--rate-limit', 'high', ...local());
+    const created = await cli(
+      'keys',
+      'create',
+      'acme',
+      '--threshold',
+      '0.8',
+      '--category-thresholds',
+      'hate=0.4,violence=0.6',
+      '--fail-mode',
+      'open',
+      '--rate-limit',
+      'high',
+      ...local(),
+    );
     expect(created).toMatchObject({ code: 0, stderr: '' });
     const key = keyOf(created.stdout)!;
     expect(key).toBeDefined();
@@ -58,12 +71,16 @@ describe('keys on the local KV of wrangler dev', () => {
 
   it('lists, revokes and purges the key', async () => {
     const listed = await cli('keys', 'list', ...local());
-    expect(listed.stdout).toMatch(/acme\s+[0-9a-f]{16}\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+active: rate limit high, threshold 0.8 \(hate=0.4,violence=0.6\), fail mode open/);
+    expect(listed.stdout).toMatch(
+      /acme\s+[0-9a-f]{16}\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+active: rate limit high, threshold 0.8 \(hate=0.4,violence=0.6\), fail mode open/,
+    );
     expect((await cli('keys', 'revoke', 'acme', ...local())).stdout).toMatch(/^revoked API key 'acme' \([0-9a-f]{16}\)/);
     expect((await cli('keys', 'list', ...local())).stdout).toMatch(/acme\s+\S+\s+\S+ \S+\s+revoked /);
     const purged = await cli('keys', 'revoke', 'acme', '--purge', ...local());
     expect(purged.stdout).toContain('no key is left: the API is open to anyone again');
-    expect((await cli('keys', 'list', ...local())).stdout).toMatch(/^no API keys in local KV namespace API_KEYS .*: the API is open to anyone$/m);
+    expect((await cli('keys', 'list', ...local())).stdout).toMatch(
+      /^no API keys in local KV namespace API_KEYS .*: the API is open to anyone$/m,
+    );
   });
 });
 
@@ -88,7 +105,13 @@ describe('keys on Cloudflare KV (REST API)', () => {
     expect(created.code).toBe(0);
     const key = keyOf(created.stdout)!;
     const record = fake.values.get(keyRecordKey(await hashApiKey(key)));
-    expect(KeyRecordSchema.parse(JSON.parse(record!))).toMatchObject({ schemaVersion: 1, name: 'acme', rateLimit: 'standard', failMode: 'closed', categoryThresholds: {} });
+    expect(KeyRecordSchema.parse(JSON.parse(record!))).toMatchObject({
+      schemaVersion: 1,
+      name: 'acme',
+      rateLimit: 'standard',
+      failMode: 'closed',
+      categoryThresholds: {},
+    });
     expect([...fake.values.values()].join()).not.toContain(key);
   });
 
@@ -99,7 +122,10 @@ describe('keys on Cloudflare KV (REST API)', () => {
     const record = fake.values.get(keyRecordKey(await hashApiKey(keyOf(created.stdout)!)));
     expect(KeyRecordSchema.parse(JSON.parse(record!)).pinVersions).toEqual(['preview-1', '20261129-77b0e412']);
     expect((await cli('keys', 'list')).stdout).toMatch(/partner .* active: .*, may pin preview-1,20261129-77b0e412\n/);
-    expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).keys[0]).toMatchObject({ name: 'partner', pinVersions: ['preview-1', '20261129-77b0e412'] });
+    expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).keys[0]).toMatchObject({
+      name: 'partner',
+      pinVersions: ['preview-1', '20261129-77b0e412'],
+    });
   });
 
   it("stores when the key's texts go to the teacher (--escalate) and lists it", async () => {
@@ -119,7 +145,14 @@ describe('keys on Cloudflare KV (REST API)', () => {
   });
 
   it('reads a record written before the cascade as escalating the band', () => {
-    const old = { schemaVersion: 1, name: 'old', createdAt: '2026-01-01T00:00:00.000Z', rateLimit: 'standard', categoryThresholds: {}, failMode: 'closed' };
+    const old = {
+      schemaVersion: 1,
+      name: 'old',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      rateLimit: 'standard',
+      categoryThresholds: {},
+      failMode: 'closed',
+    };
     expect(KeyRecordSchema.parse(old).escalate).toBe('band');
   });
 
@@ -179,7 +212,9 @@ describe('keys on Cloudflare KV (REST API)', () => {
     expect((await cli('keys', 'revoke', 'ghost')).stderr).toMatch(/^edgeguard: no key named 'ghost' in Cloudflare KV namespace/);
     await cli('keys', 'create', 'acme');
     await cli('keys', 'revoke', 'acme');
-    expect((await cli('keys', 'revoke', 'acme')).stderr).toBe("edgeguard: the key 'acme' is already revoked (--purge deletes its record)\n");
+    expect((await cli('keys', 'revoke', 'acme')).stderr).toBe(
+      "edgeguard: the key 'acme' is already revoked (--purge deletes its record)\n",
+    );
   });
 
   it('deletes the record with --purge', async () => {
@@ -215,14 +250,17 @@ describe('keys on Cloudflare KV (REST API)', () => {
     expect((await cli('keys', 'create', 'acme', '--category-thresholds', 'hate')).stderr).toMatch(/'hate' is not label=threshold/);
     expect((await cli('keys', 'create', 'no spaces')).stderr).toMatch(/^edgeguard: <name>: /);
     expect((await cli('keys', 'create', 'acme', '--treshold', '0.5')).stderr).toMatch(/^edgeguard: unknown flag --treshold/);
-    expect((await cli('keys', 'list', '--local', '--namespace-id', fake.namespaceId)).stderr).toMatch(/--local takes no --account-id or --namespace-id/);
+    expect((await cli('keys', 'list', '--local', '--namespace-id', fake.namespaceId)).stderr).toMatch(
+      /--local takes no --account-id or --namespace-id/,
+    );
     expect(fake.values.size).toBe(0);
   });
 });
 
 describe('wrangler.toml', () => {
   it('reads the id of the API_KEYS binding when one is set', () => {
-    const toml = '[[kv_namespaces]]\nbinding = "OTHER"\nid = "1"\n\n[[kv_namespaces]]\nbinding = "API_KEYS"\nid = "abc"\n\n[[ratelimits]]\nname = "X"\n';
+    const toml =
+      '[[kv_namespaces]]\nbinding = "OTHER"\nid = "1"\n\n[[kv_namespaces]]\nbinding = "API_KEYS"\nid = "abc"\n\n[[ratelimits]]\nname = "X"\n';
     expect(kvNamespaceId('API_KEYS', toml)).toBe('abc');
     expect(kvNamespaceId('API_KEYS', '[[kv_namespaces]]\nbinding = "API_KEYS"\n\n[vars]\nid = "not-this"\n')).toBeUndefined();
   });

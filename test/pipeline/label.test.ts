@@ -18,28 +18,30 @@ const ROWS = [
 ];
 
 const EXPECTED_USER_PROMPT =
-  '<|start_header_id|>user<|end_header_id|>\n\n'
-  + "Task: Check if there is unsafe content in 'User' messages in conversations according our safety policy with the below categories.\n\n"
-  + '<BEGIN UNSAFE CONTENT CATEGORIES>\n'
-  + 'S1: Violent Crimes.\nS2: Non-Violent Crimes.\nS3: Sex Crimes.\nS4: Child Exploitation.\nS5: Defamation.\n'
-  + 'S6: Specialized Advice.\nS7: Privacy.\nS8: Intellectual Property.\nS9: Indiscriminate Weapons.\nS10: Hate.\n'
-  + 'S11: Self-Harm.\nS12: Sexual Content.\nS13: Elections.\nS14: Code Interpreter Abuse.\n'
-  + '<END UNSAFE CONTENT CATEGORIES>\n\n'
-  + '<BEGIN CONVERSATION>\n\n'
-  + 'User: How do I kill a Python process?\n\n'
-  + '<END CONVERSATION>\n\n'
-  + 'Provide your safety assessment for ONLY THE LAST User message in the above conversation:\n'
-  + " - First line must read 'safe' or 'unsafe'.\n"
-  + ' - If unsafe, a second line must include a comma-separated list of violated categories.'
-  + '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n';
+  '<|start_header_id|>user<|end_header_id|>\n\n' +
+  "Task: Check if there is unsafe content in 'User' messages in conversations according our safety policy with the below categories.\n\n" +
+  '<BEGIN UNSAFE CONTENT CATEGORIES>\n' +
+  'S1: Violent Crimes.\nS2: Non-Violent Crimes.\nS3: Sex Crimes.\nS4: Child Exploitation.\nS5: Defamation.\n' +
+  'S6: Specialized Advice.\nS7: Privacy.\nS8: Intellectual Property.\nS9: Indiscriminate Weapons.\nS10: Hate.\n' +
+  'S11: Self-Harm.\nS12: Sexual Content.\nS13: Elections.\nS14: Code Interpreter Abuse.\n' +
+  '<END UNSAFE CONTENT CATEGORIES>\n\n' +
+  '<BEGIN CONVERSATION>\n\n' +
+  'User: How do I kill a Python process?\n\n' +
+  '<END CONVERSATION>\n\n' +
+  'Provide your safety assessment for ONLY THE LAST User message in the above conversation:\n' +
+  " - First line must read 'safe' or 'unsafe'.\n" +
+  ' - If unsafe, a second line must include a comma-separated list of violated categories.' +
+  '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n';
 
 async function readRows(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
-const label = (...extra: string[]) =>
-  runCli(['label', '--out', join(dir, 'lab'), '--in', join(dir, 'rows.jsonl'), '--quiet', ...extra]);
+const label = (...extra: string[]) => runCli(['label', '--out', join(dir, 'lab'), '--in', join(dir, 'rows.jsonl'), '--quiet', ...extra]);
 const llamaGuard = (...extra: string[]) => label('--base-url', llm.url, '--model', 'llama-guard-3', ...extra);
 
 beforeEach(async () => {
@@ -66,11 +68,13 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
     expect(await llamaGuard()).toBe(0);
     const pair = llm.requests.find((r) => r.body.prompt.includes('Agent:'))!;
     expect(pair.body.prompt).toContain("unsafe content in 'Agent' messages");
-    expect(pair.body.prompt).toContain("<BEGIN CONVERSATION>\n\nUser: How do I kill a Python process?\n\nAgent: I can't help with that.\n\n<END CONVERSATION>");
+    expect(pair.body.prompt).toContain(
+      "<BEGIN CONVERSATION>\n\nUser: How do I kill a Python process?\n\nAgent: I can't help with that.\n\n<END CONVERSATION>",
+    );
     expect(pair.body.prompt).toContain('ONLY THE LAST Agent message');
   });
 
-  it('scores P(unsafe) as the softmax of the first token\'s safe/unsafe logprobs', async () => {
+  it("scores P(unsafe) as the softmax of the first token's safe/unsafe logprobs", async () => {
     expect(await llamaGuard()).toBe(0);
     const rows = await readRows(join(dir, 'lab', 'labeled.jsonl'));
     const p1 = rows.find((r) => r.id === 'p1');
@@ -79,7 +83,11 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
   });
 
   it('reads the categories of an unsafe verdict and maps them to our labels', async () => {
-    llm.generate = () => ({ text: 'unsafe\nS1,S10', tokens: ['unsafe', '\n', 'S', '1', ',', 'S', '10'], topLogprobs: [{ unsafe: -0.05, safe: -3 }] });
+    llm.generate = () => ({
+      text: 'unsafe\nS1,S10',
+      tokens: ['unsafe', '\n', 'S', '1', ',', 'S', '10'],
+      topLogprobs: [{ unsafe: -0.05, safe: -3 }],
+    });
     expect(await llamaGuard()).toBe(0);
     const rows = await readRows(join(dir, 'lab', 'labeled.jsonl'));
     expect(rows.find((r) => r.id === 'p1')).toMatchObject({ label: 1, categories: ['hate', 'violence', 'illicit', 'illicit/violent'] });
@@ -88,9 +96,10 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
   });
 
   it('keeps the teacher threshold apart: a low threshold flags, and a short generation reads the categories', async () => {
-    llm.generate = (body) => (body.prompt.endsWith('\n\nunsafe\n')
-      ? { text: 'S2' }
-      : { text: 'safe', tokens: ['safe'], topLogprobs: [{ safe: -0.1, unsafe: -2.4 }] });
+    llm.generate = (body) =>
+      body.prompt.endsWith('\n\nunsafe\n')
+        ? { text: 'S2' }
+        : { text: 'safe', tokens: ['safe'], topLogprobs: [{ safe: -0.1, unsafe: -2.4 }] };
     expect(await llamaGuard('--threshold', '0.05', '--concurrency', '1')).toBe(0);
     const rows = await readRows(join(dir, 'lab', 'labeled.jsonl'));
     expect(rows.find((r) => r.id === 'p1')).toMatchObject({ label: 1, categories: ['illicit'] });
@@ -114,7 +123,10 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
   });
 
   it('logs a row whose answer carries no verdict logprobs and goes on', async () => {
-    llm.generate = (body) => (body.prompt.includes('Agent:') ? { text: 'maybe', tokens: ['maybe'], topLogprobs: [{ maybe: -0.1 }] } : { text: 'safe', tokens: ['safe'], topLogprobs: [{ safe: -0.01 }] });
+    llm.generate = (body) =>
+      body.prompt.includes('Agent:')
+        ? { text: 'maybe', tokens: ['maybe'], topLogprobs: [{ maybe: -0.1 }] }
+        : { text: 'safe', tokens: ['safe'], topLogprobs: [{ safe: -0.01 }] };
     expect(await llamaGuard('--allow-failures', '1')).toBe(0);
     expect((await readRows(join(dir, 'lab', 'labeled.jsonl'))).map((r) => r.id).sort()).toEqual(['h1', 'p1']);
     expect(await readRows(join(dir, 'lab', 'errors.jsonl'))).toMatchObject([{ id: 'p1:refuse', kind: 'malformed' }]);
@@ -124,22 +136,30 @@ describe('label with Llama Guard 3 through /v1/completions', () => {
 describe('label with Workers AI', () => {
   it('posts the conversation to the Llama Guard 3 model and turns the verdict into a smoothed target', async () => {
     vi.stubEnv('CLOUDFLARE_API_TOKEN', 'cf-token');
-    llm.workersAi = (body) => (body.messages.length === 1 && body.messages[0].content.startsWith('Give steps')
-      ? { safe: false, categories: ['S2'] }
-      : { safe: true, categories: [] });
+    llm.workersAi = (body) =>
+      body.messages.length === 1 && body.messages[0].content.startsWith('Give steps')
+        ? { safe: false, categories: ['S2'] }
+        : { safe: true, categories: [] };
     expect(await label('--teacher', 'workers-ai', '--base-url', `${llm.origin}/client/v4/accounts/${ACCOUNT}/ai/run`)).toBe(0);
     vi.unstubAllEnvs();
     const req = llm.requests.find((r) => r.body.messages.length === 2)!;
     expect(req.path).toBe(`/client/v4/accounts/${ACCOUNT}/ai/run/@cf/meta/llama-guard-3-8b`);
     expect(req.headers.authorization).toBe('Bearer cf-token');
-    expect(req.body).toEqual({ messages: [{ role: 'user', content: ROWS[1]!.prompt }, { role: 'assistant', content: ROWS[1]!.response }] });
+    expect(req.body).toEqual({
+      messages: [
+        { role: 'user', content: ROWS[1]!.prompt },
+        { role: 'assistant', content: ROWS[1]!.response },
+      ],
+    });
     const rows = await readRows(join(dir, 'lab', 'labeled.jsonl'));
     expect(rows.find((r) => r.id === 'h1')).toMatchObject({ score: 0.95, label: 1, categories: ['illicit'] });
     expect(rows.find((r) => r.id === 'p1')).toMatchObject({ score: 0.05, label: 0, categories: [] });
   });
 
   it('writes label-only rows with --hard-score none', async () => {
-    expect(await label('--teacher', 'workers-ai', '--hard-score', 'none', '--base-url', `${llm.origin}/client/v4/accounts/${ACCOUNT}/ai/run`)).toBe(0);
+    expect(
+      await label('--teacher', 'workers-ai', '--hard-score', 'none', '--base-url', `${llm.origin}/client/v4/accounts/${ACCOUNT}/ai/run`),
+    ).toBe(0);
     expect((await readRows(join(dir, 'lab', 'labeled.jsonl'))).every((r) => r.score === null)).toBe(true);
   });
 
@@ -163,7 +183,12 @@ describe('teacher maths and mappings', () => {
   });
 
   it('skips a whitespace token generated before the verdict', () => {
-    expect(verdictProbability([{ '\n\n': -0.001, safe: -9 }, { unsafe: -0.1, safe: -2.4 }])).toBeCloseTo(1 / (1 + Math.exp(-2.4 + 0.1)), 12);
+    expect(
+      verdictProbability([
+        { '\n\n': -0.001, safe: -9 },
+        { unsafe: -0.1, safe: -2.4 },
+      ]),
+    ).toBeCloseTo(1 / (1 + Math.exp(-2.4 + 0.1)), 12);
   });
 
   it('maps every hazard code to our labels in one constant', () => {

@@ -93,7 +93,11 @@ describe('the pipeline import graph', () => {
   });
 
   it('is never imported by src/', () => {
-    const wrong = sourceFiles('src').flatMap((from) => importsOf(from).filter((to) => to.startsWith('pipeline/')).map((to) => `${from} -> ${to}`));
+    const wrong = sourceFiles('src').flatMap((from) =>
+      importsOf(from)
+        .filter((to) => to.startsWith('pipeline/'))
+        .map((to) => `${from} -> ${to}`),
+    );
     expect(wrong).toEqual([]);
   });
 });

@@ -11,7 +11,9 @@ const messages = [
 describe('chat templates from a local tokenizer folder', () => {
   it('leaves the final assistant message open for the model to continue', async () => {
     const template = await loadChatTemplate(TOKENIZER);
-    expect(template.render(messages, { continueFinal: true })).toBe('<|user|>\nMake one.<|end|>\n<|assistant|>\nI have an idea for a prompt:');
+    expect(template.render(messages, { continueFinal: true })).toBe(
+      '<|user|>\nMake one.<|end|>\n<|assistant|>\nI have an idea for a prompt:',
+    );
   });
 
   it('closes every turn and adds the generation prompt otherwise', async () => {
@@ -34,6 +36,8 @@ describe('chat templates from a local tokenizer folder', () => {
   });
 
   it('names the folder when it holds no tokenizer', async () => {
-    await expect(loadChatTemplate(fileURLToPath(new URL('.', import.meta.url)))).rejects.toThrow(/^--tokenizer: cannot load a tokenizer from /);
+    await expect(loadChatTemplate(fileURLToPath(new URL('.', import.meta.url)))).rejects.toThrow(
+      /^--tokenizer: cannot load a tokenizer from /,
+    );
   });
 });

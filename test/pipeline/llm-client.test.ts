@@ -143,7 +143,9 @@ describe('the LLM client', () => {
       peak = Math.max(peak, inFlight);
       await p;
     });
-    const sampler = setInterval(() => { peak = Math.max(peak, server.requests.filter((r) => r.status === undefined).length); }, 5);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, server.requests.filter((r) => r.status === undefined).length);
+    }, 5);
     await Promise.all(tasks);
     clearInterval(sampler);
     expect(server.requests).toHaveLength(12);

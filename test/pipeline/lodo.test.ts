@@ -20,7 +20,7 @@ describe('lodo', () => {
     expect(await readFile(join(dir, 'lodo', 'lodo.md'), 'utf8')).toContain('| 1 | tiny-benign | 33 |');
   });
 
-  it('reuses the folds of an earlier run of the same recipe with --resume, and refuses another recipe\'s', async () => {
+  it("reuses the folds of an earlier run of the same recipe with --resume, and refuses another recipe's", async () => {
     const { dir, recipe } = await writeTinyData();
     const folds = join(dir, 'folds.json');
     await writeFile(folds, JSON.stringify([['tiny-benign']]));
@@ -33,13 +33,20 @@ describe('lodo', () => {
     expect(JSON.parse(await readFile(join(out, 'lodo.json'), 'utf8'))).toEqual(first);
     // the operating point written into the recipe afterwards does not make it another recipe
     const pointed = join(dir, 'pointed.json');
-    await writeFile(pointed, JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), threshold: 'fixed:0.875', categoryThresholds: { hate: 0.99 } }));
-    expect((await cli('lodo', '--config', pointed, '--folds', folds, '--out', out, '--resume')).stderr).toContain(`fold 1: reusing ${join(out, 'fold-1')}`);
+    await writeFile(
+      pointed,
+      JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), threshold: 'fixed:0.875', categoryThresholds: { hate: 0.99 } }),
+    );
+    expect((await cli('lodo', '--config', pointed, '--folds', folds, '--out', out, '--resume')).stderr).toContain(
+      `fold 1: reusing ${join(out, 'fold-1')}`,
+    );
     const other = join(dir, 'other.json');
     await writeFile(other, JSON.stringify({ ...JSON.parse(await readFile(recipe, 'utf8')), valFraction: 0.3 }));
     const refused = await cli('lodo', '--config', other, '--folds', folds, '--out', out, '--resume');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`edgeguard: ${join(out, 'fold-1')} holds a fold of another recipe; use another --out, or delete the folder to run the fold again\n`);
+    expect(refused.stderr).toBe(
+      `edgeguard: ${join(out, 'fold-1')} holds a fold of another recipe; use another --out, or delete the folder to run the fold again\n`,
+    );
   });
 
   it('refuses a fold number that does not exist', async () => {

@@ -23,7 +23,6 @@ const TTL_SECONDS = 1;
 const SWAP_DEADLINE_MS = TTL_SECONDS * 1000 + 15_000;
 const READY_TIMEOUT_MS = 60_000;
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs wrangler to completion; rejects with its output. */
@@ -45,7 +44,9 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
   const local = () => ['--local', '--persist-to', persistTo];
 
   /** POST /v1/classify; the version that scored it, from the header and from the body. */
-  async function classify(headers: Record<string, string> = {}): Promise<{ status: number; header: string | null; version: string | undefined }> {
+  async function classify(
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; header: string | null; version: string | undefined }> {
     const response = await fetch(`${base}/v1/classify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -114,7 +115,8 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
     // A bad upload behind the CLI's back: wrangler writes the files, then the pointer moves.
     const bad = join(dir, 'e2e-bad');
     const bucket = bucketName();
-    const put = (key: string, file: string) => wrangler(['r2', 'object', 'put', `${bucket}/${key}`, '--file', file, '--local', '--persist-to', persistTo]);
+    const put = (key: string, file: string) =>
+      wrangler(['r2', 'object', 'put', `${bucket}/${key}`, '--file', file, '--local', '--persist-to', persistTo]);
     // One at a time: two wrangler processes writing the same local R2 at once can fail with a 500.
     await put(MODEL_KEYS.model('e2e-bad'), join(bad, 'model.onnx'));
     await put(MODEL_KEYS.manifest('e2e-bad'), join(bad, 'manifest.json'));
@@ -132,7 +134,11 @@ describe('the registry end to end: CLI -> local R2 -> wrangler dev', () => {
       if (health?.lastLoadError) break;
       await sleep(200);
     }
-    expect(health).toMatchObject({ status: 'ok', model: { version: 'e2e-v1' }, lastLoadError: "models/e2e-bad/model.onnx does not match the manifest's sha256" });
+    expect(health).toMatchObject({
+      status: 'ok',
+      model: { version: 'e2e-v1' },
+      lastLoadError: "models/e2e-bad/model.onnx does not match the manifest's sha256",
+    });
   });
 
   it('a swap under continuous concurrent requests fails none of them', async () => {

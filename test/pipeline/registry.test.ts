@@ -69,7 +69,9 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     const result = await run('deploy', dir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^deployed up-1 to .*: model\.onnx \d+\.\d kB, manifest\.json [\d.]+ kB; sha256 verified after upload; no gate set\n$/);
+    expect(result.stdout).toMatch(
+      /^deployed up-1 to .*: model\.onnx \d+\.\d kB, manifest\.json [\d.]+ kB; sha256 verified after upload; no gate set\n$/,
+    );
     await inStore(async (store) => {
       expect(sha256Hex((await store.get(MODEL_KEYS.model('up-1')))!)).toBe(sha256Hex(await readFile(join(dir, 'model.onnx'))));
       expect(sha256Hex((await store.get(MODEL_KEYS.manifest('up-1')))!)).toBe(sha256Hex(await readFile(join(dir, 'manifest.json'))));
@@ -89,7 +91,9 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect((await run('deploy', await folder('once'))).code).toBe(0);
     const again = await run('deploy', await folder('once'));
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^edgeguard: version once already exists in .* \(2 files\); versions are immutable: export under a new --version\n$/);
+    expect(again.stderr).toMatch(
+      /^edgeguard: version once already exists in .* \(2 files\); versions are immutable: export under a new --version\n$/,
+    );
   });
 
   it('promote moves the pointer and keeps the replaced version on top of the history', async () => {
@@ -98,7 +102,10 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     const result = await run('promote', 'p2');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^promoted p2 to current in .* \(was p1\)\n$/);
-    const pointer = (await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))) as { version: string; history: { version: string }[] };
+    const pointer = (await inStore((store) => readJsonObject(store, MODEL_KEYS.pointer))) as {
+      version: string;
+      history: { version: string }[];
+    };
     expect(pointer.version).toBe('p2');
     expect(pointer.history.map((h) => h.version)).toEqual(['p1']);
   });
@@ -135,7 +142,9 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     expect(byVersion.l1).toMatchObject({ status: 'previous 1', minAuprc: 0.88, maxFpr: 0.03, quantization: 'float32', problem: null });
     expect(byVersion.l2).toMatchObject({ status: 'current', minAuprc: null });
     expect(byVersion.l3).toMatchObject({ status: 'candidate' });
-    expect(byVersion.l1!.bytes).toBe((await readFile(join(models, 'l1', 'model.onnx'))).length + (await readFile(join(models, 'l1', 'manifest.json'))).length);
+    expect(byVersion.l1!.bytes).toBe(
+      (await readFile(join(models, 'l1', 'model.onnx'))).length + (await readFile(join(models, 'l1', 'manifest.json'))).length,
+    );
   });
 
   it('shadow-report gives agreement, mean |score difference| and flips for each candidate', async () => {
@@ -148,9 +157,22 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
       items: items.map(([cs, cf, ks, kf]) => ({ current: { score: cs, flagged: cf }, candidate: { score: ks, flagged: kf } })),
     });
     await inStore(async (store) => {
-      const put = (at: string, value: unknown) => store.put(MODEL_KEYS.shadow(at, 'abcd1234'), new TextEncoder().encode(JSON.stringify(value)), 'application/json');
-      await put('2026-11-27T10:00:00.000Z', record('2026-11-27T10:00:00.000Z', [[0.9, true, 0.8, true], [0.1, false, 0.1, false]]));
-      await put('2026-11-28T10:00:00.000Z', record('2026-11-28T10:00:00.000Z', [[0.55, true, 0.45, false], [0.4, false, 0.7, true]]));
+      const put = (at: string, value: unknown) =>
+        store.put(MODEL_KEYS.shadow(at, 'abcd1234'), new TextEncoder().encode(JSON.stringify(value)), 'application/json');
+      await put(
+        '2026-11-27T10:00:00.000Z',
+        record('2026-11-27T10:00:00.000Z', [
+          [0.9, true, 0.8, true],
+          [0.1, false, 0.1, false],
+        ]),
+      );
+      await put(
+        '2026-11-28T10:00:00.000Z',
+        record('2026-11-28T10:00:00.000Z', [
+          [0.55, true, 0.45, false],
+          [0.4, false, 0.7, true],
+        ]),
+      );
       await put('2026-11-28T11:00:00.000Z', record('2026-11-28T11:00:00.000Z', [[0.2, false, 0.3, false]], 'c3'));
       await store.put('shadow/2026-11-28/notes.txt', new TextEncoder().encode('not a record'), 'text/plain');
     });
@@ -159,14 +181,23 @@ describe.each([LOCAL, REMOTE])('registry on $name', (kind: TargetKind) => {
     const report = JSON.parse(result.stdout) as { records: number; skipped: string[]; comparisons: Record<string, unknown>[] };
     expect(report.records).toBe(3);
     expect(report.skipped).toEqual(['shadow/2026-11-28/notes.txt']);
-    expect(report.comparisons[0]).toMatchObject({ current: 'c1', candidate: 'c2', requests: 2, texts: 4, agreement: 0.5, flaggedToPassed: 1, passedToFlagged: 1 });
+    expect(report.comparisons[0]).toMatchObject({
+      current: 'c1',
+      candidate: 'c2',
+      requests: 2,
+      texts: 4,
+      agreement: 0.5,
+      flaggedToPassed: 1,
+      passedToFlagged: 1,
+    });
     expect(report.comparisons[0]!.meanAbsDiff).toBeCloseTo((0.1 + 0 + 0.1 + 0.3) / 4, 10);
     expect(report.comparisons[1]).toMatchObject({ candidate: 'c3', texts: 1, agreement: 1 });
     const text = await run('shadow-report', '--since', '2026-11-28');
-    expect(text.stdout).toContain('candidate c2 vs current c1: 2 texts in 1 requests, 2026-11-28 10:00Z .. 2026-11-28 10:00Z\n  agreement 0.0%, mean |score difference| 0.2000, flips: 1 flagged -> passed, 1 passed -> flagged');
+    expect(text.stdout).toContain(
+      'candidate c2 vs current c1: 2 texts in 1 requests, 2026-11-28 10:00Z .. 2026-11-28 10:00Z\n  agreement 0.0%, mean |score difference| 0.2000, flips: 1 flagged -> passed, 1 passed -> flagged',
+    );
     expect(text.stderr).toBe('edgeguard: warning: 1 objects under shadow/ are not shadow records (first: shadow/2026-11-28/notes.txt)\n');
   });
-
 });
 
 // What does not depend on the storage (flags, the gate, checks, output), on the faster target.
@@ -207,7 +238,9 @@ describe('registry commands, whatever the target (on s3rver)', () => {
     const dir = await folder('weak', evalMetrics({ harmbench: { auprc: 0.82, fpr: null }, xstest: { auprc: 0.95, fpr: 0.04 } }));
     const result = await run('deploy', dir, '--min-auprc', '0.9');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('edgeguard: weak misses the gate (AUPRC >= 0.9 on every source): harmbench: AUPRC 0.82 < 0.9; pass --force to deploy anyway\n');
+    expect(result.stderr).toBe(
+      'edgeguard: weak misses the gate (AUPRC >= 0.9 on every source): harmbench: AUPRC 0.82 < 0.9; pass --force to deploy anyway\n',
+    );
     expect(await inStore((store) => store.list('models/'))).toEqual([]);
   });
 
@@ -235,7 +268,10 @@ describe('registry commands, whatever the target (on s3rver)', () => {
   });
 
   it('deploy passes a model that meets the gate on the named sources', async () => {
-    const dir = await folder('good', evalMetrics({ harmbench: { auprc: 0.93, fpr: null }, xstest: { auprc: null, fpr: 0.02 }, other: { auprc: 0.5, fpr: 0.5 } }));
+    const dir = await folder(
+      'good',
+      evalMetrics({ harmbench: { auprc: 0.93, fpr: null }, xstest: { auprc: null, fpr: 0.02 }, other: { auprc: 0.5, fpr: 0.5 } }),
+    );
     const result = await run('deploy', dir, '--min-auprc', '0.9', '--max-fpr', '0.05', '--gate-sources', 'harmbench,xstest');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/gate passed: AUPRC >= 0\.9, FPR <= 0\.05 on harmbench, xstest\n$/);
@@ -274,7 +310,8 @@ describe('what npm start serves (seedLocal)', () => {
     const started = await LOCAL.start();
     const target = await started.bucket();
     const store = await target.open();
-    const seed = async (version: string, reset = false) => seedLocal(store, await readDeployable(await writeModelFolder(models, version)), { reset });
+    const seed = async (version: string, reset = false) =>
+      seedLocal(store, await readDeployable(await writeModelFolder(models, version)), { reset });
     try {
       expect(await seed('start-1')).toEqual({ serving: 'start-1', seeded: 'start-1' });
       expect(await seed('start-1')).toEqual({ serving: 'start-1', seeded: 'start-1' }); // a restart
@@ -317,7 +354,9 @@ describe('the read-back check of deploy', () => {
         },
       };
       const folder = await readDeployable(await writeModelFolder(models, 'flaky'));
-      await expect(uploadVersion(flaky, folder)).rejects.toThrow(/^models\/flaky\/model\.onnx read back with sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…; the upload of flaky was removed$/);
+      await expect(uploadVersion(flaky, folder)).rejects.toThrow(
+        /^models\/flaky\/model\.onnx read back with sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…; the upload of flaky was removed$/,
+      );
       expect(await store.list('models/')).toEqual([]);
     } finally {
       await store.close();
@@ -340,7 +379,9 @@ describe('deploy racing another deploy of the same version', () => {
     let flags: string[];
     beforeEach(async () => {
       s3 = await startConditionalS3();
-      const created = await new AwsClient({ ...CREDENTIALS, service: 's3', region: 'auto' }).fetch(`${s3.endpoint}/race`, { method: 'PUT' });
+      const created = await new AwsClient({ ...CREDENTIALS, service: 's3', region: 'auto' }).fetch(`${s3.endpoint}/race`, {
+        method: 'PUT',
+      });
       expect(created.status).toBe(200);
       flags = ['--endpoint', s3.endpoint, '--bucket', 'race'];
       vi.stubEnv('R2_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
@@ -360,25 +401,32 @@ describe('deploy racing another deploy of the same version', () => {
       ]);
     });
 
-    it('refuses a deploy whose listing missed the other deploy\'s files, overwriting and deleting nothing', async () => {
+    it("refuses a deploy whose listing missed the other deploy's files, overwriting and deleting nothing", async () => {
       const { a, b, manifestOf } = await twoFolders('race-1');
       expect((await cli('deploy', a, ...flags)).code).toBe(0);
       s3.staleListing = true;
       const second = await cli('deploy', b, ...flags);
       expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(/^edgeguard: version race-1 already exists in R2 bucket race at .* \(models\/race-1\/model\.onnx was written by another deploy meanwhile\); versions are immutable: export under a new --version\n$/);
+      expect(second.stderr).toMatch(
+        /^edgeguard: version race-1 already exists in R2 bucket race at .* \(models\/race-1\/model\.onnx was written by another deploy meanwhile\); versions are immutable: export under a new --version\n$/,
+      );
       expect(s3.objects.get('race/models/race-1/manifest.json')).toEqual(new Uint8Array(await manifestOf(a)));
       expect(s3.objects.has('race/models/race-1/model.onnx')).toBe(true);
     });
 
-    it('lets exactly one of two deploys racing for a version succeed, and keeps the winner\'s files', async () => {
+    it("lets exactly one of two deploys racing for a version succeed, and keeps the winner's files", async () => {
       const { a, b, manifestOf } = await twoFolders('race-2');
       s3.staleListing = true;
       const store = createS3Store({ endpoint: s3.endpoint, bucket: 'race', ...CREDENTIALS });
-      const results = await Promise.allSettled([uploadVersion(store, await readDeployable(a)), uploadVersion(store, await readDeployable(b))]);
+      const results = await Promise.allSettled([
+        uploadVersion(store, await readDeployable(a)),
+        uploadVersion(store, await readDeployable(b)),
+      ]);
       expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
       const winner = results[0]!.status === 'fulfilled' ? a : b;
-      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(/^version race-2 already exists/);
+      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(
+        /^version race-2 already exists/,
+      );
       expect(s3.objects.get('race/models/race-2/manifest.json')).toEqual(new Uint8Array(await manifestOf(winner)));
     });
   });
@@ -391,10 +439,15 @@ describe('deploy racing another deploy of the same version', () => {
       try {
         // both listings taken before either deploy wrote: only the conditional writes stand between them
         const stale: RegistryStore = { ...store, list: async () => [] };
-        const results = await Promise.allSettled([uploadVersion(stale, await readDeployable(a)), uploadVersion(stale, await readDeployable(b))]);
+        const results = await Promise.allSettled([
+          uploadVersion(stale, await readDeployable(a)),
+          uploadVersion(stale, await readDeployable(b)),
+        ]);
         expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
         const winner = results[0]!.status === 'fulfilled' ? a : b;
-        expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(/^version race-3 already exists in local R2 bucket .* was written by another deploy meanwhile/);
+        expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(
+          /^version race-3 already exists in local R2 bucket .* was written by another deploy meanwhile/,
+        );
         expect(await store.get(MODEL_KEYS.manifest('race-3'))).toEqual(new Uint8Array(await manifestOf(winner)));
         expect(sha256Hex((await store.get(MODEL_KEYS.model('race-3')))!)).toBe(sha256Hex(await readFile(join(winner, 'model.onnx'))));
         // and a later deploy of the version is refused whatever its listing says
@@ -434,7 +487,9 @@ describe('remote target configuration', () => {
     vi.stubEnv('CLOUDFLARE_ACCOUNT_ID', '');
     vi.stubEnv('R2_ENDPOINT', '');
     const result = await cli('list');
-    expect(result.stderr).toBe('edgeguard: remote R2 needs CLOUDFLARE_ACCOUNT_ID (or --account-id), or an endpoint in R2_ENDPOINT (or --endpoint)\n');
+    expect(result.stderr).toBe(
+      'edgeguard: remote R2 needs CLOUDFLARE_ACCOUNT_ID (or --account-id), or an endpoint in R2_ENDPOINT (or --endpoint)\n',
+    );
   });
 
   it('reports refused credentials in one line', async () => {
@@ -445,7 +500,9 @@ describe('remote target configuration', () => {
       vi.stubEnv('R2_SECRET_ACCESS_KEY', 'wrong');
       const result = await cli('rollback', ...target.flags);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^edgeguard: GET models\/current\.json in R2 bucket edgeguard-test-\d+ at http:\/\/127\.0\.0\.1:\d+ failed: 403 InvalidAccessKeyId: [^\n]+\n$/);
+      expect(result.stderr).toMatch(
+        /^edgeguard: GET models\/current\.json in R2 bucket edgeguard-test-\d+ at http:\/\/127\.0\.0\.1:\d+ failed: 403 InvalidAccessKeyId: [^\n]+\n$/,
+      );
     } finally {
       await started.stop();
     }

@@ -6,7 +6,11 @@ import { createRng } from '../../pipeline/rng.ts';
 import { cli } from './helpers/cli.ts';
 import { writeTinyData } from './helpers/tiny-data.ts';
 
-const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const readLines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 describe('rephrase', () => {
   it('puts a how-to request in another how-to form, keeping what is asked', () => {
@@ -39,7 +43,7 @@ describe('rephrase', () => {
 });
 
 describe('data --rephrasings', () => {
-  it('adds rephrased copies of harmful and benign requests with their label, in their request\'s group', async () => {
+  it("adds rephrased copies of harmful and benign requests with their label, in their request's group", async () => {
     const { dir, data } = await writeTinyData();
     const out = join(dir, 'out');
     const run = await cli('data', '--data', data, '--out', out, '--rephrasings', '1', '--refusal-pairs', '0', '--compliance-pairs', '0');

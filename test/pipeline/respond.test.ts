@@ -17,18 +17,36 @@ const INPUT = [
 
 async function readRows(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 const respond = (...extra: string[]) =>
-  runCli(['respond', '--out', join(dir, 'resp'), '--in', join(dir, 'prompts.jsonl'), '--base-url', llm.url, '--model', 'answerer', '--quiet', ...extra]);
+  runCli([
+    'respond',
+    '--out',
+    join(dir, 'resp'),
+    '--in',
+    join(dir, 'prompts.jsonl'),
+    '--base-url',
+    llm.url,
+    '--model',
+    'answerer',
+    '--quiet',
+    ...extra,
+  ]);
 
 beforeEach(async () => {
   llm = await startMockLlm();
   dir = await mkdtemp(join(tmpdir(), 'respond-'));
   await writeFile(join(dir, 'prompts.jsonl'), `${INPUT.map((r) => JSON.stringify(r)).join('\n')}\n`);
   // The mock answers according to the system prompt it was given.
-  llm.generate = (body) => ({ text: body.messages[0].content === RESPONSE_MODES.refuse ? "I can't help with that." : `Sure, here is how: ${body.messages[1].content}.` });
+  llm.generate = (body) => ({
+    text:
+      body.messages[0].content === RESPONSE_MODES.refuse ? "I can't help with that." : `Sure, here is how: ${body.messages[1].content}.`,
+  });
 });
 afterEach(async () => {
   await llm.close();
@@ -42,10 +60,22 @@ describe('respond', () => {
     const bodies = llm.requests.map((r) => r.body);
     expect(llm.requests.every((r) => r.path === '/v1/chat/completions')).toBe(true);
     expect(bodies.map((b) => b.messages)).toEqual([
-      [{ role: 'system', content: RESPONSE_MODES.comply }, { role: 'user', content: INPUT[0]!.prompt }],
-      [{ role: 'system', content: RESPONSE_MODES.refuse }, { role: 'user', content: INPUT[0]!.prompt }],
-      [{ role: 'system', content: RESPONSE_MODES.comply }, { role: 'user', content: INPUT[1]!.prompt }],
-      [{ role: 'system', content: RESPONSE_MODES.refuse }, { role: 'user', content: INPUT[1]!.prompt }],
+      [
+        { role: 'system', content: RESPONSE_MODES.comply },
+        { role: 'user', content: INPUT[0]!.prompt },
+      ],
+      [
+        { role: 'system', content: RESPONSE_MODES.refuse },
+        { role: 'user', content: INPUT[0]!.prompt },
+      ],
+      [
+        { role: 'system', content: RESPONSE_MODES.comply },
+        { role: 'user', content: INPUT[1]!.prompt },
+      ],
+      [
+        { role: 'system', content: RESPONSE_MODES.refuse },
+        { role: 'user', content: INPUT[1]!.prompt },
+      ],
     ]);
     expect(bodies[0]).toMatchObject({ model: 'answerer', temperature: 0.7, max_tokens: 512 });
   });
@@ -55,8 +85,14 @@ describe('respond', () => {
     const rows = await readRows(join(dir, 'resp', 'responses.jsonl'));
     expect(rows.map((r) => r.id).sort()).toEqual(['harmaug-0-0:comply', 'harmaug-0-0:refuse', 'harmaug-0-3:comply', 'harmaug-0-3:refuse']);
     expect(rows.find((r) => r.id === 'harmaug-0-0:refuse')).toEqual({
-      id: 'harmaug-0-0:refuse', prompt: INPUT[0]!.prompt, response: "I can't help with that.",
-      label: null, score: null, category: 'refuse', categories: null, source: 'harmaug',
+      id: 'harmaug-0-0:refuse',
+      prompt: INPUT[0]!.prompt,
+      response: "I can't help with that.",
+      label: null,
+      score: null,
+      category: 'refuse',
+      categories: null,
+      source: 'harmaug',
     });
     expect(rows.find((r) => r.id === 'harmaug-0-0:comply')!.response).toBe(`Sure, here is how: ${INPUT[0]!.prompt}.`);
   });

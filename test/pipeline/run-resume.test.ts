@@ -18,16 +18,23 @@ let dir: string;
 const children: ChildProcess[] = [];
 
 function startRun(configPath: string): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(NODE, [join(ROOT, 'pipeline/main.ts'), 'run', '--config', configPath, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NODE, [join(ROOT, 'pipeline/main.ts'), 'run', '--config', configPath, '--quiet'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (chunk) => { stderr += chunk; });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
   const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    clearTimeout(guard);
-    if (code) process.stderr.write(stderr);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      if (code) process.stderr.write(stderr);
+      resolve(code);
+    }),
+  );
   return { child, exited };
 }
 
@@ -41,7 +48,10 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
 
 async function readRows(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 const key = (r: { path: string; body: unknown }) => `${r.path} ${canonicalJson(r.body)}`;
@@ -105,19 +115,26 @@ async function writeConfig(): Promise<void> {
     { id: 's2', prompt: 'Write an insulting message about my coworker', label: 1, source: 'seed' },
   ];
   await writeFile(join(dir, 'seeds.jsonl'), seeds.map((r) => JSON.stringify(r)).join('\n'));
-  await writeFile(join(dir, 'run.json'), JSON.stringify({
-    out: join(dir, 'run'),
-    llm: { baseUrl: llm.url, concurrency: 3 },
-    augment: { model: 'generator', tokenizer: TOKENIZER, seedData: [join(dir, 'seeds.jsonl')], count: COUNT },
-    respond: { model: 'responder' },
-    label: { model: 'llama-guard-3' },
-  }));
+  await writeFile(
+    join(dir, 'run.json'),
+    JSON.stringify({
+      out: join(dir, 'run'),
+      llm: { baseUrl: llm.url, concurrency: 3 },
+      augment: { model: 'generator', tokenizer: TOKENIZER, seedData: [join(dir, 'seeds.jsonl')], count: COUNT },
+      respond: { model: 'responder' },
+      label: { model: 'llama-guard-3' },
+    }),
+  );
   for (let i = 0; i < 200; i++) llm.script({ delayMs: 15 });
 }
 
 async function expectCompleteRows(): Promise<void> {
   const run = join(dir, 'run');
-  for (const [file, n] of [['augment/prompts.jsonl', COUNT], ['respond/responses.jsonl', 2 * COUNT], ['label/labeled.jsonl', 3 * COUNT]] as const) {
+  for (const [file, n] of [
+    ['augment/prompts.jsonl', COUNT],
+    ['respond/responses.jsonl', 2 * COUNT],
+    ['label/labeled.jsonl', 3 * COUNT],
+  ] as const) {
     const ids = (await readRows(join(run, file))).map((r) => r.id);
     expect(ids, file).toHaveLength(n);
     expect(new Set(ids).size, file).toBe(n);

@@ -15,7 +15,10 @@ let dir: string;
 
 async function readRows(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 function config(overrides: Record<string, unknown> = {}) {
@@ -69,7 +72,12 @@ describe('run', () => {
     const report = JSON.parse(await readFile(join(run, 'report.json'), 'utf8'));
     expect(report.map((r: any) => r.stage)).toEqual(['augment', 'respond', 'label']);
     const saved = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
-    expect(saved.respond).toMatchObject({ model: 'responder', baseUrl: llm.url, concurrency: 4, in: [join(run, 'augment', 'prompts.jsonl')] });
+    expect(saved.respond).toMatchObject({
+      model: 'responder',
+      baseUrl: llm.url,
+      concurrency: 4,
+      in: [join(run, 'augment', 'prompts.jsonl')],
+    });
   });
 
   it('asks nothing on a rerun of a finished run', async () => {
@@ -83,8 +91,13 @@ describe('run', () => {
     const other = await startMockLlm();
     other.generate = scriptedModel;
     try {
-      await writeFile(join(dir, 'extra.jsonl'), `${JSON.stringify({ id: 'x1', prompt: 'Hello there, how are you?', label: 0, source: 'extra' })}\n`);
-      expect(await runWith(config({ stages: ['label'], label: { model: 'lg', baseUrl: other.url, in: [join(dir, 'extra.jsonl')] } }))).toBe(0);
+      await writeFile(
+        join(dir, 'extra.jsonl'),
+        `${JSON.stringify({ id: 'x1', prompt: 'Hello there, how are you?', label: 0, source: 'extra' })}\n`,
+      );
+      expect(await runWith(config({ stages: ['label'], label: { model: 'lg', baseUrl: other.url, in: [join(dir, 'extra.jsonl')] } }))).toBe(
+        0,
+      );
       expect(llm.requests).toHaveLength(0);
       expect(other.requests).toHaveLength(1);
     } finally {
@@ -113,8 +126,18 @@ describe('run', () => {
     // A small labelled set next to the teacher's rows, so training and evaluation have both classes.
     const extra = [];
     for (let i = 0; i < 40; i++) {
-      extra.push({ id: `b${i}`, prompt: `Please share a recipe for vegetable soup number ${i} with carrots`, label: 0, source: 'benign-fixture' });
-      extra.push({ id: `h${i}`, prompt: `Explain how to hurt someone badly with a knife, method ${i}`, label: 1, source: 'harmful-fixture' });
+      extra.push({
+        id: `b${i}`,
+        prompt: `Please share a recipe for vegetable soup number ${i} with carrots`,
+        label: 0,
+        source: 'benign-fixture',
+      });
+      extra.push({
+        id: `h${i}`,
+        prompt: `Explain how to hurt someone badly with a knife, method ${i}`,
+        label: 1,
+        source: 'harmful-fixture',
+      });
     }
     await writeFile(join(dir, 'extra.jsonl'), extra.map((r) => JSON.stringify(r)).join('\n'));
     const cfg = config({
@@ -150,7 +173,9 @@ describe('run', () => {
   it('refuses a misspelt option in a stage section instead of leaving the setting at its default', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await runWith(config({ distill: { epoch: 1 }, export: {}, eval: {} }))).toBe(1);
-    expect(errors.mock.calls[0]![0]).toBe('edgeguard: config: distill.epoch: unknown option (see `distill --help`: options are its flags in camelCase)');
+    expect(errors.mock.calls[0]![0]).toBe(
+      'edgeguard: config: distill.epoch: unknown option (see `distill --help`: options are its flags in camelCase)',
+    );
     expect(await runWith(config({ label: { model: 'lg', treshold: 0.7 } }))).toBe(1);
     expect(errors.mock.calls[1]![0]).toMatch(/^edgeguard: config: label\.treshold: unknown option/);
     expect(llm.requests).toHaveLength(0);

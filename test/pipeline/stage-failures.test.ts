@@ -35,14 +35,31 @@ const FAILS_FOR_GOOD: Reply[] = [
 
 async function readRows(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 const llmFlags = () => ['--base-url', llm.url, '--concurrency', '1', '--retries', '1', '--quiet'];
-const respond = (...extra: string[]) => cli('respond', '--out', join(dir, 'resp'), '--in', join(dir, 'prompts.jsonl'), '--model', 'responder', ...llmFlags(), ...extra);
-const label = (...extra: string[]) => cli('label', '--out', join(dir, 'lab'), '--in', join(dir, 'prompts.jsonl'), '--model', 'llama-guard-3', ...llmFlags(), ...extra);
+const respond = (...extra: string[]) =>
+  cli('respond', '--out', join(dir, 'resp'), '--in', join(dir, 'prompts.jsonl'), '--model', 'responder', ...llmFlags(), ...extra);
+const label = (...extra: string[]) =>
+  cli('label', '--out', join(dir, 'lab'), '--in', join(dir, 'prompts.jsonl'), '--model', 'llama-guard-3', ...llmFlags(), ...extra);
 const augment = (...extra: string[]) =>
-  cli('augment', '--out', join(dir, 'aug'), '--seed-data', join(dir, 'seeds.jsonl'), '--model', 'generator', '--tokenizer', TOKENIZER, ...llmFlags(), ...extra);
+  cli(
+    'augment',
+    '--out',
+    join(dir, 'aug'),
+    '--seed-data',
+    join(dir, 'seeds.jsonl'),
+    '--model',
+    'generator',
+    '--tokenizer',
+    TOKENIZER,
+    ...llmFlags(),
+    ...extra,
+  );
 
 const lostLine = (stage: string, rows: number, folder: string) =>
   `edgeguard: ${stage}: ${rows} ${rows === 1 ? 'row' : 'rows'} lost for good (requests that failed after their retries, logged in ${join(dir, folder, 'errors.jsonl')}); ` +
@@ -67,7 +84,10 @@ describe('respond', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(lostLine('respond', 2, 'resp'));
     expect(await readRows(join(dir, 'resp', 'responses.jsonl'))).toHaveLength(4);
-    expect((await readRows(join(dir, 'resp', 'errors.jsonl'))).map((e) => [e.id, e.status])).toEqual([['i1:comply', 503], ['i1:refuse', 503]]);
+    expect((await readRows(join(dir, 'resp', 'errors.jsonl'))).map((e) => [e.id, e.status])).toEqual([
+      ['i1:comply', 503],
+      ['i1:refuse', 503],
+    ]);
     expect(JSON.parse(await readFile(join(dir, 'resp', 'summary.json'), 'utf8'))).toMatchObject({ rows: 4, written: 4, failed: 2 });
   });
 
@@ -145,11 +165,14 @@ describe('run', () => {
     expect(llm.requests.every((r) => r.path === '/v1/chat/completions')).toBe(true);
     expect(await readRows(join(dir, 'run', 'respond', 'responses.jsonl'))).toHaveLength(5);
     const events = await readRows(join(dir, 'run', 'run.log.jsonl'));
-    expect(events.map((e) => [e.event, e.stage])).toEqual([['start', 'respond'], ['failed', 'respond']]);
+    expect(events.map((e) => [e.event, e.stage])).toEqual([
+      ['start', 'respond'],
+      ['failed', 'respond'],
+    ]);
     expect(events[1].message).toMatch(/^respond: 1 row lost for good/);
   });
 
-  it('goes on when the stage\'s section allows the failures (allowFailures)', async () => {
+  it("goes on when the stage's section allows the failures (allowFailures)", async () => {
     llm.script(...FAILS_FOR_GOOD);
     expect((await runWith(config({ allowFailures: 1 }))).code).toBe(0);
     expect(await readRows(join(dir, 'run', 'label', 'labeled.jsonl'))).toHaveLength(3 + 5);

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const START = fileURLToPath(new URL('../../pipeline/dev/start.ts', import.meta.url));
 
-const start = (argv: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [START, ...argv], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+const start = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [START, ...argv], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
 
 describe('npm start with bad arguments', () => {
   it.each([

@@ -38,7 +38,14 @@ describe.each(['mean', 'mean-max'] as const)('student gradients, %s pooling', (p
   };
 
   it.each([
-    ['w1', 0], ['w1', 17], ['w1', 44], ['b1', 2], ['w2', 4], ['w2', 13], ['b2', 0], ['b2', 1],
+    ['w1', 0],
+    ['w1', 17],
+    ['w1', 44],
+    ['b1', 2],
+    ['w2', 4],
+    ['w2', 13],
+    ['b2', 0],
+    ['b2', 1],
   ] as const)('the analytic gradient of %s[%i] matches finite differences', (name, i) => {
     expect(grads[name][i]!).toBeCloseTo(numeric(w[name], i), 3);
   });
@@ -49,7 +56,10 @@ describe.each(['mean', 'mean-max'] as const)('student gradients, %s pooling', (p
 
   if (pooling === 'mean-max') {
     it.each([0, 1, 2, 3])('the prompt and response rows winning max dimension %i get its gradient', (d) => {
-      for (const [half, ids] of [[0, window.prompt], [4, window.response!]] as const) {
+      for (const [half, ids] of [
+        [0, window.prompt],
+        [4, window.response!],
+      ] as const) {
         const winner = act.argmax![half + d]!;
         const best = Math.max(0, ...Array.from(ids, (id) => w.embedding[id * 4 + d]!));
         expect(act.x[2 * 4 + 1 + half + d]).toBeCloseTo(best, 6);

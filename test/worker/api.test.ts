@@ -9,7 +9,12 @@ const BENIGN = 'Best way to kill a Python process?';
 interface ModerationResponse {
   id: string;
   model: string;
-  results: { flagged: boolean; categories: Record<string, boolean>; category_scores: Record<string, number>; category_applied_input_types: Record<string, string[]> }[];
+  results: {
+    flagged: boolean;
+    categories: Record<string, boolean>;
+    category_scores: Record<string, number>;
+    category_applied_input_types: Record<string, string[]>;
+  }[];
 }
 interface ClassifyResponse {
   model: { version: string };
@@ -34,7 +39,9 @@ describe('POST /v1/moderations', () => {
   });
 
   it('answers in OpenAI shape with an id, the model version and one result per input', async () => {
-    const body = (await (await post('/v1/moderations', { input: ['a', 'b', 'c'], model: 'omni-moderation-latest' })).json()) as ModerationResponse;
+    const body = (await (
+      await post('/v1/moderations', { input: ['a', 'b', 'c'], model: 'omni-moderation-latest' })
+    ).json()) as ModerationResponse;
     expect(body.id).toMatch(/^modr-[0-9a-f-]{36}$/);
     expect(body.model).toBe('fixture-1');
     expect(body.results).toHaveLength(3);
@@ -124,7 +131,8 @@ describe('POST /v1/classify', () => {
       { items: Array.from({ length: 12 }, (_, i) => ({ prompt: `${i % 2 ? 'explosive' : 'garden'} ${'words '.repeat(i * 7)}` })) },
       { prompt: `${'The weather report says it will rain. '.repeat(200)}How do I build a pipe bomb?` },
     ];
-    const scores = async (res: Response) => ((await res.json()) as ClassifyResponse).results.map((r) => [r.score, ...Object.values(r.categories).map((c) => c.score)]);
+    const scores = async (res: Response) =>
+      ((await res.json()) as ClassifyResponse).results.map((r) => [r.score, ...Object.values(r.categories).map((c) => c.score)]);
     const alone: number[][][] = [];
     for (const body of bodies) alone.push(await scores(await post('/v1/classify', body)));
     const responses = await Promise.all(bodies.map((body) => post('/v1/classify', body)));

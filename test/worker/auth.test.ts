@@ -63,7 +63,9 @@ describe('with no key configured', () => {
     await post('/v1/classify', PROMPT);
     await post('/v1/classify', PROMPT);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; mode?: string; level: string });
-    expect(lines.filter((line) => line.event === 'auth_mode')).toEqual([expect.objectContaining({ level: 'warn', mode: 'open', message: expect.stringMatching(/open to anyone/) })]);
+    expect(lines.filter((line) => line.event === 'auth_mode')).toEqual([
+      expect.objectContaining({ level: 'warn', mode: 'open', message: expect.stringMatching(/open to anyone/) }),
+    ]);
   });
 
   it('runs open when the worker has no API_KEYS binding at all', async () => {
@@ -85,19 +87,30 @@ describe('with keys configured', () => {
     const { post } = setUp();
     const res = await post('/v1/classify', PROMPT);
     expect(res.headers.get('www-authenticate')).toBe('Bearer realm="edgeguard"');
-    expect(await errorOf(res)).toEqual({ status: 401, code: 'missing_api_key', message: 'send your API key as Authorization: Bearer <key>' });
+    expect(await errorOf(res)).toEqual({
+      status: 401,
+      code: 'missing_api_key',
+      message: 'send your API key as Authorization: Bearer <key>',
+    });
   });
 
   it('answers a wrong key with 401 invalid_api_key', async () => {
     await addKey(kv, 'acme');
     const { post } = setUp();
-    expect(await errorOf(await post('/v1/classify', PROMPT, bearer('egk_not-a-key')))).toEqual({ status: 401, code: 'invalid_api_key', message: 'the API key is not valid' });
+    expect(await errorOf(await post('/v1/classify', PROMPT, bearer('egk_not-a-key')))).toEqual({
+      status: 401,
+      code: 'invalid_api_key',
+      message: 'the API key is not valid',
+    });
   });
 
   it('answers a scheme other than Bearer with 401 invalid_api_key', async () => {
     const key = await addKey(kv, 'acme');
     const { post } = setUp();
-    expect(await errorOf(await post('/v1/classify', PROMPT, { authorization: `Basic ${key}` }))).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(await errorOf(await post('/v1/classify', PROMPT, { authorization: `Basic ${key}` }))).toMatchObject({
+      status: 401,
+      code: 'invalid_api_key',
+    });
   });
 
   it('accepts the scheme in any case', async () => {
@@ -110,7 +123,11 @@ describe('with keys configured', () => {
     const key = await addKey(kv, 'gone', { revokedAt: new Date().toISOString() });
     await addKey(kv, 'acme');
     const { post } = setUp();
-    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(key)))).toEqual({ status: 401, code: 'invalid_api_key', message: 'the API key is not valid' });
+    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(key)))).toEqual({
+      status: 401,
+      code: 'invalid_api_key',
+      message: 'the API key is not valid',
+    });
   });
 
   it('stays closed when the only key is revoked', async () => {
@@ -219,21 +236,27 @@ describe('failed attempts per client address', () => {
     return { limiter, calls };
   }
 
-  it('answers 429 rate_limited with Retry-After once an address is over the binding\'s limit (3 a minute), then reads KV no more', async () => {
+  it("answers 429 rate_limited with Retry-After once an address is over the binding's limit (3 a minute), then reads KV no more", async () => {
     const key = await addKey(kv, 'acme');
     const { post, gets } = setUp(kv, {}, { RATE_LIMIT_AUTH_FAILURES: scratch.AUTH_FAILURES_TEST });
     const statuses: number[] = [];
     // at most 7 wrong keys: 4 over one window of 3, even if a minute boundary falls in between
-    for (let i = 0; i < 7 && !statuses.includes(429); i++) statuses.push((await post('/v1/classify', PROMPT, { ...bearer(`egk_guess-${i}`), ...ADDRESS })).status);
+    for (let i = 0; i < 7 && !statuses.includes(429); i++)
+      statuses.push((await post('/v1/classify', PROMPT, { ...bearer(`egk_guess-${i}`), ...ADDRESS })).status);
     expect(statuses.at(-1)).toBe(429);
     expect(statuses.slice(0, -1).every((status) => status === 401)).toBe(true);
     gets.length = 0;
     const refused = [];
-    for (const guess of ['egk_guess-a', 'egk_guess-b', key]) refused.push(await post('/v1/classify', PROMPT, { ...bearer(guess), ...ADDRESS }));
+    for (const guess of ['egk_guess-a', 'egk_guess-b', key])
+      refused.push(await post('/v1/classify', PROMPT, { ...bearer(guess), ...ADDRESS }));
     expect(refused.map((r) => r.status)).toEqual([429, 429, 429]);
     expect(gets).toEqual([]);
     expect(refused[0]!.headers.get('retry-after')).toBe('60');
-    expect(await errorOf(refused[0]!)).toEqual({ status: 429, code: 'rate_limited', message: 'too many failed API key attempts from your address; retry after 60 s' });
+    expect(await errorOf(refused[0]!)).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      message: 'too many failed API key attempts from your address; retry after 60 s',
+    });
   });
 
   it('counts each address apart, and only failed attempts', async () => {
@@ -249,7 +272,7 @@ describe('failed attempts per client address', () => {
     expect(calls).toEqual(['198.51.100.1', '198.51.100.1', '198.51.100.2']);
   });
 
-  it('lets the address try again once the binding\'s period (60 s) has passed', async () => {
+  it("lets the address try again once the binding's period (60 s) has passed", async () => {
     const key = await addKey(kv, 'acme');
     let clock = 0;
     const { post } = setUp(kv, { now: () => clock }, { RATE_LIMIT_AUTH_FAILURES: fakeLimiter(0).limiter });
@@ -266,7 +289,11 @@ describe('failed attempts per client address', () => {
     const failing: RateLimit = { limit: () => Promise.reject(new Error('limiter down')) };
     const { post } = setUp(kv, {}, { RATE_LIMIT_AUTH_FAILURES: failing });
     expect((await post('/v1/classify', PROMPT, { ...bearer('egk_a'), ...ADDRESS })).status).toBe(401);
-    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ event: 'rate_limiter_failed', limiter: 'RATE_LIMIT_AUTH_FAILURES', message: 'limiter down' });
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({
+      event: 'rate_limiter_failed',
+      limiter: 'RATE_LIMIT_AUTH_FAILURES',
+      message: 'limiter down',
+    });
   });
 });
 
@@ -332,7 +359,10 @@ describe('when KV fails', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     await addKey(kv, 'acme');
     let fail = false;
-    const flaky = { get: (k: string, t: 'text') => kv.get(k, t), list: (o: KVNamespaceListOptions) => (fail ? broken.list() : kv.list(o)) } as unknown as KVNamespace;
+    const flaky = {
+      get: (k: string, t: 'text') => kv.get(k, t),
+      list: (o: KVNamespaceListOptions) => (fail ? broken.list() : kv.list(o)),
+    } as unknown as KVNamespace;
     const { post } = createTestApp({ bindings: { API_KEYS: flaky } });
     expect((await post('/v1/classify', PROMPT)).status).toBe(401);
     fail = true;
@@ -344,6 +374,10 @@ describe('when KV fails', () => {
     const key = await addKey(kv, 'acme');
     await kv.put(keyRecordKey(await hashApiKey(key)), JSON.stringify({ name: 'acme' }));
     const { post } = setUp();
-    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(key)))).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/record of this API key is invalid/) });
+    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(key)))).toMatchObject({
+      status: 500,
+      code: 'internal_error',
+      message: expect.stringMatching(/record of this API key is invalid/),
+    });
   });
 });

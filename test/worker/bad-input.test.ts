@@ -14,7 +14,11 @@ describe('request bodies', () => {
   });
 
   it('answers an empty body with 400 invalid_json', async () => {
-    expect(await errorOf(await post('/v1/moderations', ''))).toMatchObject({ status: 400, code: 'invalid_json', message: 'request body is empty' });
+    expect(await errorOf(await post('/v1/moderations', ''))).toMatchObject({
+      status: 400,
+      code: 'invalid_json',
+      message: 'request body is empty',
+    });
   });
 
   it('answers a JSON array body with 400 invalid_request', async () => {
@@ -72,7 +76,11 @@ describe('request bodies', () => {
 
 describe('POST /v1/moderations input', () => {
   it('answers a missing input with 400 invalid_request naming the field', async () => {
-    expect(await errorOf(await post('/v1/moderations', { model: 'x' }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^input: /) });
+    expect(await errorOf(await post('/v1/moderations', { model: 'x' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: expect.stringMatching(/^input: /),
+    });
   });
 
   it('answers a number input with 400 invalid_request', async () => {
@@ -84,7 +92,11 @@ describe('POST /v1/moderations input', () => {
   });
 
   it('answers an empty string with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/moderations', { input: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'input: must not be empty' });
+    expect(await errorOf(await post('/v1/moderations', { input: '' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'input: must not be empty',
+    });
   });
 
   it('answers an empty array with 400 invalid_request', async () => {
@@ -92,7 +104,11 @@ describe('POST /v1/moderations input', () => {
   });
 
   it('answers an array holding a number with 400 invalid_request naming the item', async () => {
-    expect(await errorOf(await post('/v1/moderations', { input: ['ok', 7] }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^input\[1\]/) });
+    expect(await errorOf(await post('/v1/moderations', { input: ['ok', 7] }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: expect.stringMatching(/^input\[1\]/),
+    });
   });
 
   it(`answers more than ${MAX_ITEMS} inputs with 400 too_many_items`, async () => {
@@ -102,7 +118,11 @@ describe('POST /v1/moderations input', () => {
 
   it(`answers a text over ${MAX_TEXT_CHARS} characters with 400 text_too_long`, async () => {
     const res = await post('/v1/moderations', { input: ['ok', 'a'.repeat(MAX_TEXT_CHARS + 1)] });
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'text_too_long', message: `input[1]: longer than ${MAX_TEXT_CHARS} characters` });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'text_too_long',
+      message: `input[1]: longer than ${MAX_TEXT_CHARS} characters`,
+    });
   });
 
   it(`scores a text of exactly ${MAX_TEXT_CHARS} characters`, async () => {
@@ -113,33 +133,60 @@ describe('POST /v1/moderations input', () => {
 
 describe('POST /v1/classify input', () => {
   it('answers a number prompt with 400 invalid_request naming the field', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: 1 }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^prompt: /) });
+    expect(await errorOf(await post('/v1/classify', { prompt: 1 }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: expect.stringMatching(/^prompt: /),
+    });
   });
 
   it('answers an empty prompt with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'prompt: must not be empty' });
+    expect(await errorOf(await post('/v1/classify', { prompt: '' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'prompt: must not be empty',
+    });
   });
 
   it('answers an empty response with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', response: '' }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'response: must not be empty' });
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', response: '' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'response: must not be empty',
+    });
   });
 
   it('answers an unknown field with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', respnse: 'typo' }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', respnse: 'typo' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
   });
 
   it('answers empty items with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { items: [] }))).toMatchObject({ status: 400, code: 'invalid_request', message: 'items: must hold at least one item' });
+    expect(await errorOf(await post('/v1/classify', { items: [] }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'items: must hold at least one item',
+    });
   });
 
   it('answers a bad item with 400 naming its index', async () => {
     const res = await post('/v1/classify', { items: [{ prompt: 'ok' }, { prompt: 'ok', response: 3 }] });
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^items\[1\]\.response: /) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: expect.stringMatching(/^items\[1\]\.response: /),
+    });
   });
 
   it(`answers more than ${MAX_ITEMS} items with 400 too_many_items`, async () => {
     const items = Array.from({ length: MAX_ITEMS + 1 }, () => ({ prompt: 'hi' }));
-    expect(await errorOf(await post('/v1/classify', { items }))).toMatchObject({ status: 400, code: 'too_many_items', message: `items: more than ${MAX_ITEMS} items` });
+    expect(await errorOf(await post('/v1/classify', { items }))).toMatchObject({
+      status: 400,
+      code: 'too_many_items',
+      message: `items: more than ${MAX_ITEMS} items`,
+    });
   });
 
   it(`scores exactly ${MAX_ITEMS} items`, async () => {
@@ -156,7 +203,9 @@ describe('POST /v1/classify input', () => {
 
 describe('compute per request', () => {
   const WORDS = ['the', 'weather', 'report', 'says', 'it', 'will', 'rain', 'tomorrow', 'afternoon', 'and'];
-  const longest = Array.from({ length: 7000 }, (_, i) => WORDS[i % WORDS.length]).join(' ').slice(0, MAX_TEXT_CHARS);
+  const longest = Array.from({ length: 7000 }, (_, i) => WORDS[i % WORDS.length])
+    .join(' ')
+    .slice(0, MAX_TEXT_CHARS);
 
   it('scores one pair of two maximal texts', async () => {
     const res = await post('/v1/classify', { prompt: longest, response: longest });
@@ -164,10 +213,17 @@ describe('compute per request', () => {
   });
 
   it('answers two pairs of maximal texts with 413 too_much_text before scoring', async () => {
-    const res = await post('/v1/classify', { items: [{ prompt: longest, response: longest }, { prompt: longest, response: longest }] });
+    const res = await post('/v1/classify', {
+      items: [
+        { prompt: longest, response: longest },
+        { prompt: longest, response: longest },
+      ],
+    });
     const error = await errorOf(res);
     expect(error).toMatchObject({ status: 413, code: 'too_much_text' });
-    expect(error.message).toMatch(new RegExp(`more than the ${MAX_IDS_PER_REQUEST} a request may use; send fewer or shorter texts per request$`));
+    expect(error.message).toMatch(
+      new RegExp(`more than the ${MAX_IDS_PER_REQUEST} a request may use; send fewer or shorter texts per request$`),
+    );
     expect(res.headers.get('server-timing')).not.toContain('inference');
   });
 
@@ -193,7 +249,11 @@ describe('routing', () => {
   });
 
   it('answers GET on a POST route with 405 method_not_allowed', async () => {
-    expect(await errorOf(await call('/v1/classify'))).toMatchObject({ status: 405, code: 'method_not_allowed', message: 'GET /v1/classify is not supported; use POST' });
+    expect(await errorOf(await call('/v1/classify'))).toMatchObject({
+      status: 405,
+      code: 'method_not_allowed',
+      message: 'GET /v1/classify is not supported; use POST',
+    });
   });
 });
 
@@ -201,7 +261,8 @@ describe('bytes and Unicode', () => {
   const raw = (bytes: number[] | Uint8Array, type = 'application/json') =>
     call('/v1/classify', { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(bytes) });
   const json = (text: string) => [...new TextEncoder().encode(text)];
-  const scoreOf = async (prompt: string) => ((await (await post('/v1/classify', { prompt })).json()) as { results: { score: number }[] }).results[0]!.score;
+  const scoreOf = async (prompt: string) =>
+    ((await (await post('/v1/classify', { prompt })).json()) as { results: { score: number }[] }).results[0]!.score;
 
   it.each([
     ['a 0xFF byte', [0xff]],
@@ -216,7 +277,11 @@ describe('bytes and Unicode', () => {
 
   it('answers a charset other than UTF-8 with 415 unsupported_media_type', async () => {
     const res = await raw(json('{"prompt":"hi"}'), 'application/json; charset=iso-8859-1');
-    expect(await errorOf(res)).toEqual({ status: 415, code: 'unsupported_media_type', message: 'JSON must be UTF-8 (got charset=iso-8859-1)' });
+    expect(await errorOf(res)).toEqual({
+      status: 415,
+      code: 'unsupported_media_type',
+      message: 'JSON must be UTF-8 (got charset=iso-8859-1)',
+    });
   });
 
   it('accepts a UTF-8 byte order mark before the JSON', async () => {
@@ -225,16 +290,28 @@ describe('bytes and Unicode', () => {
 
   it('answers a lone high surrogate with 400 lone_surrogate naming the field and index', async () => {
     const res = await post('/v1/classify', '{"prompt":"ab\\ud83d"}');
-    expect(await errorOf(res)).toEqual({ status: 400, code: 'lone_surrogate', message: 'prompt: contains a lone surrogate (U+D83D) at index 2; send well-formed Unicode' });
+    expect(await errorOf(res)).toEqual({
+      status: 400,
+      code: 'lone_surrogate',
+      message: 'prompt: contains a lone surrogate (U+D83D) at index 2; send well-formed Unicode',
+    });
   });
 
   it('answers a lone low surrogate in a batch item with 400 lone_surrogate', async () => {
     const res = await post('/v1/classify', '{"items":[{"prompt":"ok"},{"prompt":"ok","response":"\\ude00x"}]}');
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'lone_surrogate', message: expect.stringMatching(/^items\[1\]\.response: contains a lone surrogate \(U\+DE00\) at index 0/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'lone_surrogate',
+      message: expect.stringMatching(/^items\[1\]\.response: contains a lone surrogate \(U\+DE00\) at index 0/),
+    });
   });
 
   it('answers a lone surrogate in a moderation input with 400 lone_surrogate', async () => {
-    expect(await errorOf(await post('/v1/moderations', '{"input":["fine","x\\udbff"]}'))).toMatchObject({ status: 400, code: 'lone_surrogate', message: expect.stringMatching(/^input\[1\]: /) });
+    expect(await errorOf(await post('/v1/moderations', '{"input":["fine","x\\udbff"]}'))).toMatchObject({
+      status: 400,
+      code: 'lone_surrogate',
+      message: expect.stringMatching(/^input\[1\]: /),
+    });
   });
 
   it('scores a well-formed surrogate pair (emoji), escaped or raw', async () => {
@@ -281,7 +358,10 @@ describe('odd JSON', () => {
   });
 
   it('answers a __proto__ key in a classify body with 400 invalid_request (unknown field)', async () => {
-    expect(await errorOf(await post('/v1/classify', '{"prompt":"hi","__proto__":{"polluted":true}}'))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await errorOf(await post('/v1/classify', '{"prompt":"hi","__proto__":{"polluted":true}}'))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -291,11 +371,18 @@ describe('odd JSON', () => {
   });
 
   it('answers a model field that is not a string with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', model: 7 }))).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/^model: /) });
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi', model: 7 }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: expect.stringMatching(/^model: /),
+    });
   });
 
   it('answers a malformed x-edgeguard-model header with 400 invalid_request', async () => {
-    expect(await errorOf(await post('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': '../../etc/passwd' }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await errorOf(await post('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': '../../etc/passwd' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
   });
 
   it('answers a JSON scalar body with 400 invalid_request', async () => {

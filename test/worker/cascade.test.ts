@@ -32,7 +32,15 @@ interface Result {
   flagged: boolean;
   categories: Record<string, { score: number; flagged: boolean }>;
   decidedBy: 'student' | 'teacher';
-  teacher?: { unsafe?: boolean; score?: number; categories?: string[]; codes?: string[]; latencyMs: number; error?: string; message?: string };
+  teacher?: {
+    unsafe?: boolean;
+    score?: number;
+    categories?: string[];
+    codes?: string[];
+    latencyMs: number;
+    error?: string;
+    message?: string;
+  };
 }
 
 let fixture: FixtureModel;
@@ -40,7 +48,9 @@ let fetchSpy: ReturnType<typeof vi.spyOn<typeof globalThis, 'fetch'>>;
 
 /** The worker's app with the teacher configured by `vars` over the defaults of these tests. */
 function cascadeApp(vars: Record<string, unknown> = {}) {
-  return createTestApp({ bindings: { MODELS: scratch.CASCADE_TEST, TEACHER_URL, TEACHER_MODEL: 'llama-guard-3', ESCALATE_BAND: BAND, ...vars } });
+  return createTestApp({
+    bindings: { MODELS: scratch.CASCADE_TEST, TEACHER_URL, TEACHER_MODEL: 'llama-guard-3', ESCALATE_BAND: BAND, ...vars },
+  });
 }
 
 async function classify(app: ReturnType<typeof cascadeApp>, prompts: string[], headers: Record<string, string> = {}): Promise<Result[]> {
@@ -100,7 +110,11 @@ describe('the cascade with an OpenAI-compatible Llama Guard server', () => {
 
   it('lets the teacher decide a text in the band the student passes, and says what it said', async () => {
     const [result] = await classify(app, [IN_BAND_UNSAFE]);
-    expect(result).toMatchObject({ flagged: true, decidedBy: 'teacher', teacher: { unsafe: true, categories: ['violence', 'illicit', 'illicit/violent'], codes: ['S9'] } });
+    expect(result).toMatchObject({
+      flagged: true,
+      decidedBy: 'teacher',
+      teacher: { unsafe: true, categories: ['violence', 'illicit', 'illicit/violent'], codes: ['S9'] },
+    });
     expect(result!.score).toBeCloseTo(expectedScores(fixture, IN_BAND_UNSAFE).harmful!, 5);
     expect(result!.teacher!.score).toBeCloseTo(SCRIPTED_P_UNSAFE.unsafe, 9);
     expect(result!.teacher!.latencyMs).toBeGreaterThanOrEqual(0);
@@ -118,13 +132,21 @@ describe('the cascade with an OpenAI-compatible Llama Guard server', () => {
 
   it('never asks the teacher about a text outside the band', async () => {
     const results = await classify(app, [SURE_HARMFUL, SURE_BENIGN]);
-    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher])).toEqual([[true, 'student', undefined], [false, 'student', undefined]]);
+    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher])).toEqual([
+      [true, 'student', undefined],
+      [false, 'student', undefined],
+    ]);
     expect(teacherCalls()).toHaveLength(0);
   });
 
   it('asks only about the texts of a batch that fall in the band', async () => {
     const results = await classify(app, [SURE_HARMFUL, IN_BAND_UNSAFE, SURE_BENIGN, IN_BAND_SAFE]);
-    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([[true, 'student'], [true, 'teacher'], [false, 'student'], [false, 'teacher']]);
+    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([
+      [true, 'student'],
+      [true, 'teacher'],
+      [false, 'student'],
+      [false, 'teacher'],
+    ]);
     expect(teacherCalls()).toHaveLength(2);
   });
 
@@ -140,7 +162,11 @@ describe('the cascade with an OpenAI-compatible Llama Guard server', () => {
   it('applies the final verdict in /v1/moderations', async () => {
     const res = await app.post('/v1/moderations', { input: [IN_BAND_UNSAFE, IN_BAND_SAFE, SURE_HARMFUL] });
     const { results } = (await res.json()) as { results: { flagged: boolean; categories: Record<string, boolean>; decidedBy: string }[] };
-    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([[true, 'teacher'], [false, 'teacher'], [true, 'student']]);
+    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([
+      [true, 'teacher'],
+      [false, 'teacher'],
+      [true, 'student'],
+    ]);
     expect(results[0]!.categories).toMatchObject({ violence: true, illicit: true, 'illicit/violent': true, hate: false });
     expect(results[1]!.categories).toMatchObject({ violence: false, illicit: false });
   });
@@ -157,13 +183,25 @@ describe('guard() with the cascade', () => {
   function guarded() {
     const seen: GuardVerdict[] = [];
     const hono = new Hono();
-    hono.post('/chat', guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => scratch.CASCADE_TEST }) }), (c) => {
-      seen.push(c.var.guard);
-      return c.json({ ok: true });
-    });
+    hono.post(
+      '/chat',
+      guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => scratch.CASCADE_TEST }) }),
+      (c) => {
+        seen.push(c.var.guard);
+        return c.json({ ok: true });
+      },
+    );
     const bindings = { ...env, TEACHER_URL, TEACHER_MODEL: 'llama-guard-3', ESCALATE_BAND: BAND };
     const send = (content: string) =>
-      hono.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content }] }) }, bindings);
+      hono.request(
+        '/chat',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content }] }),
+        },
+        bindings,
+      );
     return { send, seen };
   }
 
@@ -171,20 +209,34 @@ describe('guard() with the cascade', () => {
     const { send, seen } = guarded();
     const error = await errorOf(await send(IN_BAND_UNSAFE));
     expect(error).toMatchObject({ status: 400, code: 'content_blocked' });
-    expect(error.message).toMatch(/^blocked by EdgeGuard: the teacher judged it unsafe \(S9\); student P\(harmful\) 0\.3\d\d \(model fixture-cascade, at messages\[0\]\.content\)$/);
+    expect(error.message).toMatch(
+      /^blocked by EdgeGuard: the teacher judged it unsafe \(S9\); student P\(harmful\) 0\.3\d\d \(model fixture-cascade, at messages\[0\]\.content\)$/,
+    );
     expect(seen).toHaveLength(0);
   });
 
   it("passes a text the student would block when the teacher judges it safe, with the teacher's verdict", async () => {
     const { send, seen } = guarded();
     expect((await send(IN_BAND_SAFE)).status).toBe(200);
-    expect(seen[0]).toMatchObject({ outcome: 'allowed', flagged: false, decidedBy: 'teacher', teacher: { unsafe: false }, path: 'messages[0].content' });
+    expect(seen[0]).toMatchObject({
+      outcome: 'allowed',
+      flagged: false,
+      decidedBy: 'teacher',
+      teacher: { unsafe: false },
+      path: 'messages[0].content',
+    });
   });
 });
 
 describe('per-key escalation', () => {
   const app = createTestApp({
-    bindings: { MODELS: scratch.CASCADE_TEST, API_KEYS: scratch.CASCADE_KEYS_TEST, TEACHER_URL, TEACHER_MODEL: 'llama-guard-3', ESCALATE_BAND: BAND },
+    bindings: {
+      MODELS: scratch.CASCADE_TEST,
+      API_KEYS: scratch.CASCADE_KEYS_TEST,
+      TEACHER_URL,
+      TEACHER_MODEL: 'llama-guard-3',
+      ESCALATE_BAND: BAND,
+    },
   });
   const keys: Record<'band' | 'never' | 'always', string> = { band: '', never: '', always: '' };
 
@@ -213,7 +265,10 @@ describe('per-key escalation', () => {
 
   it('asks the teacher about every text for a key with escalate: always', async () => {
     const results = await send(keys.always, [SURE_HARMFUL, SURE_BENIGN]);
-    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher?.unsafe])).toEqual([[true, 'teacher', true], [false, 'teacher', false]]);
+    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher?.unsafe])).toEqual([
+      [true, 'teacher', true],
+      [false, 'teacher', false],
+    ]);
     expect(teacherCalls()).toHaveLength(2);
   });
 });
@@ -224,23 +279,38 @@ describe('when the teacher fails, the student decides and the result says why', 
     const started = Date.now();
     const [result] = await classify(app, [IN_BAND_SAFE]);
     expect(Date.now() - started).toBeLessThan(300 + 1_500);
-    expect(result).toMatchObject({ flagged: true, decidedBy: 'student', teacher: { error: 'timeout', message: 'no answer within 300 ms (TEACHER_TIMEOUT_MS)' } });
+    expect(result).toMatchObject({
+      flagged: true,
+      decidedBy: 'student',
+      teacher: { error: 'timeout', message: 'no answer within 300 ms (TEACHER_TIMEOUT_MS)' },
+    });
     expect(result!.teacher!.latencyMs).toBeGreaterThanOrEqual(290);
   });
 
   it('keeps the student verdict when the teacher answers 503', async () => {
     const [result] = await classify(cascadeApp({ TEACHER_MODEL: 'llama-guard-down' }), [IN_BAND_UNSAFE]);
-    expect(result).toMatchObject({ flagged: false, decidedBy: 'student', teacher: { error: 'unavailable', message: 'the teacher answered 503 Service Unavailable' } });
+    expect(result).toMatchObject({
+      flagged: false,
+      decidedBy: 'student',
+      teacher: { error: 'unavailable', message: 'the teacher answered 503 Service Unavailable' },
+    });
   });
 
   it('keeps the student verdict when the teacher answers something that is not JSON', async () => {
     const [result] = await classify(cascadeApp({ TEACHER_MODEL: 'llama-guard-garbled' }), [IN_BAND_SAFE]);
-    expect(result).toMatchObject({ flagged: true, decidedBy: 'student', teacher: { error: 'malformed', message: 'the teacher answered something that is not JSON' } });
+    expect(result).toMatchObject({
+      flagged: true,
+      decidedBy: 'student',
+      teacher: { error: 'malformed', message: 'the teacher answered something that is not JSON' },
+    });
   });
 
   it('keeps the student verdict when the teacher answers without logprobs', async () => {
     const [result] = await classify(cascadeApp({ TEACHER_MODEL: 'llama-guard-no-logprobs' }), [IN_BAND_SAFE]);
-    expect(result).toMatchObject({ decidedBy: 'student', teacher: { error: 'malformed', message: expect.stringMatching(/^teacher answer has no logprobs/) } });
+    expect(result).toMatchObject({
+      decidedBy: 'student',
+      teacher: { error: 'malformed', message: expect.stringMatching(/^teacher answer has no logprobs/) },
+    });
   });
 
   it('keeps the student verdict, without asking, once the isolate spent TEACHER_MAX_PER_MINUTE', async () => {
@@ -261,18 +331,29 @@ describe('when the teacher fails, the student decides and the result says why', 
 describe('the cascade configuration', () => {
   it('changes nothing without a teacher: the student decides every text and nothing is asked', async () => {
     const results = await classify(cascadeApp({ TEACHER_URL: '', TEACHER_MODEL: '' }), [IN_BAND_SAFE, SURE_BENIGN]);
-    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher])).toEqual([[true, 'student', undefined], [false, 'student', undefined]]);
+    expect(results.map((r) => [r.flagged, r.decidedBy, r.teacher])).toEqual([
+      [true, 'student', undefined],
+      [false, 'student', undefined],
+    ]);
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it('answers 500 internal_error naming ESCALATE_BAND when it is not "lo,hi"', async () => {
     const res = await cascadeApp({ ESCALATE_BAND: '0.9,0.2' }).post('/v1/classify', { prompt: SURE_BENIGN });
-    expect(await errorOf(res)).toEqual({ status: 500, code: 'internal_error', message: `worker misconfigured: ESCALATE_BAND: '0.9,0.2' is not "lo,hi" with 0 <= lo <= hi <= 1` });
+    expect(await errorOf(res)).toEqual({
+      status: 500,
+      code: 'internal_error',
+      message: `worker misconfigured: ESCALATE_BAND: '0.9,0.2' is not "lo,hi" with 0 <= lo <= hi <= 1`,
+    });
   });
 
   it('answers 500 internal_error for a TEACHER_URL without TEACHER_MODEL', async () => {
     const res = await cascadeApp({ TEACHER_MODEL: '' }).post('/v1/classify', { prompt: SURE_BENIGN });
-    expect(await errorOf(res)).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/^worker misconfigured: TEACHER_MODEL: required with TEACHER_URL/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 500,
+      code: 'internal_error',
+      message: expect.stringMatching(/^worker misconfigured: TEACHER_MODEL: required with TEACHER_URL/),
+    });
   });
 });
 
@@ -299,7 +380,17 @@ describe('feedback to R2', () => {
       model: { version: 'fixture-cascade', threshold: 0.5 },
       teacher: { kind: 'openai-compatible', model: 'llama-guard-3' },
       band: [0.2, 0.9],
-      items: [{ prompt: IN_BAND_UNSAFE, response: null, promptSha256: await sha256(IN_BAND_UNSAFE), responseSha256: null, reason: 'band', student: { flagged: false }, teacher: { unsafe: true, codes: ['S9'] } }],
+      items: [
+        {
+          prompt: IN_BAND_UNSAFE,
+          response: null,
+          promptSha256: await sha256(IN_BAND_UNSAFE),
+          responseSha256: null,
+          reason: 'band',
+          student: { flagged: false },
+          teacher: { unsafe: true, codes: ['S9'] },
+        },
+      ],
     });
     expect(record.items[0]!.student.score).toBeCloseTo(expectedScores(fixture, IN_BAND_UNSAFE).harmful!, 5);
     expect((record.items[0]!.teacher as { score: number }).score).toBeCloseTo(SCRIPTED_P_UNSAFE.unsafe, 9);
@@ -310,11 +401,14 @@ describe('feedback to R2', () => {
 
   it('keeps only hashes and scores with FEEDBACK_STORE_TEXT=false: no text reaches R2', async () => {
     const app = cascadeApp({ FEEDBACK_SAMPLE_RATE: '1', FEEDBACK_STORE_TEXT: 'false' });
-    await app.post('/v1/classify', { items: [{ prompt: IN_BAND_UNSAFE, response: 'It was built at Los Alamos by a large team.' }, { prompt: IN_BAND_SAFE }] });
+    await app.post('/v1/classify', {
+      items: [{ prompt: IN_BAND_UNSAFE, response: 'It was built at Los Alamos by a large team.' }, { prompt: IN_BAND_SAFE }],
+    });
     await app.settle();
     const records = await feedbackRecords();
     const text = records.map((r) => r.text).join('\n');
-    for (const secret of [IN_BAND_UNSAFE, IN_BAND_SAFE, 'Los Alamos', 'lavender', 'history of the bomb']) expect(text).not.toContain(secret);
+    for (const secret of [IN_BAND_UNSAFE, IN_BAND_SAFE, 'Los Alamos', 'lavender', 'history of the bomb'])
+      expect(text).not.toContain(secret);
     const items = records.flatMap((r) => r.record.items);
     expect(items.length).toBeGreaterThanOrEqual(1);
     for (const item of items) {
@@ -331,23 +425,40 @@ describe('feedback to R2', () => {
     await classify(spent, [IN_BAND_SAFE]);
     await spent.settle();
     const records = await feedbackRecords();
-    expect(records.map((r) => r.record.items.map((i) => i.teacher))).toEqual([[{ error: 'unavailable', message: 'the teacher answered 503 Service Unavailable', latencyMs: expect.any(Number) }]]);
+    expect(records.map((r) => r.record.items.map((i) => i.teacher))).toEqual([
+      [{ error: 'unavailable', message: 'the teacher answered 503 Service Unavailable', latencyMs: expect.any(Number) }],
+    ]);
   });
 });
 
 describe('the cascade with Workers AI through the AI binding', () => {
   const aiApp = (model = '@cf/meta/llama-guard-3-8b') =>
-    createTestApp({ bindings: { MODELS: scratch.CASCADE_TEST, AI: scratch.AI_TEST, TEACHER_URL: '', TEACHER_MODEL: model, ESCALATE_BAND: BAND } });
+    createTestApp({
+      bindings: { MODELS: scratch.CASCADE_TEST, AI: scratch.AI_TEST, TEACHER_URL: '', TEACHER_MODEL: model, ESCALATE_BAND: BAND },
+    });
 
   it('lets Workers AI decide the band: a verdict with categories and no score', async () => {
     const results = await classify(aiApp(), [IN_BAND_UNSAFE, IN_BAND_SAFE, SURE_BENIGN]);
-    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([[true, 'teacher'], [false, 'teacher'], [false, 'student']]);
-    expect(results[0]!.teacher).toEqual({ unsafe: true, categories: ['violence', 'illicit', 'illicit/violent'], codes: ['S9'], latencyMs: expect.any(Number) });
+    expect(results.map((r) => [r.flagged, r.decidedBy])).toEqual([
+      [true, 'teacher'],
+      [false, 'teacher'],
+      [false, 'student'],
+    ]);
+    expect(results[0]!.teacher).toEqual({
+      unsafe: true,
+      categories: ['violence', 'illicit', 'illicit/violent'],
+      codes: ['S9'],
+      latencyMs: expect.any(Number),
+    });
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it('keeps the student verdict when the binding throws', async () => {
     const [result] = await classify(aiApp('@cf/meta/llama-guard-9'), [IN_BAND_SAFE]);
-    expect(result).toMatchObject({ flagged: true, decidedBy: 'student', teacher: { error: 'unavailable', message: expect.stringContaining('No such model @cf/meta/llama-guard-9') } });
+    expect(result).toMatchObject({
+      flagged: true,
+      decidedBy: 'student',
+      teacher: { error: 'unavailable', message: expect.stringContaining('No such model @cf/meta/llama-guard-9') },
+    });
   });
 });

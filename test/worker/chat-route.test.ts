@@ -40,7 +40,10 @@ describe.skipIf(!shipped)('POST /v1/chat/completions checks every text (shipped 
 
   it('answers 413 too_much_text for texts within the character bounds but over the feature-id budget, and never calls the upstream', async () => {
     const upstream = fakeUpstream();
-    expect(await errorOf(await app.post('/v1/chat/completions', FDFA_OVER_ID_BUDGET))).toMatchObject({ status: 413, code: 'too_much_text' });
+    expect(await errorOf(await app.post('/v1/chat/completions', FDFA_OVER_ID_BUDGET))).toMatchObject({
+      status: 413,
+      code: 'too_much_text',
+    });
     expect(upstream).not.toHaveBeenCalled();
   });
 
@@ -52,7 +55,11 @@ describe.skipIf(!shipped)('POST /v1/chat/completions checks every text (shipped 
       expect((await app.post('/v1/chat/completions', { messages: [{ role: 'user', content: half }] })).status).toBe(200);
     }
     const res = await app.post('/v1/chat/completions', { messages: halves.map((content) => ({ role: 'user', content })) });
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'content_blocked', message: expect.stringMatching(/, at conversation\)$/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'content_blocked',
+      message: expect.stringMatching(/, at conversation\)$/),
+    });
     expect(upstream).toHaveBeenCalledTimes(2);
   });
 
@@ -88,8 +95,19 @@ describe('POST /v1/chat/completions refuses over-long, malformed and oversized t
   it('answers content and tool parameters nested 100,000 deep with 400 invalid_request, never a 5xx', async () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const content = await app.post('/v1/chat/completions', `{"messages":[{"role":"user","content":${deep}}]}`);
-    expect(await errorOf(content)).toMatchObject({ status: 400, code: 'invalid_request', message: 'messages[0].content[0]: Invalid input: expected object, received array' });
-    const parameters = await app.post('/v1/chat/completions', `{"messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":${deep}}}}]}`);
-    expect(await errorOf(parameters)).toMatchObject({ status: 400, code: 'invalid_request', message: 'tools[0].function.parameters: nested deeper than 64 levels' });
+    expect(await errorOf(content)).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'messages[0].content[0]: Invalid input: expected object, received array',
+    });
+    const parameters = await app.post(
+      '/v1/chat/completions',
+      `{"messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"a":${deep}}}}]}`,
+    );
+    expect(await errorOf(parameters)).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: 'tools[0].function.parameters: nested deeper than 64 levels',
+    });
   });
 });

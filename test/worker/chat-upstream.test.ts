@@ -51,14 +51,21 @@ describe('upstream redirects', () => {
   it('answers 502 upstream_error for a 308 to the same host on another port or scheme', async () => {
     for (const location of ['https://upstream.test:8443/v1/chat/completions', 'http://upstream.test/v1/chat/completions']) {
       const fetch = upstream(() => redirect(308, location));
-      expect(await errorOf(await send())).toMatchObject({ status: 502, code: 'upstream_error', message: expect.stringMatching(/another origin/) });
+      expect(await errorOf(await send())).toMatchObject({
+        status: 502,
+        code: 'upstream_error',
+        message: expect.stringMatching(/another origin/),
+      });
       expect(fetch).toHaveBeenCalledTimes(1);
       vi.restoreAllMocks();
     }
   });
 
   it('follows a same-origin 307 with the same method and body', async () => {
-    const fetch = upstream(() => redirect(307, '/v2/chat/completions'), () => Response.json(ANSWER));
+    const fetch = upstream(
+      () => redirect(307, '/v2/chat/completions'),
+      () => Response.json(ANSWER),
+    );
     const res = await send();
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(ANSWER);
@@ -70,19 +77,31 @@ describe('upstream redirects', () => {
 
   it('answers 502 upstream_error for a 302, which would turn the POST into a GET', async () => {
     const fetch = upstream(() => redirect(302, '/v2/chat/completions'));
-    expect(await errorOf(await send())).toMatchObject({ status: 502, code: 'upstream_error', message: expect.stringMatching(/^the upstream answered 302, a redirect EdgeGuard does not follow/) });
+    expect(await errorOf(await send())).toMatchObject({
+      status: 502,
+      code: 'upstream_error',
+      message: expect.stringMatching(/^the upstream answered 302, a redirect EdgeGuard does not follow/),
+    });
     expect(fetch).toHaveBeenCalledTimes(1);
   });
 
   it(`answers 502 upstream_error after ${MAX_UPSTREAM_REDIRECTS} same-origin redirects`, async () => {
     const fetch = upstream(() => redirect(307, '/v1/chat/completions'));
-    expect(await errorOf(await send())).toMatchObject({ status: 502, code: 'upstream_error', message: `the upstream redirected more than ${MAX_UPSTREAM_REDIRECTS} times` });
+    expect(await errorOf(await send())).toMatchObject({
+      status: 502,
+      code: 'upstream_error',
+      message: `the upstream redirected more than ${MAX_UPSTREAM_REDIRECTS} times`,
+    });
     expect(fetch).toHaveBeenCalledTimes(MAX_UPSTREAM_REDIRECTS + 1);
   });
 
   it('answers 502 upstream_error for a 307 without a Location', async () => {
     upstream(() => new Response(null, { status: 307 }));
-    expect(await errorOf(await send())).toMatchObject({ status: 502, code: 'upstream_error', message: 'the upstream answered 307 without a usable Location' });
+    expect(await errorOf(await send())).toMatchObject({
+      status: 502,
+      code: 'upstream_error',
+      message: 'the upstream answered 307 without a usable Location',
+    });
   });
 });
 
@@ -105,12 +124,18 @@ describe('upstream response headers', () => {
     const res = await send();
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual(ANSWER);
-    for (const name of ['content-type', 'openai-processing-ms', 'openai-version', 'x-ratelimit-remaining-requests', 'retry-after'] as const) {
+    for (const name of [
+      'content-type',
+      'openai-processing-ms',
+      'openai-version',
+      'x-ratelimit-remaining-requests',
+      'retry-after',
+    ] as const) {
       expect(res.headers.get(name), name).toBe(headers[name]);
     }
   });
 
-  it('keeps Set-Cookie, the upstream CSP, CORS and custom headers out of EdgeGuard\'s origin', async () => {
+  it("keeps Set-Cookie, the upstream CSP, CORS and custom headers out of EdgeGuard's origin", async () => {
     upstream(() => Response.json(ANSWER, { headers }));
     const res = await send();
     for (const name of ['set-cookie', 'access-control-allow-origin', 'x-upstream-debug']) expect(res.headers.get(name), name).toBeNull();

@@ -122,7 +122,11 @@ describe('the coalescer', () => {
 
   it('fails only the caller whose window broke a shared run, scoring the others alone again', async () => {
     const { coalescer, batches } = fakeOrt({ poison: 13 });
-    const [good, bad, alsoGood] = await Promise.allSettled([coalescer.score([win(1)]), coalescer.score([win(13), win(2)]), coalescer.score([win(3)])]);
+    const [good, bad, alsoGood] = await Promise.allSettled([
+      coalescer.score([win(1)]),
+      coalescer.score([win(13), win(2)]),
+      coalescer.score([win(3)]),
+    ]);
     expect(good.status === 'fulfilled' && tags(good.value.scores)).toEqual([1, -1]);
     expect(alsoGood.status === 'fulfilled' && tags(alsoGood.value.scores)).toEqual([3, -1]);
     expect(bad.status === 'rejected' && String(bad.reason)).toMatch(/poison 13/);

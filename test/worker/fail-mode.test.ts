@@ -53,7 +53,11 @@ interface Surface {
 }
 
 /** An API route of the worker, the fail mode being the API key's. */
-function route(path: string, body: unknown, reason: (body: { model: unknown; unavailable?: { message: string } }) => string | null): Surface {
+function route(
+  path: string,
+  body: unknown,
+  reason: (body: { model: unknown; unavailable?: { message: string } }) => string | null,
+): Surface {
   return {
     name: `POST ${path}`,
     async caller(failMode, models, vars = {}) {
@@ -81,13 +85,25 @@ const SURFACES: Surface[] = [
   {
     name: 'guard() in any Hono app',
     async caller(failMode, models, vars = {}) {
-      const app = new Hono().post('/guarded', guard({ failMode, scorer: inProcess({ registry: createRegistry(), bucket: () => models }) }), (c) => c.json(c.var.guard));
-      const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }) };
+      const app = new Hono().post(
+        '/guarded',
+        guard({ failMode, scorer: inProcess({ registry: createRegistry(), bucket: () => models }) }),
+        (c) => c.json(c.var.guard),
+      );
+      const init = {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }),
+      };
       return { send: async () => app.request('/guarded', init, { ...env, ...vars }) };
     },
     async unscored(res) {
       const verdict = (await res.json()) as { outcome: string; reason?: string };
-      return { status: res.status, header: res.headers.get('x-edgeguard-unscored'), reason: verdict.outcome === 'unavailable' ? verdict.reason! : verdict.outcome };
+      return {
+        status: res.status,
+        header: res.headers.get('x-edgeguard-unscored'),
+        reason: verdict.outcome === 'unavailable' ? verdict.reason! : verdict.outcome,
+      };
     },
   },
 ];
@@ -104,14 +120,22 @@ function rpcWorker(models: R2Bucket | undefined, vars: Record<string, string> = 
 /** A Hono app whose one route `guard()` guards, answering its verdict. */
 function guardedApp(options: Parameters<typeof guard>[0]) {
   const app = new Hono().post('/guarded', guard(options), (c) => c.json(c.var.guard));
-  const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }) };
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: BENIGN }] }),
+  };
   return { send: async () => app.request('/guarded', init, env) };
 }
 
 /** The verdict guardedApp() answers, read for the reason of an unscored request. */
 async function guardedUnscored(res: Response): Promise<Unscored> {
   const verdict = (await res.json()) as { outcome: string; reason?: string };
-  return { status: res.status, header: res.headers.get('x-edgeguard-unscored'), reason: verdict.outcome === 'unavailable' ? verdict.reason! : verdict.outcome };
+  return {
+    status: res.status,
+    header: res.headers.get('x-edgeguard-unscored'),
+    reason: verdict.outcome === 'unavailable' ? verdict.reason! : verdict.outcome,
+  };
 }
 
 SURFACES.push(
@@ -123,15 +147,22 @@ SURFACES.push(
       return {
         send: async () => {
           const result = await worker.classify({ prompt: BENIGN }, { policy: { failMode } });
-          if (!result.ok) return Response.json({ error: { code: result.error.code, message: result.error.message } }, { status: result.error.status! });
+          if (!result.ok)
+            return Response.json({ error: { code: result.error.code, message: result.error.message } }, { status: result.error.status! });
           const { data } = result;
-          return Response.json(data, { headers: data.model === null ? { 'x-edgeguard-unscored': data.unavailable.code } : { 'x-edgeguard-model': data.model.version } });
+          return Response.json(data, {
+            headers: data.model === null ? { 'x-edgeguard-unscored': data.unavailable.code } : { 'x-edgeguard-model': data.model.version },
+          });
         },
       };
     },
     async unscored(res) {
       const body = (await res.json()) as { model: unknown; unavailable?: { message: string } };
-      return { status: res.status, header: res.headers.get('x-edgeguard-unscored'), reason: body.model === null ? (body.unavailable?.message ?? null) : 'scored' };
+      return {
+        status: res.status,
+        header: res.headers.get('x-edgeguard-unscored'),
+        reason: body.model === null ? (body.unavailable?.message ?? null) : 'scored',
+      };
     },
   },
   {
@@ -180,13 +211,21 @@ describe.each(SURFACES)('$name', (surface) => {
 
   it('answers 503 model_unavailable naming the missing pointer when failing closed and nothing is deployed', async () => {
     const { send } = await surface.caller('closed', EMPTY);
-    expect(await errorOf(await send())).toEqual({ status: 503, code: 'model_unavailable', message: 'R2 key models/current.json is missing' });
+    expect(await errorOf(await send())).toEqual({
+      status: 503,
+      code: 'model_unavailable',
+      message: 'R2 key models/current.json is missing',
+    });
   });
 
   it('lets the request through unscored, marked and with the reason, when failing open and nothing is deployed', async () => {
     upstream();
     const { send } = await surface.caller('open', EMPTY);
-    expect(await surface.unscored(await send())).toEqual({ status: 200, header: 'model_unavailable', reason: shows('R2 key models/current.json is missing') });
+    expect(await surface.unscored(await send())).toEqual({
+      status: 200,
+      header: 'model_unavailable',
+      reason: shows('R2 key models/current.json is missing'),
+    });
   });
 
   it('answers 503 model_unavailable naming the missing binding when failing closed without a bucket', async () => {
@@ -197,7 +236,11 @@ describe.each(SURFACES)('$name', (surface) => {
   it('lets the request through unscored when failing open without a bucket', async () => {
     upstream();
     const { send } = await surface.caller('open', undefined);
-    expect(await surface.unscored(await send())).toEqual({ status: 200, header: 'model_unavailable', reason: shows('no R2 bucket bound as MODELS') });
+    expect(await surface.unscored(await send())).toEqual({
+      status: 200,
+      header: 'model_unavailable',
+      reason: shows('no R2 bucket bound as MODELS'),
+    });
   });
 
   it('answers 503 model_unavailable naming the model and the run error when the model fails while scoring, failing closed', async () => {
@@ -205,7 +248,11 @@ describe.each(SURFACES)('$name', (surface) => {
     upstream();
     expect((await send()).status).toBe(200);
     vi.spyOn(SESSION, 'run').mockRejectedValueOnce(new Error('boom'));
-    expect(await errorOf(await send())).toEqual({ status: 503, code: 'model_unavailable', message: `model ${VERSION} failed while scoring: onnxruntime run failed: boom` });
+    expect(await errorOf(await send())).toEqual({
+      status: 503,
+      code: 'model_unavailable',
+      message: `model ${VERSION} failed while scoring: onnxruntime run failed: boom`,
+    });
   });
 
   it('lets the request through unscored with the run error when the model fails while scoring, failing open, and scores the next one', async () => {
@@ -213,19 +260,31 @@ describe.each(SURFACES)('$name', (surface) => {
     upstream();
     expect((await send()).status).toBe(200);
     vi.spyOn(SESSION, 'run').mockRejectedValueOnce(new Error('boom'));
-    expect(await surface.unscored(await send())).toEqual({ status: 200, header: 'model_unavailable', reason: shows(`model ${VERSION} failed while scoring: onnxruntime run failed: boom`) });
+    expect(await surface.unscored(await send())).toEqual({
+      status: 200,
+      header: 'model_unavailable',
+      reason: shows(`model ${VERSION} failed while scoring: onnxruntime run failed: boom`),
+    });
     expect((await send()).headers.get('x-edgeguard-unscored')).toBeNull();
   });
 
   it('answers 500 internal_error for a misconfigured MODEL_TTL_SECONDS even when failing open', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const { send } = await surface.caller('open', bucket, { MODEL_TTL_SECONDS: 'soon' });
-    expect(await errorOf(await send())).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/^worker misconfigured: MODEL_TTL_SECONDS: /) });
+    expect(await errorOf(await send())).toMatchObject({
+      status: 500,
+      code: 'internal_error',
+      message: expect.stringMatching(/^worker misconfigured: MODEL_TTL_SECONDS: /),
+    });
   });
 
   it('answers 500 internal_error for a COALESCE_WAIT_MS out of range even when failing open', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const { send } = await surface.caller('open', bucket, { COALESCE_WAIT_MS: '500' });
-    expect(await errorOf(await send())).toMatchObject({ status: 500, code: 'internal_error', message: expect.stringMatching(/^worker misconfigured: COALESCE_WAIT_MS: /) });
+    expect(await errorOf(await send())).toMatchObject({
+      status: 500,
+      code: 'internal_error',
+      message: expect.stringMatching(/^worker misconfigured: COALESCE_WAIT_MS: /),
+    });
   });
 });

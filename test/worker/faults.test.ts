@@ -74,7 +74,11 @@ describe('R2 unreachable', () => {
     r2.down();
     const res = await post('/v1/classify', PROMPT, bearer(openKey));
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ model: null, results: [{ score: null, flagged: false }], unavailable: { message: 'model registry failed: Network connection lost.' } });
+    expect(await res.json()).toMatchObject({
+      model: null,
+      results: [{ score: null, flagged: false }],
+      unavailable: { message: 'model registry failed: Network connection lost.' },
+    });
   });
 
   it('keeps serving the loaded model and reports the failure in /healthz', async () => {
@@ -85,7 +89,11 @@ describe('R2 unreachable', () => {
     const res = await post('/v1/classify', PROMPT, bearer(closedKey));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-edgeguard-model')).toBe('steady');
-    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ status: 'ok', model: { version: 'steady' }, lastLoadError: 'model registry failed: Network connection lost.' });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({
+      status: 'ok',
+      model: { version: 'steady' },
+      lastLoadError: 'model registry failed: Network connection lost.',
+    });
   });
 
   it('clears the reported failure once R2 answers again', async () => {
@@ -95,7 +103,9 @@ describe('R2 unreachable', () => {
     r2.down();
     await get('/healthz');
     await settle();
-    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ lastLoadError: 'model registry failed: Network connection lost.' });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({
+      lastLoadError: 'model registry failed: Network connection lost.',
+    });
     r2.up();
     await get('/healthz');
     await settle();
@@ -109,7 +119,11 @@ describe('a corrupt or missing model', () => {
     await seedModel(bucket, model);
     await bucket.delete(MODEL_KEYS.model('half'));
     const { post } = setUp();
-    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(closedKey)))).toEqual({ status: 503, code: 'model_unavailable', message: 'R2 key models/half/model.onnx is missing' });
+    expect(await errorOf(await post('/v1/classify', PROMPT, bearer(closedKey)))).toEqual({
+      status: 503,
+      code: 'model_unavailable',
+      message: 'R2 key models/half/model.onnx is missing',
+    });
   });
 
   it('answers an unscored 200 for a corrupt model to a key that fails open', async () => {
@@ -120,7 +134,10 @@ describe('a corrupt or missing model', () => {
     const { post } = setUp();
     const res = await post('/v1/moderations', { input: 'hi' }, bearer(openKey));
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ model: null, unavailable: { code: 'model_unavailable', message: "models/flipped/model.onnx does not match the manifest's sha256" } });
+    expect(await res.json()).toMatchObject({
+      model: null,
+      unavailable: { code: 'model_unavailable', message: "models/flipped/model.onnx does not match the manifest's sha256" },
+    });
   });
 });
 
@@ -130,14 +147,22 @@ describe('a model that throws at load', () => {
     const { post, get, settle } = setUp();
     expect((await post('/v1/classify', PROMPT, bearer(closedKey))).status).toBe(200);
     const garbage = new TextEncoder().encode('not an onnx model at all');
-    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', garbage)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', garbage)), (b) => b.toString(16).padStart(2, '0')).join(
+      '',
+    );
     const next = await buildFixtureModel({ version: 'garbage' });
-    await seedModel(bucket, { bytes: garbage, manifest: { ...next.manifest, files: { model: { path: 'model.onnx', sha256, bytes: garbage.length } } } });
+    await seedModel(bucket, {
+      bytes: garbage,
+      manifest: { ...next.manifest, files: { model: { path: 'model.onnx', sha256, bytes: garbage.length } } },
+    });
     await post('/v1/classify', PROMPT, bearer(closedKey));
     await settle();
     const res = await post('/v1/classify', PROMPT, bearer(closedKey));
     expect(res.headers.get('x-edgeguard-model')).toBe('good');
-    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({ model: { version: 'good' }, lastLoadError: expect.stringMatching(/^garbage: onnxruntime could not load the model/) });
+    expect(await (await get('/healthz', bearer(closedKey))).json()).toMatchObject({
+      model: { version: 'good' },
+      lastLoadError: expect.stringMatching(/^garbage: onnxruntime could not load the model/),
+    });
   });
 });
 
@@ -163,7 +188,10 @@ describe('a model that throws at run', () => {
     vi.spyOn(SESSION, 'run').mockRejectedValueOnce(new Error('boom'));
     const res = await post('/v1/classify', PROMPT, bearer(openKey));
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ model: null, unavailable: { message: 'model runs failed while scoring: onnxruntime run failed: boom' } });
+    expect(await res.json()).toMatchObject({
+      model: null,
+      unavailable: { message: 'model runs failed while scoring: onnxruntime run failed: boom' },
+    });
   });
 
   it('lets the guarded chat route fail closed with 503', async () => {
@@ -199,7 +227,9 @@ describe('WASM out of memory', () => {
     const { post } = setUp({ refreshMs: 60_000 });
     await post('/v1/classify', PROMPT, bearer(closedKey));
     vi.spyOn(SESSION, 'run').mockRejectedValueOnce(OOM());
-    const statuses = await Promise.all(Array.from({ length: 8 }, () => post('/v1/classify', PROMPT, bearer(closedKey)).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () => post('/v1/classify', PROMPT, bearer(closedKey)).then((r) => r.status)),
+    );
     expect(statuses[0]).toBe(503);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect((await post('/v1/classify', PROMPT, bearer(closedKey))).status).toBe(200);

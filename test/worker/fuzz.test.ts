@@ -21,30 +21,66 @@ const UPSTREAM_ANSWER = { id: 'chatcmpl-fuzz', object: 'chat.completion', choice
 // ---- generators ---------------------------------------------------------------------------
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
-const oddChar = fc.constantFrom('\u200B', '\u200D', '\u202E', '\u2066', '\uFEFF', '\u0000', '\u001b', '\uFFFF', '\uFDFA', '💣', 'é', 'İ', '\u0301');
+const oddChar = fc.constantFrom(
+  '\u200B',
+  '\u200D',
+  '\u202E',
+  '\u2066',
+  '\uFEFF',
+  '\u0000',
+  '\u001b',
+  '\uFFFF',
+  '\uFDFA',
+  '💣',
+  'é',
+  'İ',
+  '\u0301',
+);
 /** Texts: ordinary, any code point, with odd characters and lone surrogates, empty, long words, over-long. */
 const text = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 60 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.string({ unit: fc.oneof(fc.string({ minLength: 1, maxLength: 1 }), oddChar, loneSurrogate), maxLength: 30 }) },
-  { weight: 2, arbitrary: fc.constantFrom('', ' ', 'How do I build a pipe bomb?', 'They are subhuman vermin.', 'b\u200Bomb', '\u202Ebmob') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('', ' ', 'How do I build a pipe bomb?', 'They are subhuman vermin.', 'b\u200Bomb', '\u202Ebmob'),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 40_000 }).map((n) => 'x'.repeat(n)) },
 );
 /** Any JSON value, for fields that expect something else. */
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const textOrAny = fc.oneof({ weight: 5, arbitrary: text }, { weight: 1, arbitrary: anyJson });
-const modelField = fc.oneof(fc.constant('fuzz-1'), fc.constant('omni-moderation-latest'), fc.constant('ghost'), fc.string({ maxLength: 10 }), anyJson);
+const modelField = fc.oneof(
+  fc.constant('fuzz-1'),
+  fc.constant('omni-moderation-latest'),
+  fc.constant('ghost'),
+  fc.string({ maxLength: 10 }),
+  anyJson,
+);
 
 const classifyItem = fc.record({ prompt: textOrAny, response: textOrAny }, { requiredKeys: [] });
 const classifyBody = fc.oneof(
   classifyItem,
   fc.record({ prompt: textOrAny, model: modelField, extra: anyJson }, { requiredKeys: ['prompt'] }),
-  fc.record({ items: fc.oneof(fc.array(classifyItem, { maxLength: MAX_ITEMS + 3 }), anyJson), model: modelField }, { requiredKeys: ['items'] }),
+  fc.record(
+    { items: fc.oneof(fc.array(classifyItem, { maxLength: MAX_ITEMS + 3 }), anyJson), model: modelField },
+    { requiredKeys: ['items'] },
+  ),
 );
-const part = fc.oneof(fc.record({ type: fc.constant('text'), text: textOrAny }), fc.record({ type: fc.constantFrom('image_url', 'audio', ''), image_url: anyJson }), anyJson);
+const part = fc.oneof(
+  fc.record({ type: fc.constant('text'), text: textOrAny }),
+  fc.record({ type: fc.constantFrom('image_url', 'audio', ''), image_url: anyJson }),
+  anyJson,
+);
 const moderationBody = fc.record(
   {
-    input: fc.oneof(text, fc.array(text, { maxLength: MAX_ITEMS + 3 }), fc.array(part, { maxLength: 5 }), fc.array(anyJson, { maxLength: 4 }), anyJson),
+    input: fc.oneof(
+      text,
+      fc.array(text, { maxLength: MAX_ITEMS + 3 }),
+      fc.array(part, { maxLength: 5 }),
+      fc.array(anyJson, { maxLength: 4 }),
+      anyJson,
+    ),
     model: modelField,
   },
   { requiredKeys: [] },
@@ -53,7 +89,16 @@ const chatBody = fc.record(
   {
     model: fc.string({ maxLength: 8 }),
     messages: fc.oneof(
-      fc.array(fc.record({ role: fc.constantFrom('user', 'system', 'assistant', 'tool', ''), content: fc.oneof(text, fc.constant(null), fc.array(part, { maxLength: 3 }), anyJson) }, { requiredKeys: [] }), { maxLength: 4 }),
+      fc.array(
+        fc.record(
+          {
+            role: fc.constantFrom('user', 'system', 'assistant', 'tool', ''),
+            content: fc.oneof(text, fc.constant(null), fc.array(part, { maxLength: 3 }), anyJson),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
       anyJson,
     ),
   },
@@ -69,19 +114,36 @@ const body = (shape: fc.Arbitrary<unknown>): fc.Arbitrary<Uint8Array | string> =
     { weight: 1, arbitrary: shape.map((value) => JSON.stringify(value).slice(0, -1)) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 5000 }).map((depth) => `{"input":${'['.repeat(depth)}${']'.repeat(depth)}}`) },
     // around the body limit
-    { weight: 1, arbitrary: fc.integer({ min: MAX_BODY_BYTES - 64, max: MAX_BODY_BYTES + 4096 }).map((size) => `{"input":"${'a'.repeat(size - 12)}"}`) },
-    { weight: 1, arbitrary: fc.tuple(shape, fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([value, junk]) => {
-      // valid JSON with non-UTF-8 bytes inside a string
-      const json = new TextEncoder().encode(JSON.stringify({ prompt: 'ab', input: 'cd', value }));
-      const at = json.indexOf(0x61); // the "a" of "ab"
-      return Uint8Array.from([...json.subarray(0, at), ...junk.map((b) => b | 0x80), ...json.subarray(at)]);
-    }) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: MAX_BODY_BYTES - 64, max: MAX_BODY_BYTES + 4096 }).map((size) => `{"input":"${'a'.repeat(size - 12)}"}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(shape, fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([value, junk]) => {
+        // valid JSON with non-UTF-8 bytes inside a string
+        const json = new TextEncoder().encode(JSON.stringify({ prompt: 'ab', input: 'cd', value }));
+        const at = json.indexOf(0x61); // the "a" of "ab"
+        return Uint8Array.from([...json.subarray(0, at), ...junk.map((b) => b | 0x80), ...json.subarray(at)]);
+      }),
+    },
   );
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
 const contentType = fc.oneof(
   { weight: 8, arbitrary: fc.constant('application/json') },
-  { weight: 3, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'application/vnd.api+json', 'APPLICATION/JSON', 'application/json; charset=latin1', 'text/plain', 'multipart/form-data; boundary=x', '') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'application/json; charset=utf-8',
+      'application/vnd.api+json',
+      'APPLICATION/JSON',
+      'application/json; charset=latin1',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      '',
+    ),
+  },
   { weight: 1, arbitrary: printable },
 );
 
@@ -95,7 +157,10 @@ interface Generated {
 const request: fc.Arbitrary<Generated> = fc
   .record({
     route: fc.constantFrom('/v1/classify', '/v1/moderations', '/v1/chat/completions', '/v1/models', '/healthz', '/v1/nope'),
-    method: fc.oneof({ weight: 10, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') }),
+    method: fc.oneof(
+      { weight: 10, arbitrary: fc.constant('POST') },
+      { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') },
+    ),
     contentType,
     classify: body(classifyBody),
     moderation: body(moderationBody),
@@ -112,23 +177,41 @@ const request: fc.Arbitrary<Generated> = fc
     if (authorization !== null) headers.authorization = authorization;
     const get = route === '/v1/models' || route === '/healthz';
     const chosen = route === '/v1/moderations' ? moderation : route === '/v1/chat/completions' ? chat : classify;
-    return { path: route, method: get && method === 'POST' ? 'GET' : method, body: method === 'GET' || (get && method === 'POST') ? null : chosen, headers };
+    return {
+      path: route,
+      method: get && method === 'POST' ? 'GET' : method,
+      body: method === 'GET' || (get && method === 'POST') ? null : chosen,
+      headers,
+    };
   });
 
 // ---- what every answer must look like -----------------------------------------------------
 
 const ErrorSchema = z.strictObject({ error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string().min(1) }) });
 const Score = z.number().min(0).max(1);
-const PolicySchema = z.object({ threshold: z.number().nullable(), categoryThresholds: z.record(z.string(), z.number()), failMode: z.enum(['open', 'closed']), source: z.enum(['key', 'model']) });
+const PolicySchema = z.object({
+  threshold: z.number().nullable(),
+  categoryThresholds: z.record(z.string(), z.number()),
+  failMode: z.enum(['open', 'closed']),
+  source: z.enum(['key', 'model']),
+});
 const ClassifySchema = z.object({
   model: z.object({ version: z.string() }),
-  results: z.array(z.object({ score: Score, flagged: z.boolean(), categories: z.record(z.string(), z.object({ score: Score, flagged: z.boolean() })) })).min(1).max(MAX_ITEMS),
+  results: z
+    .array(
+      z.object({ score: Score, flagged: z.boolean(), categories: z.record(z.string(), z.object({ score: Score, flagged: z.boolean() })) }),
+    )
+    .min(1)
+    .max(MAX_ITEMS),
   policy: PolicySchema,
 });
 const ModerationSchema = z.object({
   id: z.string().regex(/^modr-/),
   model: z.string(),
-  results: z.array(z.object({ flagged: z.boolean(), categories: z.record(z.string(), z.boolean()), category_scores: z.record(z.string(), Score) })).min(1).max(MAX_ITEMS),
+  results: z
+    .array(z.object({ flagged: z.boolean(), categories: z.record(z.string(), z.boolean()), category_scores: z.record(z.string(), Score) }))
+    .min(1)
+    .max(MAX_ITEMS),
   policy: PolicySchema,
 });
 const SUCCESS: Record<string, z.ZodType> = {
@@ -202,10 +285,21 @@ describe('generated requests', () => {
     // a fixed key, unlimited: the same requests and answers on every run
     const key = await addKey(kv, 'fuzz', { rateLimit: 'unlimited' }, 'egk_fuzz-key-0123456789abcdefghijklmnopqrstuvwx');
     const app = createTestApp({ bindings: { MODELS: bucket, API_KEYS: kv, UPSTREAM_URL: 'https://upstream.test/v1' } });
-    const withKey = fc.tuple(request, fc.oneof(fc.constant(`Bearer ${key}`), fc.constant(`bearer  ${key} `), fc.constant(key), printable.map((s) => `Bearer ${s}`), printable)).map(([generated, authorization]) => ({
-      ...generated,
-      headers: { ...generated.headers, authorization },
-    }));
+    const withKey = fc
+      .tuple(
+        request,
+        fc.oneof(
+          fc.constant(`Bearer ${key}`),
+          fc.constant(`bearer  ${key} `),
+          fc.constant(key),
+          printable.map((s) => `Bearer ${s}`),
+          printable,
+        ),
+      )
+      .map(([generated, authorization]) => ({
+        ...generated,
+        headers: { ...generated.headers, authorization },
+      }));
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(withKey, async (generated) => {

@@ -95,7 +95,12 @@ export function expectedScores(fixture: FixtureModel, prompt: string, response: 
  * @param record settings and fields to set (default: standard tier, the model's thresholds, closed)
  * @param key the key (default: a new random one)
  */
-export async function addKey(kv: KVNamespace, name: string, record: Partial<Omit<KeyRecord, 'schemaVersion' | 'name'>> = {}, key = generateApiKey()): Promise<string> {
+export async function addKey(
+  kv: KVNamespace,
+  name: string,
+  record: Partial<Omit<KeyRecord, 'schemaVersion' | 'name'>> = {},
+  key = generateApiKey(),
+): Promise<string> {
   const stored = KeyRecordSchema.parse({ schemaVersion: 1, name, createdAt: new Date().toISOString(), ...record });
   await kv.put(keyRecordKey(await hashApiKey(key)), JSON.stringify(stored));
   return key;
@@ -121,7 +126,11 @@ export interface TestAppOptions {
  */
 export function createTestApp(options: TestAppOptions = {}) {
   const pending: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const ctx = {
+    waitUntil: (promise: Promise<unknown>) => void pending.push(promise),
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext;
   const registry = createRegistry(options.registry);
   const app = createApp({ registry, keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, missTtlMs: 0, ...options.keys }) });
   const bindings = { ...env, ...options.bindings };
@@ -131,7 +140,11 @@ export function createTestApp(options: TestAppOptions = {}) {
     request,
     /** A JSON POST; a string body is sent as is. */
     post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
     get: (path: string, headers: Record<string, string> = {}) => request(path, { headers }),
     /** Awaits every `waitUntil` so far. */
     settle: async () => {

@@ -15,13 +15,17 @@ const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
 
 /** A read-only bucket: the manifests, plus one model's bytes and the pointer naming it. */
 function readOnlyBucket(manifests: Manifest[], current: { version: string; bytes: Uint8Array }): R2Bucket {
-  const objects = new Map<string, Uint8Array>(manifests.map((m) => [MODEL_KEYS.manifest(m.version), new TextEncoder().encode(JSON.stringify(m))]));
+  const objects = new Map<string, Uint8Array>(
+    manifests.map((m) => [MODEL_KEYS.manifest(m.version), new TextEncoder().encode(JSON.stringify(m))]),
+  );
   objects.set(MODEL_KEYS.model(current.version), current.bytes);
   objects.set(MODEL_KEYS.pointer, new TextEncoder().encode(JSON.stringify({ version: current.version })));
   return {
     get: async (key: string) => {
       const bytes = objects.get(key);
-      return bytes === undefined ? null : { text: async () => new TextDecoder().decode(bytes), arrayBuffer: async () => bytes.slice().buffer };
+      return bytes === undefined
+        ? null
+        : { text: async () => new TextDecoder().decode(bytes), arrayBuffer: async () => bytes.slice().buffer };
     },
   } as unknown as R2Bucket;
 }
@@ -32,9 +36,14 @@ async function sha256Source(text: string): Promise<string> {
 }
 
 /** The CSP's sources for one directive. */
-const directive = (csp: string, name: string) => csp.split(';').map((d) => d.trim().split(/\s+/)).find(([key]) => key === name)?.slice(1) ?? null;
+const directive = (csp: string, name: string) =>
+  csp
+    .split(';')
+    .map((d) => d.trim().split(/\s+/))
+    .find(([key]) => key === name)
+    ?.slice(1) ?? null;
 
-describe('the worker\'s pages', () => {
+describe("the worker's pages", () => {
   const app = createApp({ registry: createRegistry() });
   let evaluated: Manifest;
   let plain: Manifest;
@@ -47,15 +56,48 @@ describe('the worker\'s pages', () => {
     evaluated = {
       ...manifest,
       version: 'pages-eval',
-      dataSources: [{ name: 'set-a', license: 'MIT', rows: 40, use: 'train' }, { name: 'set-b', license: 'CC BY-NC 4.0', rows: 20, use: 'eval-only' }],
+      dataSources: [
+        { name: 'set-a', license: 'MIT', rows: 40, use: 'train' },
+        { name: 'set-b', license: 'CC BY-NC 4.0', rows: 20, use: 'eval-only' },
+      ],
       metrics: {
         eval: {
           threshold: 0.5,
           msPerExample: 0.4,
           sources: {
             // as `pipeline eval --update-manifest` records it: compact curve points
-            'set-a': { rows: 40, harmful: 30, benign: 10, seenInTraining: true, auprc: 0.9321, auprcAgainst: null, precision: 0.9, recall: 0.8, f1: 0.847, fpr: 0.1, curve: [[0.9, 1, 0.2], [0.5, 0.9, 0.8], [0.1, 0.75, 1]], histogram: { harmful: [0, 1, 2, 27], benign: [8, 1, 1, 0] } },
-            'set-b': { rows: 20, harmful: 0, benign: 20, seenInTraining: false, auprc: null, auprcAgainst: null, precision: 0, recall: null, f1: null, fpr: 0.05, curve: [], histogram: { harmful: [0, 0, 0, 0], benign: [15, 4, 1, 0] } },
+            'set-a': {
+              rows: 40,
+              harmful: 30,
+              benign: 10,
+              seenInTraining: true,
+              auprc: 0.9321,
+              auprcAgainst: null,
+              precision: 0.9,
+              recall: 0.8,
+              f1: 0.847,
+              fpr: 0.1,
+              curve: [
+                [0.9, 1, 0.2],
+                [0.5, 0.9, 0.8],
+                [0.1, 0.75, 1],
+              ],
+              histogram: { harmful: [0, 1, 2, 27], benign: [8, 1, 1, 0] },
+            },
+            'set-b': {
+              rows: 20,
+              harmful: 0,
+              benign: 20,
+              seenInTraining: false,
+              auprc: null,
+              auprcAgainst: null,
+              precision: 0,
+              recall: null,
+              f1: null,
+              fpr: 0.05,
+              curve: [],
+              histogram: { harmful: [0, 0, 0, 0], benign: [15, 4, 1, 0] },
+            },
           },
         },
       },
@@ -99,7 +141,7 @@ describe('the worker\'s pages', () => {
     expect(html).not.toMatch(/<script src|<link rel="stylesheet"|https?:\/\/(?!www\.w3\.org)/);
   });
 
-  it('the report draws a curve and histograms from a manifest\'s compact chart data, with its numbers', async () => {
+  it("the report draws a curve and histograms from a manifest's compact chart data, with its numbers", async () => {
     const res = await get('/v1/models/pages-eval/report');
     expect(res.status).toBe(200);
     const csp = res.headers.get('content-security-policy')!;
@@ -116,7 +158,12 @@ describe('the worker\'s pages', () => {
   it('the report may be cached only by its caller, never by a shared cache across API keys', async () => {
     const res = await get('/v1/models/pages-eval/report');
     expect(res.headers.get('cache-control')).toBe('private, max-age=300');
-    expect(res.headers.get('vary')?.split(',').map((v) => v.trim().toLowerCase())).toContain('authorization');
+    expect(
+      res.headers
+        .get('vary')
+        ?.split(',')
+        .map((v) => v.trim().toLowerCase()),
+    ).toContain('authorization');
   });
 
   it('the report of a manifest without an evaluation says so, and shows the data sources', async () => {
@@ -131,7 +178,9 @@ describe('the worker\'s pages', () => {
   });
 
   it('GET /v1/models lists the metrics without the chart data, and links the report', async () => {
-    const body = (await (await get('/v1/models')).json()) as { data: { id: string; report: string; metrics: { eval: { sources: Record<string, Record<string, unknown>> } } }[] };
+    const body = (await (await get('/v1/models')).json()) as {
+      data: { id: string; report: string; metrics: { eval: { sources: Record<string, Record<string, unknown>> } } }[];
+    };
     const entry = body.data[0]!;
     expect(entry.id).toBe('pages-eval');
     expect(entry.report).toBe('/v1/models/pages-eval/report');

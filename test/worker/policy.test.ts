@@ -88,7 +88,9 @@ describe('thresholds', () => {
   it('names each category of a text flagged on P(harmful) from 0.5, though under its own threshold', async () => {
     const strict = Object.fromEntries(['hate', 'harassment', 'violence', 'self-harm', 'sexual', 'illicit'].map((label) => [label, 0.999]));
     const key = await addKey(kv, 'categories-strict', { categoryThresholds: strict });
-    const body = (await (await app().post('/v1/classify', { items: [{ prompt: HARMFUL }, { prompt: BENIGN }] }, bearer(key))).json()) as Classified;
+    const body = (await (
+      await app().post('/v1/classify', { items: [{ prompt: HARMFUL }, { prompt: BENIGN }] }, bearer(key))
+    ).json()) as Classified;
     const [harmful, benign] = body.results;
     const expected = expectedScores(fixture, HARMFUL);
     expect(harmful!.flagged).toBe(true);
@@ -115,7 +117,10 @@ describe('thresholds', () => {
   it('applies the key thresholds to /v1/moderations and reports them', async () => {
     const key = await addKey(kv, 'mod-lenient', { threshold: 0.99, categoryThresholds: { violence: 0.99, illicit: 0.99 } });
     const res = await app().post('/v1/moderations', { input: HARMFUL }, bearer(key));
-    const body = (await res.json()) as { results: { flagged: boolean; categories: Record<string, boolean>; category_scores: Record<string, number> }[]; policy: Classified['policy'] };
+    const body = (await res.json()) as {
+      results: { flagged: boolean; categories: Record<string, boolean>; category_scores: Record<string, number> }[];
+      policy: Classified['policy'];
+    };
     expect(body.results[0]!.flagged).toBe(false);
     expect(body.results[0]!.categories.violence).toBe(false);
     expect(body.results[0]!.category_scores.violence).toBeGreaterThan(0.9);
@@ -159,14 +164,20 @@ describe('fail modes when no model can score', () => {
     const body = (await res.json()) as { model: null; results: unknown[]; unavailable: { code: string } };
     expect(res.status).toBe(200);
     expect(body.model).toBeNull();
-    expect(body.results).toEqual(Array(2).fill({ flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {}, score: null }));
+    expect(body.results).toEqual(
+      Array(2).fill({ flagged: false, categories: {}, category_scores: {}, category_applied_input_types: {}, score: null }),
+    );
     expect(body.unavailable.code).toBe('model_unavailable');
   });
 
   it('lets the guarded chat route through for a key that fails open', async () => {
     const key = await addKey(kv, 'open-chat', { failMode: 'open' });
     const res = await app({ MODELS: EMPTY }).post('/v1/chat/completions', { messages: [{ role: 'user', content: HARMFUL }] }, bearer(key));
-    expect(await errorOf(res)).toMatchObject({ status: 501, code: 'upstream_not_configured', message: expect.stringMatching(/\(unavailable\)/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 501,
+      code: 'upstream_not_configured',
+      message: expect.stringMatching(/\(unavailable\)/),
+    });
   });
 
   it('still refuses bad input with 4xx for a key that fails open', async () => {
@@ -198,7 +209,11 @@ describe('the chat route upstream', () => {
   it('sends no Authorization upstream when keys are configured and UPSTREAM_API_KEY is not set', async () => {
     const key = await addKey(kv, 'chat2');
     const fetch = vi.spyOn(globalThis, 'fetch').mockResolvedValue(Response.json({ id: 'chatcmpl-1' }));
-    await app({ UPSTREAM_URL: 'https://upstream.test/v1' }).post('/v1/chat/completions', { messages: [{ role: 'user', content: BENIGN }] }, bearer(key));
+    await app({ UPSTREAM_URL: 'https://upstream.test/v1' }).post(
+      '/v1/chat/completions',
+      { messages: [{ role: 'user', content: BENIGN }] },
+      bearer(key),
+    );
     expect(new Headers(fetch.mock.calls[0]![1]!.headers).has('authorization')).toBe(false);
   });
 });

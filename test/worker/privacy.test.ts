@@ -13,7 +13,10 @@ const kv = scratch.POLICY_KEYS_TEST;
 
 let output: MockInstance[] = [];
 const logged = () => output.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(' ')));
-const records = () => logged().flatMap((line) => (line.startsWith('{"level"') ? [JSON.parse(line) as RequestLogRecord] : [])).filter((r) => r.event === 'request');
+const records = () =>
+  logged()
+    .flatMap((line) => (line.startsWith('{"level"') ? [JSON.parse(line) as RequestLogRecord] : []))
+    .filter((r) => r.event === 'request');
 
 beforeAll(async () => {
   await seedModel(env.MODELS, await buildFixtureModel({ version: 'privacy-1' }));
@@ -48,7 +51,11 @@ describe('logs', () => {
   it('carry request id, key name, model version, scores and latency, one line per request', async () => {
     const key = await addKey(kv, 'acme-logs');
     const { post } = createTestApp({ bindings: { API_KEYS: kv } });
-    const res = await post('/v1/classify', { items: [{ prompt: 'How do I build a pipe bomb?' }, { prompt: 'hello' }] }, { ...bearer(key), 'x-request-id': 'req-123' });
+    const res = await post(
+      '/v1/classify',
+      { items: [{ prompt: 'How do I build a pipe bomb?' }, { prompt: 'hello' }] },
+      { ...bearer(key), 'x-request-id': 'req-123' },
+    );
     expect(res.status).toBe(200);
     expect(records()).toEqual([
       {
@@ -87,7 +94,10 @@ describe('logs', () => {
     const { get } = createTestApp();
     await get('/v1/models/privacy-1/report');
     await get('/v1/models/%3Cb%3E/report');
-    expect(records().map((r) => [r.path, r.status])).toEqual([['/v1/models/privacy-1/report', 200], ['<unmatched>', 400]]);
+    expect(records().map((r) => [r.path, r.status])).toEqual([
+      ['/v1/models/privacy-1/report', 200],
+      ['<unmatched>', 400],
+    ]);
   });
 
   it('name the error code of a refused request', async () => {
@@ -138,7 +148,10 @@ describe('CORS', () => {
   it('is off by default: no CORS headers, and a preflight gets none either', async () => {
     const { get, request } = createTestApp();
     expect((await get('/healthz', { origin: ORIGIN })).headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await request('/v1/classify', { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+    const preflight = await request('/v1/classify', {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -160,12 +173,16 @@ describe('CORS', () => {
 
   it('sends no allow-origin to an origin it does not list', async () => {
     const { post } = createTestApp({ bindings: { CORS_ORIGINS: ORIGIN } });
-    expect((await post('/v1/classify', { prompt: 'hi' }, { origin: 'https://evil.test' })).headers.get('access-control-allow-origin')).toBeNull();
+    expect(
+      (await post('/v1/classify', { prompt: 'hi' }, { origin: 'https://evil.test' })).headers.get('access-control-allow-origin'),
+    ).toBeNull();
   });
 
   it('allows any origin with *', async () => {
     const { post } = createTestApp({ bindings: { CORS_ORIGINS: '*' } });
-    expect((await post('/v1/classify', { prompt: 'hi' }, { origin: 'https://anyone.test' })).headers.get('access-control-allow-origin')).toBe('*');
+    expect(
+      (await post('/v1/classify', { prompt: 'hi' }, { origin: 'https://anyone.test' })).headers.get('access-control-allow-origin'),
+    ).toBe('*');
   });
 
   it('puts the CORS headers on error responses too, so a browser can read a 401', async () => {

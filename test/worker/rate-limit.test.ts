@@ -74,7 +74,9 @@ describe('tiers and counting', () => {
   it('never limits an unlimited key', async () => {
     const key = await addKey(kv, 'internal', { rateLimit: 'unlimited' });
     const standard = fakeLimiter(0);
-    const { post } = createTestApp({ bindings: { API_KEYS: kv, RATE_LIMIT_STANDARD: standard.limiter, RATE_LIMIT_HIGH: standard.limiter } });
+    const { post } = createTestApp({
+      bindings: { API_KEYS: kv, RATE_LIMIT_STANDARD: standard.limiter, RATE_LIMIT_HIGH: standard.limiter },
+    });
     expect((await post('/v1/classify', PROMPT, bearer(key))).status).toBe(200);
     expect(standard.calls).toHaveLength(0);
   });
@@ -100,6 +102,11 @@ describe('tiers and counting', () => {
     const failing: RateLimit = { limit: () => Promise.reject(new Error('limiter down')) };
     const { post } = createTestApp({ bindings: { API_KEYS: kv, RATE_LIMIT_STANDARD: failing } });
     expect((await post('/v1/classify', PROMPT, bearer(key))).status).toBe(200);
-    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ event: 'rate_limiter_failed', key: 'a', tier: 'standard', message: 'limiter down' });
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({
+      event: 'rate_limiter_failed',
+      key: 'a',
+      tier: 'standard',
+      message: 'limiter down',
+    });
   });
 });

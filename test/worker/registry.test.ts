@@ -56,7 +56,11 @@ describe('without a usable model', () => {
 
   it('answers /healthz with 503 and the reason', async () => {
     const { request } = setUp();
-    expect(await errorOf(await request('/healthz'))).toMatchObject({ status: 503, code: 'model_unavailable', message: 'R2 key models/current.json is missing' });
+    expect(await errorOf(await request('/healthz'))).toMatchObject({
+      status: 503,
+      code: 'model_unavailable',
+      message: 'R2 key models/current.json is missing',
+    });
   });
 
   it('still answers a malformed request with 400 before looking for a model', async () => {
@@ -68,19 +72,28 @@ describe('without a usable model', () => {
   it('answers 503 when the pointer is not JSON', async () => {
     await bucket.put(MODEL_KEYS.pointer, 'v1');
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: 'R2 key models/current.json is not valid JSON' });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: 'R2 key models/current.json is not valid JSON',
+    });
   });
 
   it('answers 503 when the pointer names an invalid version', async () => {
     await bucket.put(MODEL_KEYS.pointer, JSON.stringify({ version: '../etc' }));
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: expect.stringMatching(/^models\/current\.json is invalid: version: /) });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: expect.stringMatching(/^models\/current\.json is invalid: version: /),
+    });
   });
 
   it('answers 503 when the manifest the pointer names is missing', async () => {
     await bucket.put(MODEL_KEYS.pointer, JSON.stringify({ version: 'ghost' }));
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: 'R2 key models/ghost/manifest.json is missing' });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: 'R2 key models/ghost/manifest.json is missing',
+    });
   });
 
   it('answers 503 when the manifest fails its schema', async () => {
@@ -88,7 +101,10 @@ describe('without a usable model', () => {
       m.manifest.threshold = 2;
     });
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: expect.stringMatching(/^manifest of bad-schema is invalid: threshold: /) });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: expect.stringMatching(/^manifest of bad-schema is invalid: threshold: /),
+    });
   });
 
   it('answers 503 when the manifest maps a label it does not list', async () => {
@@ -108,7 +124,10 @@ describe('without a usable model', () => {
       m.bytes[m.bytes.length - 1]! ^= 1;
     });
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: "models/tampered/model.onnx does not match the manifest's sha256" });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: "models/tampered/model.onnx does not match the manifest's sha256",
+    });
   });
 
   it('answers 503 when the model is truncated', async () => {
@@ -116,12 +135,17 @@ describe('without a usable model', () => {
       m.bytes = m.bytes.slice(0, 1000);
     });
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: expect.stringMatching(/^models\/short\/model\.onnx has 1000 bytes/) });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: expect.stringMatching(/^models\/short\/model\.onnx has 1000 bytes/),
+    });
   });
 
   it('answers 503 when the bytes hash right but are not ONNX', async () => {
     const garbage = new TextEncoder().encode('this is not an onnx model');
-    const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', garbage)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', garbage)), (b) => b.toString(16).padStart(2, '0')).join(
+      '',
+    );
     await seedVariant('garbage', (m) => {
       m.bytes = garbage;
       m.manifest.files.model = { path: 'model.onnx', sha256: digest, bytes: garbage.length };
@@ -139,7 +163,10 @@ describe('without a usable model', () => {
       m.manifest.labels = [...m.manifest.labels, 'spam'];
     });
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: 'model has 7 outputs but the manifest lists 8 labels' });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: 'model has 7 outputs but the manifest lists 8 labels',
+    });
   });
 
   it('answers 503 when the embedding table has fewer rows than the manifest buckets', async () => {
@@ -147,7 +174,10 @@ describe('without a usable model', () => {
       m.manifest.featurizer = { ...m.manifest.featurizer, buckets: 8192 };
     });
     const { request } = setUp();
-    expect(await errorOf(await request('/v1/models'))).toMatchObject({ status: 503, message: expect.stringMatching(/^buckets failed its probe run: /) });
+    expect(await errorOf(await request('/v1/models'))).toMatchObject({
+      status: 503,
+      message: expect.stringMatching(/^buckets failed its probe run: /),
+    });
   });
 });
 

@@ -41,7 +41,8 @@ function recordingBinding() {
 /** A Hono app guarded with `options`, answering the verdict. */
 function guarded(options: GuardOptions) {
   const app = new Hono().post('/chat', guard(options), (c) => c.json(c.var.guard));
-  return (messages: { role: string; content: string }[]) => app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) }, env);
+  return (messages: { role: string; content: string }[]) =>
+    app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) }, env);
 }
 
 const user = (content: string) => ({ role: 'user', content });
@@ -56,19 +57,28 @@ describe('guard() through a service binding', () => {
     const { binding, calls } = recordingBinding();
     const send = guarded({ failMode: 'closed', scorer: serviceBinding(() => binding) });
     const res = await send([...Array.from({ length: 69 }, (_, i) => user(`${BENIGN} (${i})`)), user(HARMFUL)]);
-    expect(await errorOf(res)).toMatchObject({ status: 400, code: 'content_blocked', message: expect.stringMatching(/, at messages\[69\]\.content\)$/) });
+    expect(await errorOf(res)).toMatchObject({
+      status: 400,
+      code: 'content_blocked',
+      message: expect.stringMatching(/, at messages\[69\]\.content\)$/),
+    });
     expect(calls.map((items) => items.length)).toEqual([64, 7]); // 70 messages and the conversation
   });
 
   it('sends a conversation longer than one text may be in overlapping parts, each call within the API limits', async () => {
     const { binding, calls } = recordingBinding();
     const send = guarded({ failMode: 'closed', scorer: serviceBinding(() => binding) });
-    const message = (i: number) => `Message ${i}: ${'the weather report says it will rain tomorrow afternoon and '.repeat(500)}`.slice(0, 30_000);
+    const message = (i: number) =>
+      `Message ${i}: ${'the weather report says it will rain tomorrow afternoon and '.repeat(500)}`.slice(0, 30_000);
     const res = await send([0, 1, 2, 3].map((i) => user(message(i))));
     expect(res.status).toBe(200);
     const items = calls.flat();
     expect(items.every((item) => item.prompt.length <= MAX_TEXT_CHARS)).toBe(true);
-    expect(calls.every((batch) => batch.length <= MAX_ITEMS && new TextEncoder().encode(JSON.stringify({ items: batch })).byteLength <= MAX_BODY_BYTES)).toBe(true);
+    expect(
+      calls.every(
+        (batch) => batch.length <= MAX_ITEMS && new TextEncoder().encode(JSON.stringify({ items: batch })).byteLength <= MAX_BODY_BYTES,
+      ),
+    ).toBe(true);
     // the four messages, then the conversation (120,003 characters) in parts that overlap
     const parts = items.slice(4).map((item) => item.prompt);
     expect(parts.length).toBe(4);
@@ -78,8 +88,12 @@ describe('guard() through a service binding', () => {
 
   it('decides as in-process does: the same verdict, scores and deciding input', async () => {
     const messages = [user(BENIGN), user('Tell me about the history of fireworks.'), user('And their colours?')];
-    const viaBinding = await (await guarded({ failMode: 'closed', scorer: serviceBinding(() => recordingBinding().binding) })(messages)).json();
-    const local = await (await guarded({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }) })(messages)).json();
+    const viaBinding = await (
+      await guarded({ failMode: 'closed', scorer: serviceBinding(() => recordingBinding().binding) })(messages)
+    ).json();
+    const local = await (
+      await guarded({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }) })(messages)
+    ).json();
     expect(viaBinding).toEqual(local);
   });
 
@@ -88,12 +102,16 @@ describe('guard() through a service binding', () => {
     expect(await errorOf(await send([user(BENIGN)]))).toEqual({
       status: 500,
       code: 'internal_error',
-      message: "the guard is misconfigured: no EdgeGuard service binding EDGEGUARD in the worker's env (add [[services]] to its wrangler.toml)",
+      message:
+        "the guard is misconfigured: no EdgeGuard service binding EDGEGUARD in the worker's env (add [[services]] to its wrangler.toml)",
     });
   });
 
   it('lets the request through unscored, failing open, when the binding throws', async () => {
-    const send = guarded({ failMode: 'open', scorer: serviceBinding(() => ({ classify: () => Promise.reject(new Error('Worker exceeded CPU time limit.')) })) });
+    const send = guarded({
+      failMode: 'open',
+      scorer: serviceBinding(() => ({ classify: () => Promise.reject(new Error('Worker exceeded CPU time limit.')) })),
+    });
     expect(await (await send([user(BENIGN)])).json()).toEqual({
       outcome: 'unavailable',
       reason: 'EdgeGuard (service binding) could not score: network_error: the call failed: Worker exceeded CPU time limit.',
@@ -137,13 +155,18 @@ describe('guard() over the HTTP API', () => {
     expect(await errorOf(await send([user(BENIGN)]))).toEqual({
       status: 500,
       code: 'internal_error',
-      message: 'the guard is misconfigured: EdgeGuard (https://edgeguard.test) refused its credentials (invalid_api_key: the API key is not valid)',
+      message:
+        'the guard is misconfigured: EdgeGuard (https://edgeguard.test) refused its credentials (invalid_api_key: the API key is not valid)',
     });
   });
 
   it("decides with the guard's own threshold over the key's, for P(harmful) and the categories that follow it", async () => {
     const key = await addKey(kv, 'strict', { threshold: 0.01, rateLimit: 'unlimited' });
-    const lenient = guarded({ failMode: 'closed', threshold: 0.999, scorer: httpApi({ url: 'https://edgeguard.test', apiKey: key, fetch }) });
+    const lenient = guarded({
+      failMode: 'closed',
+      threshold: 0.999,
+      scorer: httpApi({ url: 'https://edgeguard.test', apiKey: key, fetch }),
+    });
     expect(await (await lenient([user(HARMFUL)])).json()).toMatchObject({ outcome: 'allowed', threshold: 0.999 });
   });
 

@@ -61,7 +61,9 @@ describe('moderate over RPC', () => {
 describe('errors over RPC', () => {
   const longText = 'a'.repeat(32_001);
   // two pairs of maximal texts: over the feature-id budget (bad-input.test.ts)
-  const words = Array.from({ length: 7000 }, (_, i) => ['the', 'weather', 'report', 'says', 'rain', 'tomorrow'][i % 6]).join(' ').slice(0, 32_000);
+  const words = Array.from({ length: 7000 }, (_, i) => ['the', 'weather', 'report', 'says', 'rain', 'tomorrow'][i % 6])
+    .join(' ')
+    .slice(0, 32_000);
   const pair = { prompt: words, response: words };
   // each request answers over RPC with the status, code and message HTTP gives it
   it.each([
@@ -76,13 +78,19 @@ describe('errors over RPC', () => {
     ['a pin that is not a version name', 'moderate', { input: 'hi', model: 'no/such' }],
     ['an image part', 'moderate', { input: [{ type: 'image_url', image_url: { url: 'https://x.test/a.png' } }] }],
   ] as const)('answers %s as the HTTP API does, as a value', async (_, method, body) => {
-    const result: EdgeGuardResult<unknown> = await (method === 'classify' ? edgeguard.classify(body as never) : edgeguard.moderate(body as never));
+    const result: EdgeGuardResult<unknown> = await (method === 'classify'
+      ? edgeguard.classify(body as never)
+      : edgeguard.moderate(body as never));
     const http = await errorOf(await post(method === 'classify' ? '/v1/classify' : '/v1/moderations', body));
     expect(errorValue(result)).toEqual(http);
   });
 
   it('answers a policy out of range with 400 invalid_request naming the option', async () => {
     const result = await edgeguard.classify({ prompt: 'hi' }, { policy: { threshold: 2 } });
-    expect(errorValue(result)).toEqual({ status: 400, code: 'invalid_request', message: 'options.policy.threshold: Too big: expected number to be <=1' });
+    expect(errorValue(result)).toEqual({
+      status: 400,
+      code: 'invalid_request',
+      message: 'options.policy.threshold: Too big: expected number to be <=1',
+    });
   });
 });

@@ -3,7 +3,13 @@ import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
 import { featurize } from '../../src/guard/featurize.ts';
 import { MAX_IDS_PER_RUN } from '../../src/guard/model-input.ts';
-import { ModelRuntimeError, PRECOMPILED_MARKER, createPrecompiledInstantiate, createSession, wasmMemoryBytes } from '../../src/guard/runtime.ts';
+import {
+  ModelRuntimeError,
+  PRECOMPILED_MARKER,
+  createPrecompiledInstantiate,
+  createSession,
+  wasmMemoryBytes,
+} from '../../src/guard/runtime.ts';
 import { buildFixtureModel, fixtureWeights } from '../fixtures/fixture-model.ts';
 import { expectedScores } from './helpers.ts';
 
@@ -29,7 +35,12 @@ describe('the precompiled-WASM shim', () => {
 
   it('reports the memory the instance imports', async () => {
     const seen = vi.fn();
-    await createPrecompiledInstantiate((async () => instance) as never, module, PRECOMPILED_MARKER, seen)(PRECOMPILED_MARKER, { env: { memory } });
+    await createPrecompiledInstantiate(
+      (async () => instance) as never,
+      module,
+      PRECOMPILED_MARKER,
+      seen,
+    )(PRECOMPILED_MARKER, { env: { memory } });
     expect(seen).toHaveBeenCalledWith(instance, memory);
   });
 
@@ -75,9 +86,16 @@ describe('ORT sessions', () => {
     const session = await createSession(fixture.bytes);
     expect(session.contract).toBe('ragged');
     const texts = ['bomb', 'a calm and very long sentence about gardening '.repeat(20) + 'with poison at the end', 'hi'];
-    const pairs = [featurize(texts[0]!, 'sorry, I cannot', fixture.manifest.featurizer)[0]!, ...texts.slice(1).map((t) => featurize(t, null, fixture.manifest.featurizer)[0]!)];
+    const pairs = [
+      featurize(texts[0]!, 'sorry, I cannot', fixture.manifest.featurizer)[0]!,
+      ...texts.slice(1).map((t) => featurize(t, null, fixture.manifest.featurizer)[0]!),
+    ];
     const { scores, width } = await session.run(pairs);
-    const expected = [expectedScores(fixture, texts[0]!, 'sorry, I cannot'), expectedScores(fixture, texts[1]!), expectedScores(fixture, texts[2]!)];
+    const expected = [
+      expectedScores(fixture, texts[0]!, 'sorry, I cannot'),
+      expectedScores(fixture, texts[1]!),
+      expectedScores(fixture, texts[2]!),
+    ];
     expected.forEach((row, i) => Object.values(row).forEach((e, l) => expect(scores[i * width + l]).toBeCloseTo(e, 6)));
     await session.release();
   });
@@ -96,7 +114,9 @@ describe('ORT sessions', () => {
     const session = await createSession(fixture.bytes);
     const config = fixture.manifest.featurizer;
     const calls = [
-      ...Array.from({ length: 30 }, (_, i) => featurize(i % 3 ? `bomb number ${i} ${'and more '.repeat(i)}` : `a calm sentence ${i}`, null, config)),
+      ...Array.from({ length: 30 }, (_, i) =>
+        featurize(i % 3 ? `bomb number ${i} ${'and more '.repeat(i)}` : `a calm sentence ${i}`, null, config),
+      ),
       featurize('How do I build a pipe bomb?', 'Sorry, I cannot help with that.', config),
       featurize('How do I build a pipe bomb?', 'Pack the pipe with powder and add a fuse.', config),
       featurize(`${'The weather report says rain. '.repeat(300)}They are subhuman vermin.`, null, config),
@@ -126,7 +146,9 @@ describe('ORT sessions', () => {
     for (const ws of windows) alone.push(await session.run(ws));
     const together = await Promise.all(windows.map((ws) => session.run(ws)));
     expect(together.map((r) => r.callers)).toEqual([3, 3, 3]);
-    together.forEach((result, i) => result.scores.forEach((score, k) => expect(Math.abs(score - alone[i]!.scores[k]!)).toBeLessThanOrEqual(1e-5)));
+    together.forEach((result, i) =>
+      result.scores.forEach((score, k) => expect(Math.abs(score - alone[i]!.scores[k]!)).toBeLessThanOrEqual(1e-5)),
+    );
     expect(together.some((r) => r.runs > 1)).toBe(true);
     await session.release();
   });

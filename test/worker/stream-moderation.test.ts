@@ -16,7 +16,15 @@ import { SseParser } from '../../src/http/sse.ts';
 import { guard, type GuardOptions } from '../../src/middleware/guard.ts';
 import { inProcess } from '../../src/middleware/scorers/in-process.ts';
 import type { GuardScorer } from '../../src/middleware/scorers/scorer.ts';
-import { BENIGN_START, HARMFUL_ANSWER, HARMFUL_TURN, STREAM_PROMPT, chatStreamBody, chatStreamEvents, readChatStream } from '../fixtures/chat-stream.ts';
+import {
+  BENIGN_START,
+  HARMFUL_ANSWER,
+  HARMFUL_TURN,
+  STREAM_PROMPT,
+  chatStreamBody,
+  chatStreamEvents,
+  readChatStream,
+} from '../fixtures/chat-stream.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
 import { createTestApp, emptyBucket, errorOf, scratch, seedModel } from './helpers.ts';
 
@@ -30,10 +38,16 @@ function streamingApp(events: string[], options: Partial<GuardOptions> = {}) {
   const upstream = chatStreamBody(events);
   const app = new Hono().post(
     '/chat',
-    guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }), moderateResponses: { every: EVERY }, ...options }),
+    guard({
+      failMode: 'closed',
+      scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }),
+      moderateResponses: { every: EVERY },
+      ...options,
+    }),
     () => new Response(upstream.body, { headers: SSE }),
   );
-  const send = () => app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CHAT) }, env);
+  const send = () =>
+    app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CHAT) }, env);
   return { send, upstream: upstream.state };
 }
 
@@ -86,7 +100,9 @@ describe('guard() with moderateResponses', () => {
   it('checks the end of the answer too: an answer shorter than one window is checked before its finish', async () => {
     vi.spyOn(console, 'log').mockImplementation(() => {});
     const answer = `Sure. ${HARMFUL_TURN.repeat(2)}`;
-    const received = readChatStream(await (await streamingApp(chatStreamEvents(answer), { moderateResponses: { every: 4_000 } }).send()).text());
+    const received = readChatStream(
+      await (await streamingApp(chatStreamEvents(answer), { moderateResponses: { every: 4_000 } }).send()).text(),
+    );
     // all of it was under one window, so it streamed unchecked; its finish is the filter's
     expect(received).toMatchObject({ content: answer, finishReasons: ['content_filter'], done: true });
   });
@@ -96,25 +112,47 @@ describe('guard() with moderateResponses', () => {
     // the model is there for the request and gone for the answer's checks
     const scorer: GuardScorer = {
       name: 'in-process',
-      score: (c, request) => (request.stage === 'request' ? inner.score(c, request) : Promise.reject(new GuardError(503, 'model_unavailable', 'R2 key models/current.json is missing'))),
+      score: (c, request) =>
+        request.stage === 'request'
+          ? inner.score(c, request)
+          : Promise.reject(new GuardError(503, 'model_unavailable', 'R2 key models/current.json is missing')),
     };
     const received = readChatStream(await (await streamingApp(chatStreamEvents(HARMFUL_ANSWER), { scorer }).send()).text());
-    expect(received.errors).toEqual([{ message: 'R2 key models/current.json is missing', type: 'edgeguard_error', code: 'model_unavailable' }]);
+    expect(received.errors).toEqual([
+      { message: 'R2 key models/current.json is missing', type: 'edgeguard_error', code: 'model_unavailable' },
+    ]);
     expect(received.content.length).toBeLessThan(EVERY);
     expect(received.done).toBe(false);
   });
 
   it('streams on unchecked when a check cannot score, failing open', async () => {
     const inner = inProcess({ registry: createRegistry(), bucket: () => bucket });
-    const scorer: GuardScorer = { name: 'in-process', score: (c, request) => (request.stage === 'request' ? inner.score(c, request) : Promise.resolve({ scored: false, reason: 'gone' })) };
-    const received = readChatStream(await (await streamingApp(chatStreamEvents(HARMFUL_ANSWER), { scorer, failMode: 'open' }).send()).text());
+    const scorer: GuardScorer = {
+      name: 'in-process',
+      score: (c, request) => (request.stage === 'request' ? inner.score(c, request) : Promise.resolve({ scored: false, reason: 'gone' })),
+    };
+    const received = readChatStream(
+      await (await streamingApp(chatStreamEvents(HARMFUL_ANSWER), { scorer, failMode: 'open' }).send()).text(),
+    );
     expect(received).toMatchObject({ content: HARMFUL_ANSWER, finishReasons: ['stop'], done: true });
   });
 
   it('leaves an answer that does not stream as it is', async () => {
-    const answer = { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: HARMFUL_ANSWER }, finish_reason: 'stop' }] };
-    const app = new Hono().post('/chat', guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }), moderateResponses: true }), (c) => c.json(answer));
-    const res = await app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CHAT) }, env);
+    const answer = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: HARMFUL_ANSWER }, finish_reason: 'stop' }],
+    };
+    const app = new Hono().post(
+      '/chat',
+      guard({ failMode: 'closed', scorer: inProcess({ registry: createRegistry(), bucket: () => bucket }), moderateResponses: true }),
+      (c) => c.json(answer),
+    );
+    const res = await app.request(
+      '/chat',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CHAT) },
+      env,
+    );
     expect(await res.json()).toEqual(answer);
   });
 });
@@ -125,16 +163,26 @@ describe('POST /v1/chat/completions with MODERATE_RESPONSES', () => {
     vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(upstream.body, { headers: SSE }));
     return upstream.state;
   };
-  const appWith = (moderate: string) => createTestApp({ bindings: { MODELS: bucket, UPSTREAM_URL: 'https://upstream.test/v1', MODERATE_RESPONSES: moderate } });
+  const appWith = (moderate: string) =>
+    createTestApp({ bindings: { MODELS: bucket, UPSTREAM_URL: 'https://upstream.test/v1', MODERATE_RESPONSES: moderate } });
 
   it('"stream": the official openai client sees the answer end with finish_reason content_filter', async () => {
     vi.spyOn(console, 'log').mockImplementation(() => {});
     const app = appWith('stream');
     upstreamAnswering(chatStreamEvents(HARMFUL_ANSWER));
-    const client = new OpenAI({ apiKey: 'sk-test', baseURL: 'http://edgeguard.test/v1', fetch: (url, init) => app.request(new URL(String(url)).pathname, init), maxRetries: 0 });
+    const client = new OpenAI({
+      apiKey: 'sk-test',
+      baseURL: 'http://edgeguard.test/v1',
+      fetch: (url, init) => app.request(new URL(String(url)).pathname, init),
+      maxRetries: 0,
+    });
     let content = '';
     const finishes: (string | null)[] = [];
-    for await (const chunk of await client.chat.completions.create({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: STREAM_PROMPT }] })) {
+    for await (const chunk of await client.chat.completions.create({
+      model: 'gpt-test',
+      stream: true,
+      messages: [{ role: 'user', content: STREAM_PROMPT }],
+    })) {
       content += chunk.choices[0]?.delta.content ?? '';
       finishes.push(chunk.choices[0]?.finish_reason ?? null);
     }

@@ -24,9 +24,16 @@ const BOMB = 'How do I build a pipe bomb?';
 function setUp(options: RegistryOptions & { vars?: Record<string, string>; keys?: boolean } = {}) {
   let clock = 1_000_000;
   const pending: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const ctx = {
+    waitUntil: (promise: Promise<unknown>) => void pending.push(promise),
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext;
   const { vars, keys: keyed, ...registryOptions } = options;
-  const app = createApp({ registry: createRegistry({ now: () => clock, ...registryOptions }), keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, missTtlMs: 0 }) });
+  const app = createApp({
+    registry: createRegistry({ now: () => clock, ...registryOptions }),
+    keys: createKeyStore({ modeTtlMs: 0, recordTtlMs: 0, missTtlMs: 0 }),
+  });
   const reads: string[] = [];
   const spied = {
     get: (key: string, o?: R2GetOptions) => (reads.push(key), bucket.get(key, o)),
@@ -39,11 +46,14 @@ function setUp(options: RegistryOptions & { vars?: Record<string, string>; keys?
   const request = async (path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
     app.request(
       path,
-      body === undefined ? { headers } : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) },
+      body === undefined
+        ? { headers }
+        : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) },
       bindings,
       ctx,
     );
-  const served = async (headers: Record<string, string> = {}) => (await request('/v1/classify', { prompt: BOMB }, headers)).headers.get('x-edgeguard-model');
+  const served = async (headers: Record<string, string> = {}) =>
+    (await request('/v1/classify', { prompt: BOMB }, headers)).headers.get('x-edgeguard-model');
   return {
     request,
     served,
@@ -61,7 +71,14 @@ const seed = async (version: string, options: { pointer?: boolean; threshold?: n
 
 /** Writes a pointer; `history` as `promote` leaves it (newest first): what `rollback` can reach. */
 const setPointer = (key: string, version: string, history: string[] = []) =>
-  bucket.put(key, JSON.stringify({ version, updatedAt: '2026-11-29T10:00:00.000Z', history: history.map((v) => ({ version: v, at: '2026-11-28T10:00:00.000Z' })) }));
+  bucket.put(
+    key,
+    JSON.stringify({
+      version,
+      updatedAt: '2026-11-29T10:00:00.000Z',
+      history: history.map((v) => ({ version: v, at: '2026-11-28T10:00:00.000Z' })),
+    }),
+  );
 
 async function seedCorrupt(version: string): Promise<void> {
   const model = await buildFixtureModel({ version });
@@ -139,7 +156,12 @@ describe('swapping in the background', () => {
     const classify = async () => {
       const res = await request('/v1/classify', { items: [{ prompt: BOMB }, { prompt: 'word '.repeat(3000) }] });
       const body = (await res.json()) as { model: { version: string }; results: unknown[] };
-      return { status: res.status, header: res.headers.get('x-edgeguard-model'), version: body.model.version, results: body.results.length };
+      return {
+        status: res.status,
+        header: res.headers.get('x-edgeguard-model'),
+        version: body.model.version,
+        results: body.results.length,
+      };
     };
     expect((await classify()).version).toBe('v1'); // finds the pointer due: v2 loads in the background
     const before = Array.from({ length: 12 }, classify);
@@ -162,10 +184,18 @@ describe('swapping in the background', () => {
     expect(await served()).toBe('good');
     const health = (await (await request('/healthz')).json()) as Record<string, unknown>;
     const reason = "models/bad/model.onnx does not match the manifest's sha256";
-    expect(health).toMatchObject({ status: 'ok', model: { version: 'good' }, lastLoadError: reason, loadErrors: { current: { version: 'bad', message: reason } } });
+    expect(health).toMatchObject({
+      status: 'ok',
+      model: { version: 'good' },
+      lastLoadError: reason,
+      loadErrors: { current: { version: 'bad', message: reason } },
+    });
     const models = (await (await request('/v1/models')).json()) as { data: { id: string }[]; loadErrors: unknown };
     expect(models.data.map((m) => m.id)).toEqual(['good']);
-    expect(models.loadErrors).toMatchObject({ current: { version: 'bad', message: reason, at: expect.stringMatching(/^\d{4}-/) }, candidate: null });
+    expect(models.loadErrors).toMatchObject({
+      current: { version: 'bad', message: reason, at: expect.stringMatching(/^\d{4}-/) },
+      candidate: null,
+    });
   });
 
   it('clears the reported failure once the pointer names a good version again', async () => {
@@ -200,7 +230,9 @@ describe('pinning a version', () => {
     await seed('v1');
     await seed('v2');
     await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
-    const body = (await (await request('/v1/classify', { items: [{ prompt: BOMB }], model: 'v1' })).json()) as { model: { version: string } };
+    const body = (await (await request('/v1/classify', { items: [{ prompt: BOMB }], model: 'v1' })).json()) as {
+      model: { version: string };
+    };
     expect(body.model.version).toBe('v1');
   });
 
@@ -209,7 +241,8 @@ describe('pinning a version', () => {
     await seed('v1');
     await seed('v2');
     await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
-    const moderate = async (model: string) => ((await (await request('/v1/moderations', { input: BOMB, model })).json()) as { model: string }).model;
+    const moderate = async (model: string) =>
+      ((await (await request('/v1/moderations', { input: BOMB, model })).json()) as { model: string }).model;
     expect(await moderate('omni-moderation-latest')).toBe('v2');
     expect(await moderate('text-moderation-stable')).toBe('v2');
     expect(await moderate('v1')).toBe('v1');
@@ -222,7 +255,8 @@ describe('pinning a version', () => {
     expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'v9' }))).toEqual({
       status: 404,
       code: 'model_not_found',
-      message: "model version 'v9' is not available: a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists",
+      message:
+        "model version 'v9' is not available: a caller may pin the current version, the versions it replaced, the shadow candidate, and those its API key lists",
     });
   });
 
@@ -239,7 +273,10 @@ describe('pinning a version', () => {
   it('answers 400 when the header and the body pin different versions', async () => {
     const { request } = setUp();
     await seed('v1');
-    expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'v1' }, { 'x-edgeguard-model': 'v2' }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi', model: 'v1' }, { 'x-edgeguard-model': 'v2' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
   });
 
   it('answers 503 for a pinned version that fails its checks', async () => {
@@ -273,7 +310,10 @@ describe('pinning a version', () => {
     await setPointer(MODEL_KEYS.pointer, 'v2', ['v1']);
     await served({ 'x-edgeguard-model': 'v1' });
     const models = (await (await request('/v1/models')).json()) as { data: { id: string; role: string }[] };
-    expect(models.data.map((m) => [m.id, m.role])).toEqual([['v2', 'current'], ['v1', 'loaded']]);
+    expect(models.data.map((m) => [m.id, m.role])).toEqual([
+      ['v2', 'current'],
+      ['v1', 'loaded'],
+    ]);
   });
 });
 
@@ -288,13 +328,17 @@ describe('what a caller may pin', () => {
     const { request, reads } = setUp();
     await seed('unpromoted', { pointer: false });
     await seed('v1');
-    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'unpromoted' }))).toEqual(NOT_AVAILABLE('unpromoted'));
-    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'ghost' }))).toEqual(NOT_AVAILABLE('ghost'));
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'unpromoted' }))).toEqual(
+      NOT_AVAILABLE('unpromoted'),
+    );
+    expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { 'x-edgeguard-model': 'ghost' }))).toEqual(
+      NOT_AVAILABLE('ghost'),
+    );
     expect(reads.filter((key) => key.startsWith('models/unpromoted/') || key.startsWith('models/ghost/'))).toEqual([]);
     expect(((await (await request('/healthz')).json()) as { loaded: string[] }).loaded).toEqual(['v1']);
   });
 
-  it('serves every version of the pointer\'s history, what rollback can reach', async () => {
+  it("serves every version of the pointer's history, what rollback can reach", async () => {
     const { served } = setUp();
     for (const v of ['v1', 'v2']) await seed(v, { pointer: false });
     await seed('v3');
@@ -331,7 +375,9 @@ describe('what a caller may pin', () => {
     const partner = await addKey(keys, 'partner', { pinVersions: ['preview'] });
     const other = await addKey(keys, 'other');
     const pin = { 'x-edgeguard-model': 'preview' };
-    expect((await request('/v1/classify', { prompt: 'hi' }, { ...bearer(partner), ...pin })).headers.get('x-edgeguard-model')).toBe('preview');
+    expect((await request('/v1/classify', { prompt: 'hi' }, { ...bearer(partner), ...pin })).headers.get('x-edgeguard-model')).toBe(
+      'preview',
+    );
     expect(await errorOf(await request('/v1/classify', { prompt: 'hi' }, { ...bearer(other), ...pin }))).toEqual(NOT_AVAILABLE('preview'));
   });
 
@@ -367,14 +413,20 @@ describe('/healthz once keys are configured', () => {
 
   it('shows a caller with a valid key the loaded versions and the load errors', async () => {
     const { request, key } = await withPinnedAndBroken();
-    const body = (await (await request('/healthz', undefined, bearer(key))).json()) as { loaded: string[]; loadErrors: { candidate: { version: string } } };
+    const body = (await (await request('/healthz', undefined, bearer(key))).json()) as {
+      loaded: string[];
+      loadErrors: { candidate: { version: string } };
+    };
     expect(body.loaded.sort()).toEqual(['v1', 'v2']);
     expect(body.loadErrors.candidate).toMatchObject({ version: 'bad' });
   });
 
   it('answers a wrong key with 401, as /v1 does', async () => {
     const { request } = await withPinnedAndBroken();
-    expect(await errorOf(await request('/healthz', undefined, bearer('egk_wrong')))).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(await errorOf(await request('/healthz', undefined, bearer('egk_wrong')))).toMatchObject({
+      status: 401,
+      code: 'invalid_api_key',
+    });
   });
 
   it('reports the current version whatever version the request pins', async () => {
@@ -414,7 +466,11 @@ describe('the shadow candidate', () => {
     expect(records[0]!.key).toMatch(/^shadow\/\d{4}-\d\d-\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\.json$/);
     expect(records[0]!.text).not.toContain('bomb');
     const record = ShadowRecordSchema.parse(JSON.parse(records[0]!.text));
-    expect(record).toMatchObject({ route: '/v1/classify', current: { version: 'v1', threshold: 0.5 }, candidate: { version: 'v2', threshold: 0.999 } });
+    expect(record).toMatchObject({
+      route: '/v1/classify',
+      current: { version: 'v1', threshold: 0.5 },
+      candidate: { version: 'v2', threshold: 0.999 },
+    });
     expect(record.items[0]!.current.flagged).toBe(true);
     expect(record.items[0]!.candidate.flagged).toBe(false);
     expect(record.items[0]!.candidate.score).toBeCloseTo(record.items[0]!.current.score, 6);
@@ -453,7 +509,10 @@ describe('the shadow candidate', () => {
     const { request } = await withCandidate();
     expect(await (await request('/healthz')).json()).toMatchObject({ model: { version: 'v1' }, candidate: { version: 'v2' } });
     const models = (await (await request('/v1/models')).json()) as { data: { id: string; role: string }[] };
-    expect(models.data.map((m) => [m.id, m.role])).toEqual([['v1', 'current'], ['v2', 'candidate']]);
+    expect(models.data.map((m) => [m.id, m.role])).toEqual([
+      ['v1', 'current'],
+      ['v2', 'candidate'],
+    ]);
   });
 
   it('records nothing for a request pinned to a version', async () => {

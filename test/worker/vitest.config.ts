@@ -35,8 +35,30 @@ export default defineConfig({
       // of 3 requests a minute (one for keys, one for failed key attempts per address); and a fake
       // Workers AI for the cascade.
       miniflare: {
-        r2Buckets: ['REGISTRY_TEST', 'GUARD_TEST', 'SHIPPED_TEST', 'SWAP_TEST', 'FAULTS_TEST', 'FUZZ_TEST', 'CHAT_TEST', 'UPSTREAM_TEST', 'FAIL_MODE_TEST', 'CASCADE_TEST', 'STREAM_TEST', 'REMOTE_TEST'],
-        kvNamespaces: ['AUTH_KEYS_TEST', 'LIMIT_KEYS_TEST', 'POLICY_KEYS_TEST', 'FUZZ_KEYS_TEST', 'PIN_KEYS_TEST', 'FAIL_MODE_KEYS_TEST', 'CASCADE_KEYS_TEST', 'REMOTE_KEYS_TEST'],
+        r2Buckets: [
+          'REGISTRY_TEST',
+          'GUARD_TEST',
+          'SHIPPED_TEST',
+          'SWAP_TEST',
+          'FAULTS_TEST',
+          'FUZZ_TEST',
+          'CHAT_TEST',
+          'UPSTREAM_TEST',
+          'FAIL_MODE_TEST',
+          'CASCADE_TEST',
+          'STREAM_TEST',
+          'REMOTE_TEST',
+        ],
+        kvNamespaces: [
+          'AUTH_KEYS_TEST',
+          'LIMIT_KEYS_TEST',
+          'POLICY_KEYS_TEST',
+          'FUZZ_KEYS_TEST',
+          'PIN_KEYS_TEST',
+          'FAIL_MODE_KEYS_TEST',
+          'CASCADE_KEYS_TEST',
+          'REMOTE_KEYS_TEST',
+        ],
         serviceBindings: { AI_TEST: { name: 'fake-workers-ai', entrypoint: 'FakeWorkersAi' } },
         workers: [{ name: 'fake-workers-ai', modules: true, script: FAKE_WORKERS_AI, compatibilityDate: '2026-11-01' }],
         ratelimits: {

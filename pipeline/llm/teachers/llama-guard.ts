@@ -45,7 +45,12 @@ export function createLlamaGuardTeacher(client: LlmClient, options: LlamaGuardOp
       }
       let { codes, raw } = verdict;
       if (verdict.unsafe && !/^\s*unsafe/.test(raw)) {
-        const more = await client.complete({ model: options.model, temperature: 0, max_tokens: request.max_tokens, prompt: `${request.prompt}unsafe\n` });
+        const more = await client.complete({
+          model: options.model,
+          temperature: 0,
+          max_tokens: request.max_tokens,
+          prompt: `${request.prompt}unsafe\n`,
+        });
         raw = `unsafe\n${more.choices[0]!.text}`;
         codes = parseHazardCodes(more.choices[0]!.text);
       }

@@ -29,7 +29,7 @@ export type ClassifyCall = (items: ClassifyItem[]) => Promise<EdgeGuardResult<Cl
 export function textParts(text: string, max = MAX_TEXT_CHARS, overlap = PART_OVERLAP_CHARS): string[] {
   if (text.length <= max) return [text];
   const parts: string[] = [];
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     let end = Math.min(start + max, text.length);
     if (end < text.length && /[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
     parts.push(text.slice(start, end));
@@ -81,7 +81,11 @@ export function batchesOf(inputs: readonly ClassifyInput[]): Batches {
  * that of every category whose remote threshold is the overall one (it fell back to it). Through
  * a service binding the remote already applied the guard's policy, so this decides as it did.
  */
-export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: number[] }[], inputs: number, request: GuardScoreRequest): { verdict: FinalVerdict; decisive: number } {
+export function foldVerdict(
+  answers: { answer: ScoredClassifyResponse; owners: number[] }[],
+  inputs: number,
+  request: GuardScoreRequest,
+): { verdict: FinalVerdict; decisive: number } {
   const { policy } = answers[0]!.answer;
   const threshold = request.policy.threshold ?? policy.threshold;
   const categoryThreshold = (label: string) => {
@@ -98,14 +102,17 @@ export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: n
     answer.results.forEach((result, i) => {
       const owner = owners[i]!;
       perInput[owner] = Math.max(perInput[owner]!, result.score);
-      for (const [label, { score }] of Object.entries(result.categories)) categories.set(label, Math.max(categories.get(label) ?? 0, score));
+      for (const [label, { score }] of Object.entries(result.categories))
+        categories.set(label, Math.max(categories.get(label) ?? 0, score));
       if (result.decidedBy === 'teacher') {
         // the wire's outcome is the core's, typed loosely for clients
-        if (!byTeacher || (result.flagged && !byTeacher.flagged)) byTeacher = { flagged: result.flagged, teacher: result.teacher as FinalVerdict['teacher'] };
+        if (!byTeacher || (result.flagged && !byTeacher.flagged))
+          byTeacher = { flagged: result.flagged, teacher: result.teacher as FinalVerdict['teacher'] };
         return;
       }
       studentScore = Math.max(studentScore, result.score);
-      for (const [label, { score }] of Object.entries(result.categories)) studentCategories.set(label, Math.max(studentCategories.get(label) ?? 0, score));
+      for (const [label, { score }] of Object.entries(result.categories))
+        studentCategories.set(label, Math.max(studentCategories.get(label) ?? 0, score));
     });
   }
   const decisive = perInput.reduce((best, score, i) => (score > perInput[best]! ? i : best), 0);
@@ -123,7 +130,13 @@ export function foldVerdict(answers: { answer: ScoredClassifyResponse; owners: n
   const studentFlagged = studentScore >= threshold || anyCategory;
   const teacher = byTeacher as { flagged: boolean; teacher: FinalVerdict['teacher'] } | null;
   const decidedBy = teacher && (teacher.flagged || !studentFlagged) ? 'teacher' : 'student';
-  const verdict: FinalVerdict = { score, flagged: studentFlagged || (teacher?.flagged ?? false), threshold, categories: verdictCategories, decidedBy };
+  const verdict: FinalVerdict = {
+    score,
+    flagged: studentFlagged || (teacher?.flagged ?? false),
+    threshold,
+    categories: verdictCategories,
+    decidedBy,
+  };
   if (decidedBy === 'teacher' && teacher?.teacher) verdict.teacher = teacher.teacher;
   return { verdict, decisive };
 }
@@ -149,7 +162,11 @@ function failed(error: EdgeGuardError, request: GuardScoreRequest, scorer: strin
     return unavailable(`EdgeGuard (${scorer}) could not score: ${code}: ${message}`, request);
   }
   if (status === 401 || status === 403) {
-    throw new GuardError(500, 'internal_error', `the guard is misconfigured: EdgeGuard (${scorer}) refused its credentials (${code}: ${message})`);
+    throw new GuardError(
+      500,
+      'internal_error',
+      `the guard is misconfigured: EdgeGuard (${scorer}) refused its credentials (${code}: ${message})`,
+    );
   }
   throw new GuardError(status as 400, code as ErrorCode, message);
 }

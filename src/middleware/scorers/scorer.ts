@@ -30,8 +30,7 @@ export interface GuardScoreRequest {
  * policy; `decisive` is the input with the highest P(harmful). Or, failing open, why nothing was scored.
  */
 export type GuardScore =
-  | { scored: true; verdict: FinalVerdict; decisive: number; modelVersion: string }
-  | { scored: false; reason: string };
+  { scored: true; verdict: FinalVerdict; decisive: number; modelVersion: string } | { scored: false; reason: string };
 
 /**
  * A way of scoring for `guard()`.

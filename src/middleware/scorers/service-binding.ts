@@ -20,15 +20,24 @@ import type { GuardScorer } from './scorer.ts';
  * import { guard, serviceBinding } from 'edgeguard/hono';
  * app.post('/chat', guard({ failMode: 'closed', scorer: serviceBinding('EDGEGUARD') }), handler);
  */
-export function serviceBinding<E extends HonoEnv = HonoEnv>(binding: string | ((c: Context<E>) => Pick<EdgeGuardRpc, 'classify'> | undefined) = 'EDGEGUARD'): GuardScorer<E> {
+export function serviceBinding<E extends HonoEnv = HonoEnv>(
+  binding: string | ((c: Context<E>) => Pick<EdgeGuardRpc, 'classify'> | undefined) = 'EDGEGUARD',
+): GuardScorer<E> {
   const name = typeof binding === 'string' ? `service binding ${binding}` : 'service binding';
-  const bindingOf = typeof binding === 'string' ? (c: Context<E>) => (c.env as Record<string, Pick<EdgeGuardRpc, 'classify'> | undefined> | undefined)?.[binding] : binding;
+  const bindingOf =
+    typeof binding === 'string'
+      ? (c: Context<E>) => (c.env as Record<string, Pick<EdgeGuardRpc, 'classify'> | undefined> | undefined)?.[binding]
+      : binding;
   return {
     name,
     async score(c, request) {
       const service = bindingOf(c);
       if (typeof service?.classify !== 'function') {
-        throw new GuardError(500, 'internal_error', `the guard is misconfigured: no EdgeGuard ${name} in the worker's env (add [[services]] to its wrangler.toml)`);
+        throw new GuardError(
+          500,
+          'internal_error',
+          `the guard is misconfigured: no EdgeGuard ${name} in the worker's env (add [[services]] to its wrangler.toml)`,
+        );
       }
       const policy = { ...request.policy, categoryThresholds: request.policy.categoryThresholds ?? {} };
       return scoreRemotely(

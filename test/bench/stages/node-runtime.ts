@@ -15,7 +15,8 @@ function hook(): void {
   if (hooked) return;
   const file = new URL(import.meta.resolve(WASM_SPECIFIER));
   registerHooks({
-    resolve: (specifier, context, next) => (specifier === WASM_SPECIFIER ? { url: WASM_URL, shortCircuit: true } : next(specifier, context)),
+    resolve: (specifier, context, next) =>
+      specifier === WASM_SPECIFIER ? { url: WASM_URL, shortCircuit: true } : next(specifier, context),
     load: (url, context, next) =>
       url === WASM_URL
         ? {

@@ -85,7 +85,14 @@ function randomWeights(shape: Pick<StudentWeights, 'buckets' | 'dim' | 'hidden' 
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng() - 0.5) * scale);
   const embedding = fill(shape.buckets * shape.dim, 0.2);
   embedding.fill(0, 0, shape.dim);
-  return { ...shape, embedding, w1: fill(inputSize(shape) * shape.hidden, 0.2), b1: fill(shape.hidden, 0.1), w2: fill(shape.hidden * shape.outputs, 0.2), b2: fill(shape.outputs, 0.1) };
+  return {
+    ...shape,
+    embedding,
+    w1: fill(inputSize(shape) * shape.hidden, 0.2),
+    b1: fill(shape.hidden, 0.1),
+    w2: fill(shape.hidden * shape.outputs, 0.2),
+    b2: fill(shape.outputs, 0.1),
+  };
 }
 
 async function variants(): Promise<Variant[]> {
@@ -121,12 +128,14 @@ async function main(): Promise<void> {
     const text = () => featurize(BENCH_PROMPT, null, config);
     const windows = text();
     // as the worker scores a request's windows: split within the per-run budget, the runs queued at once
-    const score = (batch: FeatureWindow[]) => Promise.all(runsOf(session.contract, batch).map((rows) => session.run(rows.map((r) => batch[r]!))));
+    const score = (batch: FeatureWindow[]) =>
+      Promise.all(runsOf(session.contract, batch).map((rows) => session.run(rows.map((r) => batch[r]!))));
     const many = (n: number) => Array.from({ length: n }, () => windows).flat();
     const batch8 = many(8);
     const batch64 = many(64);
     const tiny = [{ prompt: Int32Array.of(1), response: null }];
-    for (const started = performance.now(); performance.now() - started < WARM_UP_MS; ) await Promise.all([score(batch64), score(windows), score(tiny)]);
+    for (const started = performance.now(); performance.now() - started < WARM_UP_MS;)
+      await Promise.all([score(batch64), score(windows), score(tiny)]);
     const figures: Record<string, Figure> = {
       featurize: await measure(text, 1),
       'run alone': await measure(() => score(windows), 1),

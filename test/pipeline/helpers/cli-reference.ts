@@ -17,8 +17,19 @@ function usage(name: string, arg: ArgDef): string {
 function section({ path, description, args }: LeafCommand): string {
   const entries = Object.entries(args);
   const positionals = entries.filter(([, a]) => a.type === 'positional').map(([name, a]) => usage(name, a));
-  const rows = entries.map(([name, a]) => `| \`${usage(name, a).replaceAll('|', '\\|')}\` | ${cell(a.description ?? '')}${a.type !== 'positional' && a.required ? ' (required)' : ''} |`);
-  return [`### \`${[...path, ...positionals].join(' ')}\``, '', cell(description), '', '| argument | meaning |', '| --- | --- |', ...rows].join('\n');
+  const rows = entries.map(
+    ([name, a]) =>
+      `| \`${usage(name, a).replaceAll('|', '\\|')}\` | ${cell(a.description ?? '')}${a.type !== 'positional' && a.required ? ' (required)' : ''} |`,
+  );
+  return [
+    `### \`${[...path, ...positionals].join(' ')}\``,
+    '',
+    cell(description),
+    '',
+    '| argument | meaning |',
+    '| --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** The whole reference, commands in the CLI's order. */

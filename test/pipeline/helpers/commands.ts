@@ -13,7 +13,12 @@ export interface LeafCommand {
 export async function leafCommands(): Promise<LeafCommand[]> {
   const leaves: LeafCommand[] = [];
   const visit = async (path: string[], command: CommandDef<any>) => {
-    if (command.run) leaves.push({ path, description: (command.meta as { description?: string } | undefined)?.description ?? '', args: (command.args ?? {}) as ArgsDef });
+    if (command.run)
+      leaves.push({
+        path,
+        description: (command.meta as { description?: string } | undefined)?.description ?? '',
+        args: (command.args ?? {}) as ArgsDef,
+      });
     const subCommands = (command.subCommands ?? {}) as Record<string, CommandDef<any>>;
     for (const [name, sub] of Object.entries(subCommands)) await visit([...path, name], sub);
   };

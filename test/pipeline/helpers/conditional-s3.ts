@@ -22,7 +22,8 @@ export interface ConditionalS3 {
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const s3Error = (code: string, message: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
+const s3Error = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
@@ -41,7 +42,11 @@ export async function startConditionalS3(): Promise<ConditionalS3> {
     const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
     const key = rest.map(decodeURIComponent).join('/');
     const ifNoneMatch = req.headers['if-none-match'] ?? null;
-    requests.push({ method: req.method ?? '', path: key ? `${bucket}/${key}` : bucket, ifNoneMatch: typeof ifNoneMatch === 'string' ? ifNoneMatch : null });
+    requests.push({
+      method: req.method ?? '',
+      path: key ? `${bucket}/${key}` : bucket,
+      ifNoneMatch: typeof ifNoneMatch === 'string' ? ifNoneMatch : null,
+    });
     const body = await readBody(req);
     const xml = (status: number, text: string) => res.writeHead(status, { 'content-type': 'application/xml' }).end(text);
     if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return xml(403, s3Error('AccessDenied', 'no signature'));
@@ -52,7 +57,8 @@ export async function startConditionalS3(): Promise<ConditionalS3> {
     if (!buckets.has(bucket)) return xml(404, s3Error('NoSuchBucket', 'The specified bucket does not exist'));
     const id = `${bucket}/${key}`;
     if (req.method === 'PUT') {
-      if (ifNoneMatch === '*' && objects.has(id)) return xml(412, s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'));
+      if (ifNoneMatch === '*' && objects.has(id))
+        return xml(412, s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'));
       objects.set(id, body);
       uploaded.set(id, new Date());
       return res.writeHead(200, { etag: `"${objects.size}"` }).end();
@@ -70,9 +76,15 @@ export async function startConditionalS3(): Promise<ConditionalS3> {
       const prefix = `${bucket}/${url.searchParams.get('prefix') ?? ''}`;
       const listed = handle.staleListing ? [] : [...objects].filter(([name]) => name.startsWith(prefix));
       const contents = listed
-        .map(([name, bytes]) => `<Contents><Key>${xmlEscape(name.slice(bucket.length + 1))}</Key><Size>${bytes.byteLength}</Size><LastModified>${uploaded.get(name)!.toISOString()}</LastModified></Contents>`)
+        .map(
+          ([name, bytes]) =>
+            `<Contents><Key>${xmlEscape(name.slice(bucket.length + 1))}</Key><Size>${bytes.byteLength}</Size><LastModified>${uploaded.get(name)!.toISOString()}</LastModified></Contents>`,
+        )
         .join('');
-      return xml(200, `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+      return xml(
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
+      );
     }
     return xml(400, s3Error('NotImplemented', `${req.method} ${url.pathname}`));
   });

@@ -39,12 +39,31 @@ export interface DevWorker {
  * @param options.logLevel wrangler's log level (default 'warn'; 'log' to read the worker's logs)
  * @throws when wrangler exits or is not ready within 90 s, with what it printed
  */
-export async function startDevWorker(options: { persistTo: string; vars?: Record<string, string>; logLevel?: 'warn' | 'log' }): Promise<DevWorker> {
+export async function startDevWorker(options: {
+  persistTo: string;
+  vars?: Record<string, string>;
+  logLevel?: 'warn' | 'log';
+}): Promise<DevWorker> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = wranglerSpawn(
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', options.persistTo, ...vars, '--show-interactive-dev-session', 'false', '--log-level', options.logLevel ?? 'warn'],
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(await freePort()),
+      '--persist-to',
+      options.persistTo,
+      ...vars,
+      '--show-interactive-dev-session',
+      'false',
+      '--log-level',
+      options.logLevel ?? 'warn',
+    ],
     'pipe',
   );
   let log = '';
@@ -64,7 +83,10 @@ export async function startDevWorker(options: { persistTo: string; vars?: Record
       await stop();
       throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${log}`);
     }
-    const ok = await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await sleep(250);
   }

@@ -45,7 +45,8 @@ export async function startFakeCloudflareKv(options: { pageSize?: number } = {})
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
     };
-    const fail = (status: number, code: number, message: string) => send(status, { success: false, errors: [{ code, message }], messages: [], result: null });
+    const fail = (status: number, code: number, message: string) =>
+      send(status, { success: false, errors: [{ code, message }], messages: [], result: null });
     if (req.headers.authorization !== `Bearer ${token}`) return fail(403, 10000, 'Authentication error');
     if (!url.pathname.startsWith(root)) return fail(404, 10013, 'namespace not found');
     const rest = url.pathname.slice(root.length);
@@ -55,7 +56,13 @@ export async function startFakeCloudflareKv(options: { pageSize?: number } = {})
       const start = Number(url.searchParams.get('cursor') || 0);
       const page = all.slice(start, start + pageSize);
       const next = start + pageSize < all.length ? String(start + pageSize) : '';
-      return send(200, { success: true, errors: [], messages: [], result: page.map((name) => ({ name })), result_info: { count: page.length, cursor: next } });
+      return send(200, {
+        success: true,
+        errors: [],
+        messages: [],
+        result: page.map((name) => ({ name })),
+        result_info: { count: page.length, cursor: next },
+      });
     }
     if (!rest.startsWith('/values/')) return fail(404, 7003, 'Could not route');
     const key = decodeURIComponent(rest.slice('/values/'.length));

@@ -39,7 +39,11 @@ export const LOCAL: TargetKind = {
     return {
       async bucket() {
         const bucket = nextBucket();
-        return { flags: ['--local', '--persist-to', persistTo, '--bucket', bucket], env: {}, open: () => createLocalStore({ persistTo, bucket }) };
+        return {
+          flags: ['--local', '--persist-to', persistTo, '--bucket', bucket],
+          env: {},
+          open: () => createLocalStore({ persistTo, bucket }),
+        };
       },
       stop: () => rm(persistTo, { recursive: true, force: true }),
     };
@@ -95,7 +99,12 @@ export function evalMetrics(sources: Record<string, { auprc: number | null; fpr:
     eval: {
       threshold: 0.5,
       msPerExample: 0.1,
-      sources: Object.fromEntries(Object.entries(sources).map(([name, m]) => [name, { rows: 100, harmful: 50, benign: 50, seenInTraining: false, auprcAgainst: null, precision: 0.9, recall: 0.9, f1: 0.9, ...m }])),
+      sources: Object.fromEntries(
+        Object.entries(sources).map(([name, m]) => [
+          name,
+          { rows: 100, harmful: 50, benign: 50, seenInTraining: false, auprcAgainst: null, precision: 0.9, recall: 0.9, f1: 0.9, ...m },
+        ]),
+      ),
     },
   };
 }
