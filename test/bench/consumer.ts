@@ -22,6 +22,7 @@ import { KeyRecordSchema, generateApiKey, hashApiKey, keyRecordKey } from '../..
 import { MODEL_KEYS, ManifestSchema } from '../../src/guard/manifest.ts';
 import { chatStreamEvents } from '../fixtures/chat-stream.ts';
 import { ROOT, packAndInstall, startSseUpstream, startWorkers } from '../package/harness.ts';
+import { BENCH_PROMPT } from './prompt.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'model' }, requests: { type: 'string', default: '200' } } });
 const REQUESTS = Math.min(Math.max(Number(values.requests) || 200, 20), 2000);
@@ -30,15 +31,7 @@ const WARM_UP = 20;
 const CHECK_EVERY = 100;
 const CHUNK = 12;
 
-// 500 characters of ordinary support-chat text, as `npm run bench` sends.
-const PROMPT = (
-  'Hi, I run a small bakery and I am trying to move our order tracking from paper notebooks to a ' +
-  'spreadsheet. Every morning we get about forty orders by phone and email, some for the same day ' +
-  'and some for the weekend. Could you suggest a simple layout with columns for the customer, the ' +
-  'items, pickup time and whether it has been paid, and explain how to highlight orders that are ' +
-  'due within two hours? I would also like a weekly summary of best sellers. Thanks a lot for any ' +
-  'tips you can share with a beginner.'
-).slice(0, 500);
+const PROMPT = BENCH_PROMPT; // as `npm run bench` sends
 const ANSWER = 'Here is a simple layout: one row per order, with columns for the customer, the items, the pickup time and a paid box. '
   .repeat(20)
   .slice(0, 2_000);
