@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-web';
 import { featurize, type FeatureWindow } from '../../src/guard/featurize.ts';
 import type { Manifest } from '../../src/guard/manifest.ts';
-import { MODEL_OUTPUT, contractOf, feeds, maxOverRows, runsOf } from '../../src/guard/model-input.ts';
+import { MODEL_OUTPUT, SESSION_OPTIONS, contractOf, feeds, maxOverRows, runsOf } from '../../src/guard/model-input.ts';
 
 ort.env.wasm.numThreads = 1;
 
@@ -22,7 +22,7 @@ export interface Scorer {
  * @example const scorer = await createScorer(bytes, manifest); await scorer.score([{ prompt: 'hi', response: null }])
  */
 export async function createScorer(modelBytes: Uint8Array, manifest: Manifest): Promise<Scorer> {
-  const session = await ort.InferenceSession.create(modelBytes);
+  const session = await ort.InferenceSession.create(modelBytes, SESSION_OPTIONS);
   const contract = contractOf(session.inputNames);
   if (!contract) throw new Error(`the model's inputs [${session.inputNames.join(', ')}] are not a student's`);
   const run = async (windows: FeatureWindow[]): Promise<Float32Array> => {

@@ -36,6 +36,17 @@ export function contractOf(inputNames: readonly string[]): InputContract | null 
   return null;
 }
 
+/**
+ * The session settings every student session is created with, in the worker and the pipeline
+ * alike. ORT's QDQ passes would give each consumer of a DequantizeLinear its own copy: the
+ * student's dequantized rows feed both the mean's and the max's ScatterND, and were dequantized
+ * twice (30% of a batch's run, measured with ORT's profiler in Node).
+ */
+export const SESSION_OPTIONS = {
+  graphOptimizationLevel: 'all',
+  extra: { session: { disable_quant_qdq: '1' } },
+} as const;
+
 /** One input tensor as plain data: what to hand ORT. */
 export interface InputTensor {
   type: 'int32' | 'float32';

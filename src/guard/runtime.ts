@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ORT_WASM from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import { createCoalescer, type CoalescedOutput, type ScoreOptions } from './coalesce.ts';
 import type { FeatureWindow } from './featurize.ts';
-import { MAX_IDS_PER_RUN, MODEL_OUTPUT, contractOf, feeds, runsOf, type InputContract } from './model-input.ts';
+import { MAX_IDS_PER_RUN, MODEL_OUTPUT, SESSION_OPTIONS, contractOf, feeds, runsOf, type InputContract } from './model-input.ts';
 
 /**
  * A model the runtime cannot use: bytes ORT rejects, inputs and outputs off the contract, or a
@@ -161,8 +161,8 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
   const session = await serialised(async () => {
     try {
       return await ort.InferenceSession.create(bytes, {
+        ...SESSION_OPTIONS,
         executionProviders: ['wasm'],
-        graphOptimizationLevel: 'all',
       });
     } catch (error) {
       throw new ModelRuntimeError(`onnxruntime could not load the model: ${(error as Error).message ?? error}`, { cause: error });
