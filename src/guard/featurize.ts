@@ -13,11 +13,11 @@
  * - for a prompt alone, its sentences as short spans (long sentences cut into `spanTokens`-token
  *   sub-windows), so a harmful request wrapped in benign text is still seen on its own;
  * - the same for the text with its base64 / hex / URL-encoded runs decoded (decode.ts), when it
- *   has any.
+ *   has any, and for a text written backwards read forwards (`reverseViews`).
  * The id count of all of it is known from the tokens before anything is hashed (`countIds`), so a
  * caller can refuse a request that would cost too much before paying for it.
  */
-import { decodedViews } from './decode.ts';
+import { decodedViews, reversedView } from './decode.ts';
 import type { FeaturizerConfig } from './manifest.ts';
 import { normalize } from './normalize.ts';
 
@@ -36,6 +36,7 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   windowStride: 192,
   spanTokens: 32,
   decodeViews: true,
+  reverseViews: true,
 };
 
 /**
@@ -327,9 +328,14 @@ interface Plan {
   offsets: Int32Array;
 }
 
-/** The texts a side is read as: itself and, if it holds encoded runs, its decoded readings. */
+/**
+ * The texts a side is read as: itself; if it holds encoded runs, its decoded readings; if it is
+ * written backwards, itself read forwards.
+ */
 function readings(text: string, config: FeaturizerConfig): string[] {
-  return config.decodeViews ? [text, ...decodedViews(text)] : [text];
+  const decoded = config.decodeViews ? decodedViews(text) : [];
+  const forwards = config.reverseViews ? reversedView(text) : null;
+  return forwards === null ? [text, ...decoded] : [text, ...decoded, forwards];
 }
 
 /** How many ids each token of a text makes, and so where they go (see textIds). */

@@ -36,6 +36,8 @@ export const FeaturizerConfigSchema = z.object({
   spanTokens: z.number().int().min(0).default(0),
   /** Whether a text is also scored with its base64 / hex / URL-encoded runs decoded. Absent: true. */
   decodeViews: z.boolean().default(true),
+  /** Whether a text written backwards is also scored read forwards. Absent in manifests before 2.0.1: false. */
+  reverseViews: z.boolean().default(false),
 });
 export type FeaturizerConfig = z.infer<typeof FeaturizerConfigSchema>;
 

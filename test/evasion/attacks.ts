@@ -180,7 +180,7 @@ export const ATTACKS: readonly Attack[] = [
   },
   {
     name: 'reversed',
-    description: 'characters in reverse order (not undone; reported for information)',
+    description: 'characters in reverse order (read forwards too when its words read as common English words backwards)',
     exact: false,
     apply: (t) => Array.from(t).reverse().join(''),
   },
