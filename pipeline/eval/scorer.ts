@@ -43,7 +43,7 @@ export async function createScorer(modelBytes: Uint8Array, manifest: Manifest): 
           owners.push(i);
         }
       });
-      // runs of at most MAX_IDS_PER_RUN ids, as in the worker, so memory stays bounded
+      // runs of at most IDS_PER_RUN ids, as in the worker, so memory stays bounded
       const scores = new Float32Array(windows.length * labels);
       for (const rows of runsOf(contract, windows)) {
         const out = await run(rows.map((r) => windows[r]!));

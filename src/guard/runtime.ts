@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ORT_WASM from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import { createCoalescer, type CoalescedOutput, type ScoreOptions } from './coalesce.ts';
 import type { FeatureWindow } from './featurize.ts';
-import { MAX_IDS_PER_RUN, MODEL_OUTPUT, SESSION_OPTIONS, contractOf, feeds, runsOf, type InputContract } from './model-input.ts';
+import { MODEL_OUTPUT, SESSION_OPTIONS, contractOf, feeds, runsOf, type InputContract } from './model-input.ts';
 
 /**
  * A model the runtime cannot use: bytes ORT rejects, inputs and outputs off the contract, or a
@@ -119,15 +119,6 @@ function serialised<T>(task: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/**
- * Ids per ORT run that the runtime packs (a window with more runs alone; MAX_IDS_PER_RUN stays
- * the bound). Runs of a few thousand ids score fastest per id, because their intermediate tensors
- * (ids x dim floats) stay in the caches. Measured in Node with the worker's WASM, 64 texts of
- * 2,047 ids through a 2.0-shaped model in runs of 2k/4k/8k/16k/32k ids: 0.24/0.21/0.19/0.19-0.21/
- * 0.20-0.21 ms per text; and ORT's WASM memory stays at 36.8 MiB instead of 44.1 with 32k runs.
- */
-export const IDS_PER_RUN = Math.min(1 << 13, MAX_IDS_PER_RUN);
-
 /** A loaded student: one ORT session, reused for every request of the isolate. */
 export interface ModelSession {
   /** The input contract the model's graph speaks (see model-input.ts). */
@@ -202,7 +193,7 @@ export async function createSession(bytes: Uint8Array): Promise<ModelSession> {
         output.dispose();
       }
     });
-  const coalescer = createCoalescer({ run: runOnce, split: (batch) => runsOf(contract, batch, IDS_PER_RUN) });
+  const coalescer = createCoalescer({ run: runOnce, split: (batch) => runsOf(contract, batch) });
   return {
     contract,
     run: (batch, options) => coalescer.score(batch, options),

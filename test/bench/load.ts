@@ -19,16 +19,16 @@
  * `wrangler dev` each limited request's rate-limit call costs about as much as scoring a short
  * text, `unlimited` leaves it out).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { ROOT, wranglerSpawn } from '../../pipeline/wrangler/wrangler.ts';
+import { ROOT } from '../../pipeline/wrangler/wrangler.ts';
 import { buildFixtureModel } from '../fixtures/fixture-model.ts';
-import { freePort } from '../pipeline/helpers/dev-worker.ts';
+import { startDevWorker, type DevWorker } from '../pipeline/helpers/dev-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +51,12 @@ const BATCH_DURATION_S = Math.min(Math.max(Math.trunc(Number(values['batch-durat
 if (values.tier !== 'high' && values.tier !== 'unlimited') throw new Error(`--tier must be high or unlimited, got ${values.tier}`);
 const TIER = values.tier;
 /** The guard's `--var`s. */
-const VARS = values.vars ? values.vars.split(',').filter(Boolean) : [];
+const VARS: Record<string, string> = Object.fromEntries(
+  (values.vars ? values.vars.split(',').filter(Boolean) : []).map((v) => {
+    const [key, ...value] = v.split(':');
+    return [key, value.join(':')];
+  }),
+);
 /** How often /healthz is sampled for WASM memory during the guard's run. */
 const SAMPLE_EVERY_MS = 5_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -95,62 +100,6 @@ async function modelFolder(dir: string, version: string, source: string | null):
     await writeFile(join(out, 'manifest.json'), JSON.stringify(fixture.manifest, null, 2));
   }
   return out;
-}
-
-interface Worker {
-  base: string;
-  process: ChildProcess;
-  log: () => string;
-}
-
-async function startWorker(args: string[], probe: string): Promise<Worker> {
-  const port = await freePort();
-  const child = wranglerSpawn(
-    [
-      'dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--show-interactive-dev-session',
-      'false',
-      '--log-level',
-      'warn',
-      ...args,
-    ],
-    'pipe',
-  );
-  let log = '';
-  // keep the tail only: a soak run writes a lot
-  const keep = (chunk: Buffer) => void (log = (log + chunk.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${log}`);
-    if (
-      await fetch(`${base}${probe}`, { signal: AbortSignal.timeout(5_000) }).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await sleep(250);
-  }
-  return { base, process: child, log: () => log };
-}
-
-async function stopWorker(worker: Worker | null): Promise<void> {
-  const child = worker?.process;
-  if (!child?.pid || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  // wrangler dev and its workerd run in their own process group: end that group only
-  process.kill(-child.pid, 'SIGTERM');
-  await Promise.race([exited, sleep(5_000)]);
 }
 
 /** /healthz as a key holder sees it (an anonymous caller of a keyed API gets no memory figure). */
@@ -224,8 +173,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeguard-load-'));
   const persistTo = join(dir, 'state');
   const local = ['--local', '--persist-to', persistTo];
-  let guard: Worker | null = null;
-  let noop: Worker | null = null;
+  let guard: DevWorker | null = null;
+  let noop: DevWorker | null = null;
   try {
     const versions = ['load-a', 'load-b', 'load-c', 'load-d', 'load-e', 'load-f'].slice(0, SWAPS + 1);
     const first = versions[0]!;
@@ -240,11 +189,15 @@ async function main(): Promise<void> {
       `model ${modelDir ?? 'test fixture'}; ${CONNECTIONS} connections, ${DURATION_S} s per worker, batches of ${BATCHES.join('/')} texts in turn`,
     );
 
-    guard = await startWorker(['--persist-to', persistTo, '--var', 'MODEL_TTL_SECONDS:2', ...VARS.flatMap((v) => ['--var', v])], '/');
-    noop = await startWorker(
-      ['--config', join(ROOT, 'test/bench/noop.wrangler.toml'), '--persist-to', join(dir, 'noop-state')],
-      '/healthz',
-    );
+    // a soak writes a lot: keep the tail of each log
+    const started = { readyTimeoutMs: READY_TIMEOUT_MS, logTail: 20_000 };
+    guard = await startDevWorker({ ...started, persistTo, vars: { MODEL_TTL_SECONDS: '2', ...VARS } });
+    noop = await startDevWorker({
+      ...started,
+      config: join(ROOT, 'test/bench/noop.wrangler.toml'),
+      persistTo: join(dir, 'noop-state'),
+      probe: '/healthz',
+    });
     // warm both: the model loaded, every batch size seen once
     for (const size of BATCHES) {
       for (const base of [guard.base, noop.base]) {
@@ -333,7 +286,15 @@ async function main(): Promise<void> {
     console.log(`  served after the run: ${after.model.version} (before: ${before.model.version})`);
     console.log(`  WASM memory during the run (MiB, every ${SAMPLE_EVERY_MS / 1000} s): ${series}\n`);
     if (alone.length) {
-      console.log(`  each batch size alone, ${BATCH_DURATION_S} s per worker (guard ${VARS.length ? VARS.join(' ') : 'default vars'}):\n`);
+      console.log(
+        `  each batch size alone, ${BATCH_DURATION_S} s per worker (guard ${
+          Object.keys(VARS).length
+            ? Object.entries(VARS)
+                .map(([k, v]) => `${k}:${v}`)
+                .join(' ')
+            : 'default vars'
+        }):\n`,
+      );
       const table = [
         ['texts per request', 'guard req/s', 'no-op req/s', 'guard / no-op', 'guard p50 / p99', 'no-op p50 / p99', 'errors'],
         ...alone.map(({ size, guard: g, noop: n }) => [
@@ -360,8 +321,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    await stopWorker(guard);
-    await stopWorker(noop);
+    await guard?.stop();
+    await noop?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

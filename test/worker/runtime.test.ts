@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
 import { featurize } from '../../src/guard/featurize.ts';
+import { IDS_PER_RUN } from '../../src/guard/model-input.ts';
 import {
-  IDS_PER_RUN,
   ModelRuntimeError,
   PRECOMPILED_MARKER,
   createPrecompiledInstantiate,

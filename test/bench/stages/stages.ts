@@ -27,7 +27,7 @@ import { createRng } from '../../../pipeline/rng.ts';
 import { inputSize, type StudentWeights } from '../../../pipeline/train/student.ts';
 import { DEFAULT_FEATURIZER, featurize, type FeatureWindow, type FeaturizerConfig } from '../../../src/guard/featurize.ts';
 import { ManifestSchema } from '../../../src/guard/manifest.ts';
-import { runsOf, type InputContract } from '../../../src/guard/model-input.ts';
+import type { InputContract } from '../../../src/guard/model-input.ts';
 import { BENCH_PROMPT } from '../prompt.ts';
 import { nodeRuntime } from './node-runtime.ts';
 
@@ -127,9 +127,8 @@ async function main(): Promise<void> {
     const config = variant.featurizer;
     const text = () => featurize(BENCH_PROMPT, null, config);
     const windows = text();
-    // as the worker scores a request's windows: split within the per-run budget, the runs queued at once
-    const score = (batch: FeatureWindow[]) =>
-      Promise.all(runsOf(session.contract, batch).map((rows) => session.run(rows.map((r) => batch[r]!))));
+    // as the worker scores a request's windows: one call, which the runtime splits into runs
+    const score = (batch: FeatureWindow[]) => session.run(batch);
     const many = (n: number) => Array.from({ length: n }, () => windows).flat();
     const batch8 = many(8);
     const batch64 = many(64);

@@ -33,20 +33,29 @@ export interface DevWorker {
 }
 
 /**
- * Starts `wrangler dev` on loopback and resolves once `GET /` answers.
+ * Starts `wrangler dev` on loopback and resolves once `GET <probe>` answers.
  * @param options.persistTo wrangler's persistence directory (a temporary one in tests)
  * @param options.vars `--var` overrides, e.g. `{ MODEL_TTL_SECONDS: '1' }`
  * @param options.logLevel wrangler's log level (default 'warn'; 'log' to read the worker's logs)
- * @throws when wrangler exits or is not ready within 90 s, with what it printed
+ * @param options.config another wrangler config than the project's (e.g. the load bench's no-op)
+ * @param options.probe the path answered once ready (default `/`)
+ * @param options.readyTimeoutMs how long it may take to answer (default 90 s)
+ * @param options.logTail keep only the last this many characters of the log (a soak writes a lot)
+ * @throws when wrangler exits or is not ready in time, with what it printed
  */
 export async function startDevWorker(options: {
   persistTo: string;
   vars?: Record<string, string>;
   logLevel?: 'warn' | 'log';
+  config?: string;
+  probe?: string;
+  readyTimeoutMs?: number;
+  logTail?: number;
 }): Promise<DevWorker> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const child = wranglerSpawn(
     [
       'dev',
@@ -56,6 +65,7 @@ export async function startDevWorker(options: {
       String(port),
       '--inspector-port',
       String(await freePort()),
+      ...(options.config ? ['--config', options.config] : []),
       '--persist-to',
       options.persistTo,
       ...vars,
@@ -67,8 +77,9 @@ export async function startDevWorker(options: {
     'pipe',
   );
   let log = '';
-  child.stdout!.on('data', (chunk) => (log += chunk));
-  child.stderr!.on('data', (chunk) => (log += chunk));
+  const keep = (chunk: Buffer) => void (log = options.logTail ? (log + chunk.toString()).slice(-options.logTail) : log + chunk.toString());
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const stop = async () => {
     if (child.pid && child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -76,14 +87,14 @@ export async function startDevWorker(options: {
       await Promise.race([exited, sleep(5_000)]);
     }
   };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${log}`);
+      throw new Error(`wrangler dev was not ready within ${readyTimeoutMs} ms:\n${log}`);
     }
-    const ok = await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) }).then(
+    const ok = await fetch(`${base}${options.probe ?? '/'}`, { signal: AbortSignal.timeout(2_000) }).then(
       (r) => r.ok,
       () => false,
     );
