@@ -140,31 +140,6 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
 
   const runAll = (batch: readonly FeatureWindow[], runs: number[][]) => runs.map((rows) => settle(options.run(rows.map((r) => batch[r]!))));
 
-  /** A call's windows scored without any other's, for a call whose shared run failed. */
-  async function alone(call: Call): Promise<void> {
-    const runs = options.split(call.batch);
-    const results = await Promise.all(runAll(call.batch, runs));
-    const failed = results.find((result) => !result.ok);
-    if (failed && !failed.ok) {
-      call.result = { ok: false, error: failed.error };
-      return;
-    }
-    const { where, at } = placement(runs, call.batch.length);
-    call.result = {
-      ok: true,
-      output: {
-        ...gather(
-          call,
-          0,
-          where,
-          at,
-          results.map((r) => (r.ok ? r.output : null)),
-        ),
-        callers: 1,
-      },
-    };
-  }
-
   /** Scores the calls together and leaves each its result; never rejects. */
   async function burst(calls: Call[]): Promise<void> {
     const windows = calls.flatMap((call) => call.batch);
@@ -183,7 +158,8 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
       for (let r = from; r < first && !failed; r++) if (!results[where[r]!]!.ok) failed = results[where[r]!]!;
       if (!failed) call.result = { ok: true, output: { ...gather(call, from, where, at, outputs), callers: calls.length } };
       else if (calls.length === 1 && !failed.ok) call.result = { ok: false, error: failed.error };
-      else retries.push(alone(call));
+      // a call whose shared run failed is scored again without any other's
+      else retries.push(burst([call]));
     }
     await Promise.all(retries);
   }
