@@ -1,9 +1,11 @@
 /**
  * The student as an ONNX graph: embedding bags for prompt and response (mean, and with 'mean-max'
  * also the per-dimension max floored at zero, as in student.ts), a one-hidden-layer MLP,
- * sigmoid scores. Inputs and outputs are the `ragged` contract of src/guard/model-input.ts: each
- * side's ids end to end with the row each belongs to, pooled per row by ScatterND (sum and max
- * onto zeros), so no row is padded to the longest.
+ * sigmoid scores. Inputs and outputs are the `segmented` contract of src/guard/model-input.ts:
+ * each side's ids gathered once however many rows share them, pooled by ScatterND (sum and max onto
+ * zeros) per segment, then per row from its segments, so no row is padded to the longest and a
+ * prompt's sentence spans do not gather its ids a second time. The `ragged` (2.0.0, 2.0.1) and
+ * `padded` (before 2.0) contracts are kept so the worker's support for those models stays tested.
  *
  * With int8 quantisation the table is stored as int8 rows plus one float scale per row, and the
  * graph gathers int8 rows first and scales only those: a DequantizeLinear over the whole table is
@@ -40,7 +42,7 @@ function gather(side: 'prompt' | 'response', quantization: Quantization, contrac
   if (quantization === 'float32') return [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_vectors`] }];
   const rows: Node = { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_vectors_q`] };
   const scales: Node = { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] };
-  if (contract === 'ragged') {
+  if (contract !== 'padded') {
     const dequantize: Node = {
       op: 'DequantizeLinear',
       inputs: [`${side}_vectors_q`, `${side}_scales`],
@@ -85,6 +87,45 @@ function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): N
 }
 
 /**
+ * The bag of the `segmented` contract: `<side>_ids` are each gathered once and pooled by segment
+ * (sum and max, as `bag` pools rows), then each row pools its segments (`<side>_parts`, the
+ * segment of each part, `<side>_part_rows`, its row) the same way. A sum of segment sums is the
+ * row's sum and a max of segment maxes its max, so the scores are those of `bag` but for the order
+ * of float additions.
+ */
+function segmentedBag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
+  const segments: Node[] = [
+    { op: 'Cast', inputs: [`${side}_segments`], outputs: [`${side}_segments_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: [`${side}_segments_64`, 'axis_last'], outputs: [`${side}_segment_targets`] },
+    // zeros of [segments, dim]: segments are numbered from 0, so there are the highest number + 1
+    { op: 'ReduceMax', inputs: [`${side}_segments_64`], outputs: [`${side}_last_segment`], attributes: [{ name: 'keepdims', int: 1 }] },
+    { op: 'Add', inputs: [`${side}_last_segment`, 'one'], outputs: [`${side}_segment_total`] },
+    { op: 'Concat', inputs: [`${side}_segment_total`, 'dim'], outputs: [`${side}_segment_shape`], attributes: [{ name: 'axis', int: 0 }] },
+    { op: 'ConstantOfShape', inputs: [`${side}_segment_shape`], outputs: [`${side}_segment_zeros`] },
+    { op: 'Cast', inputs: [`${side}_part_rows`], outputs: [`${side}_part_rows_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: [`${side}_part_rows_64`, 'axis_last'], outputs: [`${side}_row_targets`] },
+    { op: 'Shape', inputs: [`${side}_count`], outputs: [`${side}_count_shape`] },
+    { op: 'Mul', inputs: [`${side}_count_shape`, 'one_by_dim'], outputs: [`${side}_bag_shape`] },
+    { op: 'ConstantOfShape', inputs: [`${side}_bag_shape`], outputs: [`${side}_zeros`] },
+  ];
+  const scatter = (zeros: string, targets: string, updates: string, reduction: string, output: string): Node => ({
+    op: 'ScatterND',
+    inputs: [zeros, targets, updates],
+    outputs: [output],
+    attributes: [{ name: 'reduction', string: reduction }],
+  });
+  // each segment's pool, then each part's copy of its segment's, onto its row
+  const pool = (reduction: 'add' | 'max', name: string): Node[] => [
+    scatter(`${side}_segment_zeros`, `${side}_segment_targets`, `${side}_vectors`, reduction, `${side}_segment_${name}`),
+    { op: 'Gather', inputs: [`${side}_segment_${name}`, `${side}_parts`], outputs: [`${side}_part_${name}`] },
+    scatter(`${side}_zeros`, `${side}_row_targets`, `${side}_part_${name}`, reduction, `${side}_${name}`),
+  ];
+  const mean: Node[] = [...pool('add', 'sum'), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
+  // max onto zeros is the max floored at zero, as in `bag`
+  return [...gathered, ...segments, ...mean, ...(withMax ? pool('max', 'max') : [])];
+}
+
+/**
  * The same bag in the `padded` contract of models before 2.0 (`[rows, length]` ids, 0-padded),
  * kept so the worker's support for those models stays tested.
  */
@@ -100,6 +141,16 @@ function paddedBag(side: 'prompt' | 'response', gathered: Node[], withMax: boole
   ];
   return [...gathered, ...mean, ...(withMax ? max : [])];
 }
+
+const SEGMENTED_INPUTS: ValueInfo[] = (['prompt', 'response'] as const)
+  .flatMap((side): ValueInfo[] => [
+    { name: `${side}_ids`, dataType: DataType.INT32, shape: [`${side}_ids`] },
+    { name: `${side}_segments`, dataType: DataType.INT32, shape: [`${side}_ids`] },
+    { name: `${side}_parts`, dataType: DataType.INT32, shape: [`${side}_parts`] },
+    { name: `${side}_part_rows`, dataType: DataType.INT32, shape: [`${side}_parts`] },
+    { name: `${side}_count`, dataType: DataType.FLOAT, shape: ['batch', 1] },
+  ])
+  .concat([{ name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] }]);
 
 const RAGGED_INPUTS: ValueInfo[] = [
   { name: 'prompt_ids', dataType: DataType.INT32, shape: ['prompt_ids'] },
@@ -119,12 +170,15 @@ const PADDED_INPUTS: ValueInfo[] = [
   { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
 ];
 
+const BAGS = { segmented: segmentedBag, ragged: bag, padded: paddedBag } satisfies Record<InputContract, unknown>;
+const INPUTS = { segmented: SEGMENTED_INPUTS, ragged: RAGGED_INPUTS, padded: PADDED_INPUTS } satisfies Record<InputContract, ValueInfo[]>;
+
 /**
  * Builds the inference graph of trained weights.
- * @param contract the input contract (src/guard/model-input.ts); 'padded' only to test the
- *   worker's support for models before 2.0
+ * @param contract the input contract (src/guard/model-input.ts); 'ragged' and 'padded' only to
+ *   test the worker's support for models before 2.0.2
  */
-export function studentGraph(weights: StudentWeights, quantization: Quantization, contract: InputContract = 'ragged'): Graph {
+export function studentGraph(weights: StudentWeights, quantization: Quantization, contract: InputContract = 'segmented'): Graph {
   const { buckets, dim, hidden, outputs } = weights;
   const table: Tensor[] =
     quantization === 'float32'
@@ -134,7 +188,7 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
           return [
             { name: 'embedding_q', dataType: DataType.INT8, dims: [buckets, dim], data: q },
             // one scale per row: [buckets] for DequantizeLinear's axis, [buckets, 1] to broadcast in Mul
-            { name: 'embedding_scale', dataType: DataType.FLOAT, dims: contract === 'ragged' ? [buckets] : [buckets, 1], data: scale },
+            { name: 'embedding_scale', dataType: DataType.FLOAT, dims: contract === 'padded' ? [buckets, 1] : [buckets], data: scale },
           ];
         })();
   const input = inputSize(weights);
@@ -146,14 +200,20 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
       ...table,
       { name: 'axis_last', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
       { name: 'one_by_dim', dataType: DataType.INT64, dims: [2], data: BigInt64Array.of(1n, BigInt(dim)) },
+      ...(contract === 'segmented'
+        ? [
+            { name: 'one', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
+            { name: 'dim', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(dim)) },
+          ]
+        : []),
       { name: 'w1', dataType: DataType.FLOAT, dims: [input, hidden], data: weights.w1 },
       { name: 'b1', dataType: DataType.FLOAT, dims: [hidden], data: weights.b1 },
       { name: 'w2', dataType: DataType.FLOAT, dims: [hidden, outputs], data: weights.w2 },
       { name: 'b2', dataType: DataType.FLOAT, dims: [outputs], data: weights.b2 },
     ],
     nodes: [
-      ...(contract === 'ragged' ? bag : paddedBag)('prompt', gather('prompt', quantization, contract), withMax),
-      ...(contract === 'ragged' ? bag : paddedBag)('response', gather('response', quantization, contract), withMax),
+      ...BAGS[contract]('prompt', gather('prompt', quantization, contract), withMax),
+      ...BAGS[contract]('response', gather('response', quantization, contract), withMax),
       { op: 'Concat', inputs: features, outputs: ['features'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'MatMul', inputs: ['features', 'w1'], outputs: ['h_pre'] },
       { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },
@@ -162,7 +222,7 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
       { op: 'Add', inputs: ['logits_pre', 'b2'], outputs: ['logits'] },
       { op: 'Sigmoid', inputs: ['logits'], outputs: ['scores'] },
     ],
-    inputs: contract === 'ragged' ? RAGGED_INPUTS : PADDED_INPUTS,
+    inputs: INPUTS[contract],
     outputs: [{ name: 'scores', dataType: DataType.FLOAT, shape: ['batch', outputs] }],
   };
 }

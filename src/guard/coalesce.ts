@@ -128,7 +128,7 @@ function gather(call: Call, first: number, where: Int32Array, at: Int32Array, ou
 /**
  * A coalescer over one model session's runs.
  * @example
- * const coalescer = createCoalescer({ run: (batch) => runOnce(batch), split: (batch) => runsOf('ragged', batch) });
+ * const coalescer = createCoalescer({ run: (batch) => runOnce(batch), split: (batch) => runsOf('segmented', batch) });
  * const { scores, width } = await coalescer.score(featurize('hi', null, config));
  */
 export function createCoalescer(options: CoalescerOptions): Coalescer {

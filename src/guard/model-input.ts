@@ -5,18 +5,36 @@
  * Plain typed arrays only: turning them into onnxruntime tensors is the caller's (one ORT door);
  * the session settings and the ids a run packs are shared here too.
  *
- * Two contracts exist:
- * - `ragged` (models from 2.0): every row's ids end to end in one flat tensor, with the row each id
- *   belongs to. Nothing is padded, so a batch of one long window and many short sentence spans
- *   costs what its ids cost.
+ * Three contracts exist:
+ * - `segmented` (models from 2.0.2): a text's ids are gathered once, however many rows share them.
+ *   The rows of one text are views of one array (its windows, sentence spans and, for a pair, every
+ *   prompt row repeated for each response row), so their bounds cut that array into segments that
+ *   rows either hold whole or not at all. The graph pools each segment once (sum and max) and each
+ *   row from its segments ("parts"): a prompt's spans, which repeat its window's ids, cost a few
+ *   parts instead of their ids again.
+ * - `ragged` (models 2.0.0 and 2.0.1): every row's ids end to end in one flat tensor, with the row
+ *   each id belongs to. Nothing is padded, but ids shared by rows are gathered once per row.
  * - `padded` (models before 2.0): rows padded with id 0 to the longest row, `[rows, length]`.
  */
 import type { FeatureWindow } from './featurize.ts';
 
-export type InputContract = 'ragged' | 'padded';
+export type InputContract = 'segmented' | 'ragged' | 'padded';
 
 /** Input names of each contract, in the order `feeds()` produces them. */
 export const MODEL_INPUTS = {
+  segmented: [
+    'prompt_ids',
+    'prompt_segments',
+    'prompt_parts',
+    'prompt_part_rows',
+    'prompt_count',
+    'response_ids',
+    'response_segments',
+    'response_parts',
+    'response_part_rows',
+    'response_count',
+    'has_response',
+  ],
   ragged: ['prompt_ids', 'prompt_rows', 'prompt_count', 'response_ids', 'response_rows', 'response_count', 'has_response'],
   padded: ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'],
 } as const satisfies Record<InputContract, readonly string[]>;
@@ -30,7 +48,7 @@ export const MODEL_OUTPUT = 'scores';
  * @example contractOf(session.inputNames) // 'ragged'
  */
 export function contractOf(inputNames: readonly string[]): InputContract | null {
-  for (const contract of ['ragged', 'padded'] as const) {
+  for (const contract of ['segmented', 'ragged', 'padded'] as const) {
     const names = MODEL_INPUTS[contract];
     if (names.length === inputNames.length && names.every((name) => inputNames.includes(name))) return contract;
   }
@@ -65,28 +83,53 @@ export interface InputTensor {
  */
 export const IDS_PER_RUN = 1 << 13;
 
-/**
- * Ids a batch costs in one run: for `ragged` its real ids, for `padded` every row padded to the
- * longest (the bound a run's memory depends on).
- */
-export function batchIds(contract: InputContract, batch: readonly FeatureWindow[]): number {
-  if (contract === 'ragged') {
-    let ids = 0;
-    for (const w of batch) ids += w.prompt.length + (w.response?.length ?? 0);
-    return ids;
-  }
-  let prompt = 1;
-  let response = 1;
-  for (const w of batch) {
-    prompt = Math.max(prompt, w.prompt.length);
-    response = Math.max(response, w.response?.length ?? 0);
-  }
-  return batch.length * (prompt + response);
+/** Where a view lies in the array it views: [start, end) in elements. */
+function extent(view: Int32Array): [start: number, end: number] {
+  const start = view.byteOffset / Int32Array.BYTES_PER_ELEMENT;
+  return [start, start + view.length];
 }
 
 /**
- * Splits rows into runs of at most `maxIds` ids each (a row over the bound runs alone). For
- * `padded` the rows are sorted by width first, so that rows of similar width pad together.
+ * The ids a run gathers, counted as rows join it. For `segmented`, ids that rows share (views of
+ * one array overlapping) count once: each array keeps the stretches its rows have covered so far.
+ */
+class RunIds {
+  total = 0;
+  readonly shared: boolean;
+  readonly #covered = new Map<ArrayBufferLike, [number, number][]>();
+
+  constructor(shared: boolean) {
+    this.shared = shared;
+  }
+
+  /** The ids `view` would add to the run, and with `commit` adds them. */
+  add(view: Int32Array | null, commit: boolean): number {
+    if (!view) return 0;
+    if (!this.shared) {
+      if (commit) this.total += view.length;
+      return view.length;
+    }
+    const [start, end] = extent(view);
+    const covered = this.#covered.get(view.buffer) ?? [];
+    let fresh = end - start;
+    for (const [from, to] of covered) fresh -= Math.max(0, Math.min(end, to) - Math.max(start, from));
+    if (commit) {
+      // the stretches stay disjoint: the new one takes in those it overlaps or touches
+      const kept = covered.filter(([from, to]) => to < start || from > end);
+      const merged = covered.filter(([from, to]) => !(to < start || from > end));
+      const joined: [number, number] = [Math.min(start, ...merged.map(([from]) => from)), Math.max(end, ...merged.map(([, to]) => to))];
+      this.#covered.set(view.buffer, [...kept, joined]);
+      this.total += fresh;
+    }
+    return fresh;
+  }
+}
+
+/**
+ * Splits rows into runs of at most `maxIds` ids each (a row over the bound runs alone): for
+ * `segmented` the ids the run gathers (shared ids once), for `ragged` every row's ids, for
+ * `padded` every row padded to the longest, the rows sorted by width first so that rows of similar
+ * width pad together.
  * @returns the row indices of each run
  * @example runsOf('ragged', windows) // [[0, 1, 2], [3]]
  */
@@ -96,23 +139,24 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
   if (contract === 'padded') order.sort((a, b) => width(batch[a]!) - width(batch[b]!));
   const runs: number[][] = [];
   let current: number[] = [];
-  let ids = 0;
+  let ids = new RunIds(contract === 'segmented');
   let prompt = 1;
   let response = 1;
   for (const i of order) {
     const w = batch[i]!;
     const p = Math.max(prompt, w.prompt.length);
     const r = Math.max(response, w.response?.length ?? 0);
-    const next = contract === 'ragged' ? ids + width(w) : (current.length + 1) * (p + r);
+    const next = contract === 'padded' ? (current.length + 1) * (p + r) : ids.total + ids.add(w.prompt, false) + ids.add(w.response, false);
     if (current.length > 0 && next > maxIds) {
       runs.push(current);
       current = [];
-      ids = 0;
+      ids = new RunIds(contract === 'segmented');
       prompt = 1;
       response = 1;
     }
     current.push(i);
-    ids += width(w);
+    ids.add(w.prompt, true);
+    ids.add(w.response, true);
     prompt = Math.max(prompt, w.prompt.length);
     response = Math.max(response, w.response?.length ?? 0);
   }
@@ -137,6 +181,84 @@ function side(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32
     at += own.length;
   });
   return { ids, rows, count };
+}
+
+/**
+ * One side of a batch in the `segmented` contract. The rows viewing one array are grouped; their
+ * bounds cut the array into segments, and each segment some row holds is gathered once: `ids`
+ * with the segment of each (`segments`). Each row is then its segments: `parts` (a segment) and
+ * `partRows` (its row), one pair per segment of each row.
+ */
+function segmentedSide(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32Array | null) {
+  const groups = new Map<ArrayBufferLike, number[]>();
+  batch.forEach((w, row) => {
+    const view = pick(w);
+    if (!view || view.length === 0) return;
+    const rows = groups.get(view.buffer);
+    if (rows) rows.push(row);
+    else groups.set(view.buffer, [row]);
+  });
+  // per group: the bounds of its rows (ascending, distinct), and which stretches between them a row holds
+  const cuts = [...groups].map(([buffer, rows]) => {
+    const extents = rows.map((row) => extent(pick(batch[row]!)!));
+    const bounds = [...new Set(extents.flat())].sort((a, b) => a - b);
+    const at = new Map(bounds.map((bound, i) => [bound, i]));
+    const spans = extents.map(([start, end]): [number, number] => [at.get(start)!, at.get(end)!]);
+    const held = new Uint8Array(bounds.length);
+    for (const [from, to] of spans) held.fill(1, from, to);
+    return { whole: new Int32Array(buffer, 0, Math.floor(buffer.byteLength / Int32Array.BYTES_PER_ELEMENT)), rows, bounds, spans, held };
+  });
+  let idCount = 0;
+  let partCount = 0;
+  for (const { bounds, spans, held } of cuts) {
+    for (let k = 0; k + 1 < bounds.length; k++) if (held[k]) idCount += bounds[k + 1]! - bounds[k]!;
+    for (const [from, to] of spans) partCount += to - from;
+  }
+  // a side with no ids at all still gets one: id 0 (the all-zero row) as segment 0, part of row 0
+  const ids = new Int32Array(Math.max(1, idCount));
+  const segments = new Int32Array(Math.max(1, idCount));
+  const parts = new Int32Array(Math.max(1, partCount));
+  const partRows = new Int32Array(Math.max(1, partCount));
+  const count = new Float32Array(batch.length).fill(1);
+  let id = 0;
+  let segment = 0;
+  let part = 0;
+  for (const { whole, rows, bounds, spans, held } of cuts) {
+    // the batch-wide number of each of this group's segments
+    const numbers = new Int32Array(bounds.length);
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      if (!held[k]) continue;
+      const [from, to] = [bounds[k]!, bounds[k + 1]!];
+      ids.set(whole.subarray(from, to), id);
+      segments.fill(segment, id, id + to - from);
+      id += to - from;
+      numbers[k] = segment++;
+    }
+    rows.forEach((row, r) => {
+      const [from, to] = spans[r]!;
+      for (let k = from; k < to; k++) {
+        parts[part] = numbers[k]!;
+        partRows[part++] = row;
+      }
+      count[row] = bounds[to]! - bounds[from]!;
+    });
+  }
+  return { ids, segments, parts, partRows, count };
+}
+
+function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  const n = batch.length;
+  const sides = { prompt: segmentedSide(batch, (w) => w.prompt), response: segmentedSide(batch, (w) => w.response) };
+  const tensors: Record<string, InputTensor> = {};
+  for (const [name, side] of Object.entries(sides)) {
+    tensors[`${name}_ids`] = { type: 'int32', data: side.ids, dims: [side.ids.length] };
+    tensors[`${name}_segments`] = { type: 'int32', data: side.segments, dims: [side.segments.length] };
+    tensors[`${name}_parts`] = { type: 'int32', data: side.parts, dims: [side.parts.length] };
+    tensors[`${name}_part_rows`] = { type: 'int32', data: side.partRows, dims: [side.partRows.length] };
+    tensors[`${name}_count`] = { type: 'float32', data: side.count, dims: [n, 1] };
+  }
+  tensors.has_response = { type: 'float32', data: Float32Array.from(batch, (w) => (w.response ? 1 : 0)), dims: [n, 1] };
+  return tensors;
 }
 
 function raggedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
@@ -192,6 +314,7 @@ function paddedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTenso
  * @example const tensors = feeds('ragged', featurize('hi', null, config))
  */
 export function feeds(contract: InputContract, batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  if (contract === 'segmented') return segmentedFeeds(batch);
   return contract === 'ragged' ? raggedFeeds(batch) : paddedFeeds(batch);
 }
 

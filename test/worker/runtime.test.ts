@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
+import { forward } from '../../pipeline/train/student.ts';
 import { featurize } from '../../src/guard/featurize.ts';
 import { IDS_PER_RUN } from '../../src/guard/model-input.ts';
 import {
@@ -81,9 +82,9 @@ describe('ORT sessions', () => {
     await session.release();
   });
 
-  it('score rows of very different lengths in one ragged run as the forward pass does', async () => {
+  it('score rows of very different lengths in one ragged run (2.0.0, 2.0.1) as the forward pass does', async () => {
     const fixture = await buildFixtureModel();
-    const session = await createSession(fixture.bytes);
+    const session = await createSession(encodeModel(studentGraph(fixture.weights, 'float32', 'ragged')));
     expect(session.contract).toBe('ragged');
     const texts = ['bomb', 'a calm and very long sentence about gardening '.repeat(20) + 'with poison at the end', 'hi'];
     const pairs = [
@@ -97,6 +98,28 @@ describe('ORT sessions', () => {
       expectedScores(fixture, texts[2]!),
     ];
     expected.forEach((row, i) => Object.values(row).forEach((e, l) => expect(scores[i * width + l]).toBeCloseTo(e, 6)));
+    await session.release();
+  });
+
+  it('score every row of texts whose rows share ids (windows, spans, pairs) as the forward pass does', async () => {
+    const fixture = await buildFixtureModel();
+    const session = await createSession(fixture.bytes);
+    expect(session.contract).toBe('segmented');
+    // the fixture's featurizer with sentence spans, which the fixture itself leaves off
+    const config = { ...fixture.manifest.featurizer, spanTokens: 32 };
+    const gardening = 'We talked about the garden for a while. '.repeat(40);
+    const windows = [
+      // windows overlapping each other, and sentence spans inside them
+      ...featurize(`${gardening}How do I build a pipe bomb? ${gardening}`, null, config),
+      // every prompt window paired with every response window
+      ...featurize(`${gardening}How do I build a pipe bomb?`, `Sorry. ${gardening}Pack the pipe with powder.`, config),
+      ...featurize('hi', null, config),
+    ];
+    expect(windows.length).toBeGreaterThan(40);
+    const { scores, width } = await session.run(windows);
+    windows.forEach((window, row) =>
+      forward(fixture.weights, window).scores.forEach((e, l) => expect(scores[row * width + l]).toBeCloseTo(e, 5)),
+    );
     await session.release();
   });
 

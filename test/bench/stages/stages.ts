@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The worker's scoring stages timed in Node, part of `npm run bench` (or alone:
- * `node test/bench/stages/stages.ts`). workerd's clock stands still while code runs, so a
+ * `npm run bench:stages`). workerd's clock stands still while code runs, so a
  * classification inside the worker reads as 0 or 1 ms; here the same code (src/guard/featurize.ts,
  * src/guard/runtime.ts with its coalescer) and the same onnxruntime-web WASM, single-threaded, run
  * under Node's clock.
@@ -12,10 +12,11 @@
  * once, as concurrent requests make them (coalesced into shared runs); and a run of one id, the
  * fixed cost of a run. Each figure is the median of `--rounds` rounds (min-max).
  *
- * Models: `--model <dir>` (default model/) as shipped, and a model of the same shape exported as
- * 2.0 is (ragged contract, int8 rows; random weights: time depends on shapes only) with the 2.0
- * featurizer defaults; `--graphs` adds that shape as the exporter's other graphs (float32 table,
- * padded contract), to see what the graph costs. Each model first runs for WARM_UP_MS untimed:
+ * Models: `--model <dir>` (default model/) as shipped, and a model of the same shape in int8 rows
+ * (random weights: time depends on shapes only) with the default featurizer, in the contract the
+ * exporter writes (`segmented`, from 2.0.2) and in 2.0.0/2.0.1's (`ragged`); `--graphs` adds that
+ * shape as the exporter's other graphs (float32 table, padded contract), to see what the graph
+ * costs. The texts of a call are featurized one by one, so rows share ids only within a text. Each model first runs for WARM_UP_MS untimed:
  * V8 runs new WASM code unoptimised until it tiers up, in workerd as here.
  */
 import { readFile } from 'node:fs/promises';
@@ -27,7 +28,7 @@ import { createRng } from '../../../pipeline/rng.ts';
 import { inputSize, type StudentWeights } from '../../../pipeline/train/student.ts';
 import { DEFAULT_FEATURIZER, featurize, type FeatureWindow, type FeaturizerConfig } from '../../../src/guard/featurize.ts';
 import { ManifestSchema } from '../../../src/guard/manifest.ts';
-import type { InputContract } from '../../../src/guard/model-input.ts';
+import { feeds, type InputContract } from '../../../src/guard/model-input.ts';
 import { BENCH_PROMPT } from '../prompt.ts';
 import { nodeRuntime } from './node-runtime.ts';
 
@@ -106,17 +107,17 @@ async function variants(): Promise<Variant[]> {
   const { dim, hidden, pooling } = manifest.model;
   const weights = randomWeights({ buckets: manifest.featurizer.buckets, dim, hidden, outputs: manifest.labels.length, pooling });
   const shaped = (quantization: Quantization, contract: InputContract): Variant => ({
-    name: `2.0 shape (${contract}, ${quantization})`,
+    name: `2.x shape (${contract}, ${quantization})`,
     bytes: encodeModel(studentGraph(weights, quantization, contract)),
     featurizer: DEFAULT_FEATURIZER,
   });
   const others = values.graphs ? [shaped('float32', 'ragged'), shaped('int8-rows', 'padded'), shaped('float32', 'padded')] : [];
-  return [shipped, shaped('int8-rows', 'ragged'), ...others];
+  return [shipped, shaped('int8-rows', 'segmented'), shaped('int8-rows', 'ragged'), ...others];
 }
 
 interface StageReport {
   prompt: { characters: number };
-  models: { name: string; contract: string; ids: number; rows: number; figures: Record<string, Figure> }[];
+  models: { name: string; contract: string; ids: number; gathered: number; rows: number; figures: Record<string, Figure> }[];
 }
 
 async function main(): Promise<void> {
@@ -129,7 +130,8 @@ async function main(): Promise<void> {
     const windows = text();
     // as the worker scores a request's windows: one call, which the runtime splits into runs
     const score = (batch: FeatureWindow[]) => session.run(batch);
-    const many = (n: number) => Array.from({ length: n }, () => windows).flat();
+    // texts featurized one by one: the rows of a text share its ids, the rows of two texts never do
+    const many = (n: number) => Array.from({ length: n }, text).flat();
     const batch8 = many(8);
     const batch64 = many(64);
     const tiny = [{ prompt: Int32Array.of(1), response: null }];
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
       name: variant.name,
       contract: session.contract,
       ids: windows.reduce((n, w) => n + w.prompt.length, 0),
+      gathered: feeds(session.contract, windows).prompt_ids!.dims[0]!,
       rows: windows.length,
       figures,
     });
@@ -165,6 +168,7 @@ function formatStages(report: StageReport): string {
   const header = ['ms per text, median (min-max)', ...report.models.map((m) => m.name)];
   const rows = [
     ['ids (rows) of the prompt', ...report.models.map((m) => `${m.ids} (${m.rows})`)],
+    ['ids a run gathers for it', ...report.models.map((m) => `${m.gathered}`)],
     ...stages.map((stage) => [stage, ...report.models.map((m) => ms(m.figures[stage]!))]),
   ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
