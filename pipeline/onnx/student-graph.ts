@@ -32,30 +32,31 @@ export function quantizeRows(table: Float32Array, rows: number, dim: number) {
 }
 
 /**
- * Nodes gathering (and with int8, scaling) the embedding rows of `<side>_ids` into `<side>_vectors`.
- * Ragged int8 rows are scaled by one DequantizeLinear along the ids (float(q) * scale, as Cast and
- * Mul compute it, in one pass instead of two: a batch's run 17% shorter, its scores bitwise the
- * same); the padded contract's `[rows, length]` ids keep Cast and Mul.
+ * Nodes gathering (and with int8, scaling) the embedding rows of `<prefix>ids` into `<prefix>vectors`
+ * (`prefix` is `prompt_` or `response_`, or empty for the `segmented` contract's one tensor of ids).
+ * Int8 rows are scaled by one DequantizeLinear along the ids (float(q) * scale, as Cast and Mul
+ * compute it, in one pass instead of two: a batch's run 17% shorter, its scores bitwise the same);
+ * the padded contract's `[rows, length]` ids keep Cast and Mul.
  */
-function gather(side: 'prompt' | 'response', quantization: Quantization, contract: InputContract): Node[] {
-  const ids = `${side}_ids`;
-  if (quantization === 'float32') return [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${side}_vectors`] }];
-  const rows: Node = { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${side}_vectors_q`] };
-  const scales: Node = { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${side}_scales`] };
+function gather(prefix: string, quantization: Quantization, contract: InputContract): Node[] {
+  const ids = `${prefix}ids`;
+  if (quantization === 'float32') return [{ op: 'Gather', inputs: ['embedding', ids], outputs: [`${prefix}vectors`] }];
+  const rows: Node = { op: 'Gather', inputs: ['embedding_q', ids], outputs: [`${prefix}vectors_q`] };
+  const scales: Node = { op: 'Gather', inputs: ['embedding_scale', ids], outputs: [`${prefix}scales`] };
   if (contract !== 'padded') {
     const dequantize: Node = {
       op: 'DequantizeLinear',
-      inputs: [`${side}_vectors_q`, `${side}_scales`],
-      outputs: [`${side}_vectors`],
+      inputs: [`${prefix}vectors_q`, `${prefix}scales`],
+      outputs: [`${prefix}vectors`],
       attributes: [{ name: 'axis', int: 0 }],
     };
     return [rows, scales, dequantize];
   }
   return [
     rows,
-    { op: 'Cast', inputs: [`${side}_vectors_q`], outputs: [`${side}_vectors_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
+    { op: 'Cast', inputs: [`${prefix}vectors_q`], outputs: [`${prefix}vectors_f`], attributes: [{ name: 'to', int: DataType.FLOAT }] },
     scales,
-    { op: 'Mul', inputs: [`${side}_vectors_f`, `${side}_scales`], outputs: [`${side}_vectors`] },
+    { op: 'Mul', inputs: [`${prefix}vectors_f`, `${prefix}scales`], outputs: [`${prefix}vectors`] },
   ];
 }
 
@@ -87,26 +88,29 @@ function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): N
 }
 
 /**
- * The bag of the `segmented` contract: `<side>_ids` are each gathered once and pooled by segment
- * (sum and max, as `bag` pools rows), then each row pools its segments (`<side>_parts`, the
- * segment of each part, `<side>_part_rows`, its row) the same way. A sum of segment sums is the
- * row's sum and a max of segment maxes its max, so the scores are those of `bag` but for the order
- * of float additions.
+ * The bags of the `segmented` contract, both sides at once: the `ids` (prompt and response ids
+ * from the one table) are each gathered once and pooled by segment (sum and max, as `bag` pools
+ * rows), then each row pools its segments (`parts`, the segment of each part; `part_rows`, its
+ * row: a window's prompt side is row i, its response side row n + i) the same way. A sum of segment
+ * sums is the row's sum and a max of segment maxes its max, so the scores are those of `bag` but
+ * for the order of float additions. The `[2n, dim]` pools are laid out as `[n, 2 * dim]`, prompt
+ * then response: `side_means` (and `side_maxes`), what `bag`'s two sides concatenated make.
  */
-function segmentedBag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
-  const segments: Node[] = [
-    { op: 'Cast', inputs: [`${side}_segments`], outputs: [`${side}_segments_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
-    { op: 'Unsqueeze', inputs: [`${side}_segments_64`, 'axis_last'], outputs: [`${side}_segment_targets`] },
+function segmentedBags(withMax: boolean): Node[] {
+  const targets: Node[] = [
+    { op: 'Cast', inputs: ['segments'], outputs: ['segments_64'], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: ['segments_64', 'axis_last'], outputs: ['segment_targets'] },
     // zeros of [segments, dim]: segments are numbered from 0, so there are the highest number + 1
-    { op: 'ReduceMax', inputs: [`${side}_segments_64`], outputs: [`${side}_last_segment`], attributes: [{ name: 'keepdims', int: 1 }] },
-    { op: 'Add', inputs: [`${side}_last_segment`, 'one'], outputs: [`${side}_segment_total`] },
-    { op: 'Concat', inputs: [`${side}_segment_total`, 'dim'], outputs: [`${side}_segment_shape`], attributes: [{ name: 'axis', int: 0 }] },
-    { op: 'ConstantOfShape', inputs: [`${side}_segment_shape`], outputs: [`${side}_segment_zeros`] },
-    { op: 'Cast', inputs: [`${side}_part_rows`], outputs: [`${side}_part_rows_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
-    { op: 'Unsqueeze', inputs: [`${side}_part_rows_64`, 'axis_last'], outputs: [`${side}_row_targets`] },
-    { op: 'Shape', inputs: [`${side}_count`], outputs: [`${side}_count_shape`] },
-    { op: 'Mul', inputs: [`${side}_count_shape`, 'one_by_dim'], outputs: [`${side}_bag_shape`] },
-    { op: 'ConstantOfShape', inputs: [`${side}_bag_shape`], outputs: [`${side}_zeros`] },
+    { op: 'ReduceMax', inputs: ['segments_64'], outputs: ['last_segment'], attributes: [{ name: 'keepdims', int: 1 }] },
+    { op: 'Add', inputs: ['last_segment', 'one'], outputs: ['segment_total'] },
+    { op: 'Concat', inputs: ['segment_total', 'dim'], outputs: ['segment_shape'], attributes: [{ name: 'axis', int: 0 }] },
+    { op: 'ConstantOfShape', inputs: ['segment_shape'], outputs: ['segment_zeros'] },
+    { op: 'Cast', inputs: ['part_rows'], outputs: ['part_rows_64'], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: ['part_rows_64', 'axis_last'], outputs: ['row_targets'] },
+    // zeros of [2n, dim]: the rows come from the count input, [2n, 1] * [1, dim]
+    { op: 'Shape', inputs: ['count'], outputs: ['count_shape'] },
+    { op: 'Mul', inputs: ['count_shape', 'one_by_dim'], outputs: ['bag_shape'] },
+    { op: 'ConstantOfShape', inputs: ['bag_shape'], outputs: ['row_zeros'] },
   ];
   const scatter = (zeros: string, targets: string, updates: string, reduction: string, output: string): Node => ({
     op: 'ScatterND',
@@ -114,15 +118,26 @@ function segmentedBag(side: 'prompt' | 'response', gathered: Node[], withMax: bo
     outputs: [output],
     attributes: [{ name: 'reduction', string: reduction }],
   });
+  // [2n, dim] rows, prompt sides first, as [n, 2 * dim]: each window's prompt side, then its response side
+  const bySide = (rows: string, output: string): Node[] => [
+    { op: 'Reshape', inputs: [rows, 'two_sides'], outputs: [`${rows}_sides`] },
+    { op: 'Transpose', inputs: [`${rows}_sides`], outputs: [`${rows}_windows`], attributes: [{ name: 'perm', ints: [1, 0, 2] }] },
+    { op: 'Reshape', inputs: [`${rows}_windows`, 'both_sides'], outputs: [output] },
+  ];
   // each segment's pool, then each part's copy of its segment's, onto its row
   const pool = (reduction: 'add' | 'max', name: string): Node[] => [
-    scatter(`${side}_segment_zeros`, `${side}_segment_targets`, `${side}_vectors`, reduction, `${side}_segment_${name}`),
-    { op: 'Gather', inputs: [`${side}_segment_${name}`, `${side}_parts`], outputs: [`${side}_part_${name}`] },
-    scatter(`${side}_zeros`, `${side}_row_targets`, `${side}_part_${name}`, reduction, `${side}_${name}`),
+    scatter('segment_zeros', 'segment_targets', 'vectors', reduction, `segment_${name}`),
+    { op: 'Gather', inputs: [`segment_${name}`, 'parts'], outputs: [`part_${name}`] },
+    scatter('row_zeros', 'row_targets', `part_${name}`, reduction, `row_${name}`),
   ];
-  const mean: Node[] = [...pool('add', 'sum'), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
+  const mean: Node[] = [
+    ...pool('add', 'sum'),
+    { op: 'Div', inputs: ['row_sum', 'count'], outputs: ['row_mean'] },
+    ...bySide('row_mean', 'side_means'),
+  ];
   // max onto zeros is the max floored at zero, as in `bag`
-  return [...gathered, ...segments, ...mean, ...(withMax ? pool('max', 'max') : [])];
+  const max: Node[] = [...pool('max', 'max'), ...bySide('row_max', 'side_maxes')];
+  return [...targets, ...mean, ...(withMax ? max : [])];
 }
 
 /**
@@ -142,15 +157,14 @@ function paddedBag(side: 'prompt' | 'response', gathered: Node[], withMax: boole
   return [...gathered, ...mean, ...(withMax ? max : [])];
 }
 
-const SEGMENTED_INPUTS: ValueInfo[] = (['prompt', 'response'] as const)
-  .flatMap((side): ValueInfo[] => [
-    { name: `${side}_ids`, dataType: DataType.INT32, shape: [`${side}_ids`] },
-    { name: `${side}_segments`, dataType: DataType.INT32, shape: [`${side}_ids`] },
-    { name: `${side}_parts`, dataType: DataType.INT32, shape: [`${side}_parts`] },
-    { name: `${side}_part_rows`, dataType: DataType.INT32, shape: [`${side}_parts`] },
-    { name: `${side}_count`, dataType: DataType.FLOAT, shape: ['batch', 1] },
-  ])
-  .concat([{ name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] }]);
+const SEGMENTED_INPUTS: ValueInfo[] = [
+  { name: 'ids', dataType: DataType.INT32, shape: ['ids'] },
+  { name: 'segments', dataType: DataType.INT32, shape: ['ids'] },
+  { name: 'parts', dataType: DataType.INT32, shape: ['parts'] },
+  { name: 'part_rows', dataType: DataType.INT32, shape: ['parts'] },
+  { name: 'count', dataType: DataType.FLOAT, shape: ['sides', 1] },
+  { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
+];
 
 const RAGGED_INPUTS: ValueInfo[] = [
   { name: 'prompt_ids', dataType: DataType.INT32, shape: ['prompt_ids'] },
@@ -170,8 +184,17 @@ const PADDED_INPUTS: ValueInfo[] = [
   { name: 'has_response', dataType: DataType.FLOAT, shape: ['batch', 1] },
 ];
 
-const BAGS = { segmented: segmentedBag, ragged: bag, padded: paddedBag } satisfies Record<InputContract, unknown>;
 const INPUTS = { segmented: SEGMENTED_INPUTS, ragged: RAGGED_INPUTS, padded: PADDED_INPUTS } satisfies Record<InputContract, ValueInfo[]>;
+
+/** The nodes from the inputs to the pooled features of each contract. */
+function bags(contract: InputContract, quantization: Quantization, withMax: boolean): Node[] {
+  if (contract === 'segmented') return [...gather('', quantization, contract), ...segmentedBags(withMax)];
+  const side = contract === 'ragged' ? bag : paddedBag;
+  return [
+    ...side('prompt', gather('prompt_', quantization, contract), withMax),
+    ...side('response', gather('response_', quantization, contract), withMax),
+  ];
+}
 
 /**
  * Builds the inference graph of trained weights.
@@ -193,7 +216,10 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
         })();
   const input = inputSize(weights);
   const withMax = weights.pooling === 'mean-max';
-  const features = ['prompt_mean', 'response_mean', 'has_response', ...(withMax ? ['prompt_max', 'response_max'] : [])];
+  const features =
+    contract === 'segmented'
+      ? ['side_means', 'has_response', ...(withMax ? ['side_maxes'] : [])]
+      : ['prompt_mean', 'response_mean', 'has_response', ...(withMax ? ['prompt_max', 'response_max'] : [])];
   return {
     name: 'edgeguard_student',
     initializers: [
@@ -204,6 +230,8 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
         ? [
             { name: 'one', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
             { name: 'dim', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(dim)) },
+            { name: 'two_sides', dataType: DataType.INT64, dims: [3], data: BigInt64Array.of(2n, -1n, BigInt(dim)) },
+            { name: 'both_sides', dataType: DataType.INT64, dims: [2], data: BigInt64Array.of(-1n, BigInt(2 * dim)) },
           ]
         : []),
       { name: 'w1', dataType: DataType.FLOAT, dims: [input, hidden], data: weights.w1 },
@@ -212,8 +240,7 @@ export function studentGraph(weights: StudentWeights, quantization: Quantization
       { name: 'b2', dataType: DataType.FLOAT, dims: [outputs], data: weights.b2 },
     ],
     nodes: [
-      ...BAGS[contract]('prompt', gather('prompt', quantization, contract), withMax),
-      ...BAGS[contract]('response', gather('response', quantization, contract), withMax),
+      ...bags(contract, quantization, withMax),
       { op: 'Concat', inputs: features, outputs: ['features'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'MatMul', inputs: ['features', 'w1'], outputs: ['h_pre'] },
       { op: 'Add', inputs: ['h_pre', 'b1'], outputs: ['h_bias'] },

@@ -11,7 +11,8 @@
  *   prompt row repeated for each response row), so their bounds cut that array into segments that
  *   rows either hold whole or not at all. The graph pools each segment once (sum and max) and each
  *   row from its segments ("parts"): a prompt's spans, which repeat its window's ids, cost a few
- *   parts instead of their ids again.
+ *   parts instead of their ids again. Prompt and response sides share one tensor of ids (one
+ *   gather, one pooling), so a run pays for each op once.
  * - `ragged` (models 2.0.0 and 2.0.1): every row's ids end to end in one flat tensor, with the row
  *   each id belongs to. Nothing is padded, but ids shared by rows are gathered once per row.
  * - `padded` (models before 2.0): rows padded with id 0 to the longest row, `[rows, length]`.
@@ -22,19 +23,7 @@ export type InputContract = 'segmented' | 'ragged' | 'padded';
 
 /** Input names of each contract, in the order `feeds()` produces them. */
 export const MODEL_INPUTS = {
-  segmented: [
-    'prompt_ids',
-    'prompt_segments',
-    'prompt_parts',
-    'prompt_part_rows',
-    'prompt_count',
-    'response_ids',
-    'response_segments',
-    'response_parts',
-    'response_part_rows',
-    'response_count',
-    'has_response',
-  ],
+  segmented: ['ids', 'segments', 'parts', 'part_rows', 'count', 'has_response'],
   ragged: ['prompt_ids', 'prompt_rows', 'prompt_count', 'response_ids', 'response_rows', 'response_count', 'has_response'],
   padded: ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'],
 } as const satisfies Record<InputContract, readonly string[]>;
@@ -184,15 +173,17 @@ function side(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32
 }
 
 /**
- * One side of a batch in the `segmented` contract. The rows viewing one array are grouped; their
- * bounds cut the array into segments, and each segment some row holds is gathered once: `ids`
- * with the segment of each (`segments`). Each row is then its segments: `parts` (a segment) and
- * `partRows` (its row), one pair per segment of each row.
+ * A batch in the `segmented` contract. Row i is window i's prompt side, row n + i its response
+ * side (none when it has no response); both sides gather from the one table. The rows viewing one
+ * array are grouped; their bounds cut the array into segments, and each segment some row holds is
+ * gathered once: `ids`, with the segment of each (`segments`). Each row is then its segments:
+ * `parts` (a segment) and `part_rows` (its row), one pair per segment of each row.
  */
-function segmentedSide(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32Array | null) {
+function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  const n = batch.length;
+  const views = [...batch.map((w) => w.prompt), ...batch.map((w) => w.response)];
   const groups = new Map<ArrayBufferLike, number[]>();
-  batch.forEach((w, row) => {
-    const view = pick(w);
+  views.forEach((view, row) => {
     if (!view || view.length === 0) return;
     const rows = groups.get(view.buffer);
     if (rows) rows.push(row);
@@ -200,7 +191,7 @@ function segmentedSide(batch: readonly FeatureWindow[], pick: (w: FeatureWindow)
   });
   // per group: the bounds of its rows (ascending, distinct), and which stretches between them a row holds
   const cuts = [...groups].map(([buffer, rows]) => {
-    const extents = rows.map((row) => extent(pick(batch[row]!)!));
+    const extents = rows.map((row) => extent(views[row]!));
     const bounds = [...new Set(extents.flat())].sort((a, b) => a - b);
     const at = new Map(bounds.map((bound, i) => [bound, i]));
     const spans = extents.map(([start, end]): [number, number] => [at.get(start)!, at.get(end)!]);
@@ -214,12 +205,13 @@ function segmentedSide(batch: readonly FeatureWindow[], pick: (w: FeatureWindow)
     for (let k = 0; k + 1 < bounds.length; k++) if (held[k]) idCount += bounds[k + 1]! - bounds[k]!;
     for (const [from, to] of spans) partCount += to - from;
   }
-  // a side with no ids at all still gets one: id 0 (the all-zero row) as segment 0, part of row 0
+  // a batch with no ids at all still gets one: id 0 (the all-zero row) as segment 0, part of row 0
   const ids = new Int32Array(Math.max(1, idCount));
   const segments = new Int32Array(Math.max(1, idCount));
   const parts = new Int32Array(Math.max(1, partCount));
   const partRows = new Int32Array(Math.max(1, partCount));
-  const count = new Float32Array(batch.length).fill(1);
+  // a row without ids is a zero sum over a count of 1
+  const count = new Float32Array(2 * n).fill(1);
   let id = 0;
   let segment = 0;
   let part = 0;
@@ -243,22 +235,14 @@ function segmentedSide(batch: readonly FeatureWindow[], pick: (w: FeatureWindow)
       count[row] = bounds[to]! - bounds[from]!;
     });
   }
-  return { ids, segments, parts, partRows, count };
-}
-
-function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
-  const n = batch.length;
-  const sides = { prompt: segmentedSide(batch, (w) => w.prompt), response: segmentedSide(batch, (w) => w.response) };
-  const tensors: Record<string, InputTensor> = {};
-  for (const [name, side] of Object.entries(sides)) {
-    tensors[`${name}_ids`] = { type: 'int32', data: side.ids, dims: [side.ids.length] };
-    tensors[`${name}_segments`] = { type: 'int32', data: side.segments, dims: [side.segments.length] };
-    tensors[`${name}_parts`] = { type: 'int32', data: side.parts, dims: [side.parts.length] };
-    tensors[`${name}_part_rows`] = { type: 'int32', data: side.partRows, dims: [side.partRows.length] };
-    tensors[`${name}_count`] = { type: 'float32', data: side.count, dims: [n, 1] };
-  }
-  tensors.has_response = { type: 'float32', data: Float32Array.from(batch, (w) => (w.response ? 1 : 0)), dims: [n, 1] };
-  return tensors;
+  return {
+    ids: { type: 'int32', data: ids, dims: [ids.length] },
+    segments: { type: 'int32', data: segments, dims: [segments.length] },
+    parts: { type: 'int32', data: parts, dims: [parts.length] },
+    part_rows: { type: 'int32', data: partRows, dims: [partRows.length] },
+    count: { type: 'float32', data: count, dims: [2 * n, 1] },
+    has_response: { type: 'float32', data: Float32Array.from(batch, (w) => (w.response ? 1 : 0)), dims: [n, 1] },
+  };
 }
 
 function raggedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {

@@ -76,17 +76,14 @@ describe('featurize', () => {
       { prompt: text.subarray(2, 6), response: response.subarray(1, 3) },
       { prompt: other, response: null },
     ]);
-    // bounds 0, 2, 3, 6 cut the text into three segments
-    expect(Array.from(batch.prompt_ids!.data)).toEqual([11, 12, 13, 14, 15, 16, 21, 22]);
-    expect(Array.from(batch.prompt_segments!.data)).toEqual([0, 0, 1, 2, 2, 2, 3, 3]);
-    expect(Array.from(batch.prompt_parts!.data)).toEqual([0, 1, 2, 0, 1, 1, 2, 3]);
-    expect(Array.from(batch.prompt_part_rows!.data)).toEqual([0, 0, 0, 1, 1, 2, 2, 3]);
-    expect(Array.from(batch.prompt_count!.data)).toEqual([6, 3, 4, 2]);
-    expect(Array.from(batch.response_ids!.data)).toEqual([31, 32, 33]);
-    expect(Array.from(batch.response_segments!.data)).toEqual([0, 1, 1]);
-    expect(Array.from(batch.response_parts!.data)).toEqual([0, 1, 1]);
-    expect(Array.from(batch.response_part_rows!.data)).toEqual([1, 1, 2]);
-    expect(Array.from(batch.response_count!.data)).toEqual([1, 3, 2, 1]);
+    // bounds 0, 2, 3, 6 cut the text into three segments; the response's 0, 1, 3 into two more.
+    // Rows 0-3 are the windows' prompt sides, rows 4-7 their response sides.
+    expect(Array.from(batch.ids!.data)).toEqual([11, 12, 13, 14, 15, 16, 21, 22, 31, 32, 33]);
+    expect(Array.from(batch.segments!.data)).toEqual([0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5]);
+    expect(Array.from(batch.parts!.data)).toEqual([0, 1, 2, 0, 1, 1, 2, 3, 4, 5, 5]);
+    expect(Array.from(batch.part_rows!.data)).toEqual([0, 0, 0, 1, 1, 2, 2, 3, 5, 5, 6]);
+    expect(Array.from(batch.count!.data)).toEqual([6, 3, 4, 2, 1, 3, 2, 1]);
+    expect(batch.count!.dims).toEqual([8, 1]);
     expect(Array.from(batch.has_response!.data)).toEqual([0, 1, 1, 0]);
   });
 
@@ -97,9 +94,9 @@ describe('featurize', () => {
       DEFAULT_FEATURIZER,
     );
     const rowIds = windows.reduce((n, w) => n + w.prompt.length, 0);
-    const gathered = feeds('segmented', windows).prompt_ids!.data.length;
+    const gathered = feeds('segmented', windows).ids!.data.length;
     expect(windows.length).toBeGreaterThan(10);
-    expect(gathered).toBe(feeds('segmented', windows.slice(0, 3)).prompt_ids!.data.length);
+    expect(gathered).toBe(feeds('segmented', windows.slice(0, 3)).ids!.data.length);
     expect(gathered / rowIds).toBeLessThan(0.5);
   });
 
@@ -115,12 +112,13 @@ describe('featurize', () => {
     expect(runsOf('segmented', [...windows, { prompt: new Int32Array(3000), response: null }])).toEqual([[0, 1, 2], [3]]);
   });
 
-  it('gives a side with no ids at all one zero id in the segmented contract', () => {
-    const batch = feeds('segmented', [{ prompt: Int32Array.of(5), response: null }]);
-    expect(Array.from(batch.response_ids!.data)).toEqual([0]);
-    expect(Array.from(batch.response_segments!.data)).toEqual([0]);
-    expect(Array.from(batch.response_parts!.data)).toEqual([0]);
-    expect(Array.from(batch.response_part_rows!.data)).toEqual([0]);
+  it('gives a batch with no ids at all one zero id in the segmented contract', () => {
+    const batch = feeds('segmented', [{ prompt: new Int32Array(0), response: null }]);
+    expect(Array.from(batch.ids!.data)).toEqual([0]);
+    expect(Array.from(batch.segments!.data)).toEqual([0]);
+    expect(Array.from(batch.parts!.data)).toEqual([0]);
+    expect(Array.from(batch.part_rows!.data)).toEqual([0]);
+    expect(Array.from(batch.count!.data)).toEqual([1, 1]);
   });
 
   it('gives a side with no ids at all one zero id in the ragged contract', () => {

@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       name: variant.name,
       contract: session.contract,
       ids: windows.reduce((n, w) => n + w.prompt.length, 0),
-      gathered: feeds(session.contract, windows).prompt_ids!.dims[0]!,
+      gathered: gathered(feeds(session.contract, windows)),
       rows: windows.length,
       figures,
     });
@@ -159,6 +159,9 @@ async function main(): Promise<void> {
   }
   console.log(formatStages(report));
 }
+
+/** The ids a run gathers: the `segmented` contract's one tensor of them, or the prompt's. */
+const gathered = (tensors: ReturnType<typeof feeds>) => (tensors.ids ?? tensors.prompt_ids)!.dims[0]!;
 
 const ms = (f: Figure) => `${f.median.toFixed(3)} (${f.min.toFixed(3)}-${f.max.toFixed(3)})`;
 
