@@ -84,33 +84,38 @@ function extent(view: Int32Array): [start: number, end: number] {
  */
 class RunIds {
   total = 0;
-  readonly shared: boolean;
+  readonly #shared: boolean;
+  /** Per viewed array, the disjoint stretches [from, to) its rows in the run cover. */
   readonly #covered = new Map<ArrayBufferLike, [number, number][]>();
 
   constructor(shared: boolean) {
-    this.shared = shared;
+    this.#shared = shared;
   }
 
-  /** The ids `view` would add to the run, and with `commit` adds them. */
-  add(view: Int32Array | null, commit: boolean): number {
-    if (!view) return 0;
-    if (!this.shared) {
-      if (commit) this.total += view.length;
-      return view.length;
-    }
+  /** The ids `view` would add to the run. */
+  fresh(view: Int32Array | null): number {
+    if (!view || !this.#shared) return view?.length ?? 0;
+    const [start, end] = extent(view);
+    let fresh = end - start;
+    for (const [from, to] of this.#covered.get(view.buffer) ?? []) fresh -= Math.max(0, Math.min(end, to) - Math.max(start, from));
+    return fresh;
+  }
+
+  /** Adds `view`'s ids to the run. */
+  add(view: Int32Array | null): void {
+    this.total += this.fresh(view);
+    if (!view || !this.#shared) return;
+    // the new stretch takes in those it overlaps or touches, so they stay disjoint
     const [start, end] = extent(view);
     const covered = this.#covered.get(view.buffer) ?? [];
-    let fresh = end - start;
-    for (const [from, to] of covered) fresh -= Math.max(0, Math.min(end, to) - Math.max(start, from));
-    if (commit) {
-      // the stretches stay disjoint: the new one takes in those it overlaps or touches
-      const kept = covered.filter(([from, to]) => to < start || from > end);
-      const merged = covered.filter(([from, to]) => !(to < start || from > end));
-      const joined: [number, number] = [Math.min(start, ...merged.map(([from]) => from)), Math.max(end, ...merged.map(([, to]) => to))];
-      this.#covered.set(view.buffer, [...kept, joined]);
-      this.total += fresh;
+    const apart = ([from, to]: [number, number]) => to < start || from > end;
+    const joined: [number, number] = [start, end];
+    for (const stretch of covered) {
+      if (apart(stretch)) continue;
+      joined[0] = Math.min(joined[0], stretch[0]);
+      joined[1] = Math.max(joined[1], stretch[1]);
     }
-    return fresh;
+    this.#covered.set(view.buffer, [...covered.filter(apart), joined]);
   }
 }
 
@@ -135,7 +140,7 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
     const w = batch[i]!;
     const p = Math.max(prompt, w.prompt.length);
     const r = Math.max(response, w.response?.length ?? 0);
-    const next = contract === 'padded' ? (current.length + 1) * (p + r) : ids.total + ids.add(w.prompt, false) + ids.add(w.response, false);
+    const next = contract === 'padded' ? (current.length + 1) * (p + r) : ids.total + ids.fresh(w.prompt) + ids.fresh(w.response);
     if (current.length > 0 && next > maxIds) {
       runs.push(current);
       current = [];
@@ -144,8 +149,8 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
       response = 1;
     }
     current.push(i);
-    ids.add(w.prompt, true);
-    ids.add(w.response, true);
+    ids.add(w.prompt);
+    ids.add(w.response);
     prompt = Math.max(prompt, w.prompt.length);
     response = Math.max(response, w.response?.length ?? 0);
   }
