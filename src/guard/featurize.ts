@@ -11,7 +11,8 @@
  * What gets scored, each a row of feature ids ("window"); the caller keeps each label's highest:
  * - overlapping windows of `windowTokens` tokens covering the whole text (nothing is truncated);
  * - for a prompt alone, its sentences as short spans (long sentences cut into `spanTokens`-token
- *   sub-windows), so a harmful request wrapped in benign text is still seen on its own;
+ *   sub-windows, run-on ones also into `runOnSpanTokens`-token ones), so a harmful request wrapped
+ *   in benign text is still seen on its own;
  * - the same for the text with its base64 / hex / URL-encoded runs decoded (decode.ts), when it
  *   has any, and for a text written backwards read forwards (`reverseViews`).
  * The id count of all of it is known from the tokens before anything is hashed (`countIds`), so a
@@ -35,6 +36,7 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   windowTokens: 256,
   windowStride: 192,
   spanTokens: 32,
+  runOnSpanTokens: 20,
   decodeViews: true,
   reverseViews: true,
 };
@@ -57,6 +59,8 @@ const SENTENCE_END = new Set(['.', '!', '?', ';', '…', '。', '！', '？']);
 // before when they end the text ("Rhyme with the given word.\n\ninstruct" is one span): a lone word
 // is no request.
 const MIN_SPAN_TOKENS = 4;
+// A sentence of more than this many spans' tokens is run-on text: no sentence ends to cut it at.
+const RUN_ON_SPANS = 4;
 // Only a word's first characters make n-grams: base64 blobs and URLs would flood the bag.
 const MAX_NGRAM_CHARS = 42;
 
@@ -282,10 +286,23 @@ function windowRanges(length: number, config: FeaturizerConfig): Range[] {
   return out;
 }
 
+/** Sub-windows of `size` tokens every `size / 2` covering [from, to). */
+function subWindows(from: number, to: number, size: number): Range[] {
+  const stride = Math.max(1, Math.floor(size / 2));
+  const cut: Range[] = [];
+  for (let start = from; ; start += stride) {
+    cut.push([start, Math.min(to, start + size)]);
+    if (start + size >= to) break;
+  }
+  return cut;
+}
+
 /**
  * Sentence spans: each sentence (short ones joined to the next), long sentences cut into
- * `spanTokens`-token sub-windows every `spanTokens / 2`. None when the text is one span: its
- * window already says everything.
+ * `spanTokens`-token sub-windows every `spanTokens / 2`, and run-on ones (over RUN_ON_SPANS spans'
+ * tokens) also into `runOnSpanTokens`-token ones, where a request among a few hundred words
+ * without sentence ends would share each span with a dozen other words. None when the text is one
+ * span: its window already says everything.
  */
 function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
   const size = config.spanTokens;
@@ -304,15 +321,10 @@ function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
     sentences.push([from, to]);
     from = to;
   }
-  const stride = Math.max(1, Math.floor(size / 2));
   const spans = sentences.flatMap(([from, to]): Range[] => {
     if (to - from <= size) return [[from, to]];
-    const cut: Range[] = [];
-    for (let start = from; ; start += stride) {
-      cut.push([start, Math.min(to, start + size)]);
-      if (start + size >= to) break;
-    }
-    return cut;
+    const runOn = config.runOnSpanTokens > 0 && to - from > RUN_ON_SPANS * size;
+    return runOn ? [...subWindows(from, to, size), ...subWindows(from, to, config.runOnSpanTokens)] : subWindows(from, to, size);
   });
   const whole = windowRanges(text.tokens.length, config);
   return spans.length === 1 && whole.length === 1 && spans[0]![0] === whole[0]![0] && spans[0]![1] === whole[0]![1] ? [] : spans;

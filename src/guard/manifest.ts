@@ -34,6 +34,12 @@ export const FeaturizerConfigSchema = z.object({
    * manifests before 2.0: 0.
    */
   spanTokens: z.number().int().min(0).default(0),
+  /**
+   * A sentence of more than four spans' tokens is run-on text (a request hidden in text without
+   * sentence ends): it is also cut into finer sub-windows of this many tokens; 0 = none. Absent in
+   * manifests before 2.0.2: 0.
+   */
+  runOnSpanTokens: z.number().int().min(0).default(0),
   /** Whether a text is also scored with its base64 / hex / URL-encoded runs decoded. Absent: true. */
   decodeViews: z.boolean().default(true),
   /** Whether a text written backwards is also scored read forwards. Absent in manifests before 2.0.1: false. */

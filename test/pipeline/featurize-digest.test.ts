@@ -6,7 +6,7 @@
  * which no test of scores on a tiny fixture model would notice. A change that makes the
  * featurizer faster must leave these digests as they are; a change meant to alter the features
  * needs a new featurizer `kind` (and new models), or a manifest setting that older manifests lack
- * and so leave off (as `reverseViews`, on in the default settings only), never a new digest of
+ * and so leave off (as `reverseViews` and `runOnSpanTokens`, on in the default settings only), never a new digest of
  * settings that models already have.
  */
 import { createHash } from 'node:crypto';
@@ -81,7 +81,14 @@ describe('the featurizer digest', () => {
   });
 
   it.each([
-    ['the default settings', DEFAULT_FEATURIZER, '958cea28a060e9b81b1b7e8efd70ee68d280c4ef867b2f21d10a490b0138ae1e', 2699, 952_359],
+    ['the default settings', DEFAULT_FEATURIZER, 'e2823225c2f6cee61598a7d63aa4c94bd432a418be80cbdd4c58eb2eaf0ec3a8', 2995, 1_034_657],
+    [
+      'the settings 2.0.1 serves with (no finer spans of run-on text)',
+      { ...DEFAULT_FEATURIZER, runOnSpanTokens: 0 },
+      '958cea28a060e9b81b1b7e8efd70ee68d280c4ef867b2f21d10a490b0138ae1e',
+      2699,
+      952_359,
+    ],
     [
       'the settings of models before 2.0 (no spans)',
       { ...DEFAULT_FEATURIZER, spanTokens: 0, reverseViews: false },
