@@ -8,7 +8,10 @@
  * With `--data <dir>` (default ../shared/data, when present) it also measures alpaca-eval's FPR
  * (benign instructions, never trained on) and the time per text.
  *
- *   npm run bench:evasion -- [--model model] [--spans 32] [--data ../shared/data]
+ *   npm run bench:evasion -- [--model model] [--spans 32] [--run-on-spans 20] [--data ../shared/data]
+ *
+ * `--spans` and `--run-on-spans` set the manifest's `spanTokens` and `runOnSpanTokens` (0 = off),
+ * to see what each costs and buys.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -23,6 +26,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'model' },
     spans: { type: 'string' },
+    'run-on-spans': { type: 'string' },
     data: { type: 'string', default: '../shared/data' },
     threshold: { type: 'string' },
   },
@@ -33,6 +37,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 async function main(): Promise<void> {
   const { manifest, bytes } = await readModelFolder(values.model!);
   if (values.spans !== undefined) manifest.featurizer.spanTokens = Number(values.spans);
+  if (values['run-on-spans'] !== undefined) manifest.featurizer.runOnSpanTokens = Number(values['run-on-spans']);
   const threshold = values.threshold !== undefined ? Number(values.threshold) : manifest.threshold;
   const scorer = await createScorer(bytes, manifest);
   const score = async (texts: readonly string[]) =>

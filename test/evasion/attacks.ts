@@ -98,6 +98,11 @@ function filler(chars: number, seed: number): string {
   return end === -1 ? out : out.slice(0, end + 1);
 }
 
+/** The text run on: its sentence ends and other punctuation removed. */
+function unpunctuated(text: string): string {
+  return text.replace(/[.,!?;:]/g, '');
+}
+
 function base64(text: string): string {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 }
@@ -173,10 +178,22 @@ export const ATTACKS: readonly Attack[] = [
     apply: (t) => `${filler(2500, 3)} ${t} ${filler(2500, 4)}`,
   },
   {
-    name: 'benign wrap, no punctuation',
+    name: 'benign prefix 100, no punctuation',
+    description: '~100 characters of benign prose before, punctuation removed',
+    exact: false,
+    apply: (t) => unpunctuated(`${filler(100, 7)} ${t}`),
+  },
+  {
+    name: 'benign wrap 1000, no punctuation',
     description: '~500 characters before and after, punctuation removed',
     exact: false,
-    apply: (t) => `${filler(500, 5)} ${t} ${filler(500, 6)}`.replace(/[.,!?;:]/g, ''),
+    apply: (t) => unpunctuated(`${filler(500, 5)} ${t} ${filler(500, 6)}`),
+  },
+  {
+    name: 'benign wrap 5000, no punctuation',
+    description: '~2,500 characters before and after, punctuation removed',
+    exact: false,
+    apply: (t) => unpunctuated(`${filler(2500, 8)} ${t} ${filler(2500, 9)}`),
   },
   {
     name: 'reversed',
