@@ -11,10 +11,12 @@ export const MAX_TEXT_CHARS = 32_000;
 export const MAX_ITEMS = 64;
 
 /**
- * Most feature ids one API request may score (413 `too_much_text`): the bound on the CPU a request
- * can ask for. Texts alone never reach it (a 1 MiB body is at most ~4 M ids), but a prompt and
+ * Most feature ids one API request may score (413 `too_much_text`), counted per row (window or
+ * span) before anything is scored: the bound on the CPU a request can ask for. A prompt and
  * response pair scores every prompt window with every response window: it admits one pair of two
- * 32,000-character texts (~6 M ids), not two.
+ * 32,000-character texts of prose (~6 M ids), not two. Prompts alone reach it only as many
+ * maximal texts without sentence ends (0.44 M ids each with 2.0.2's spans: 19 fit); a 1 MiB body
+ * of maximal prose texts (0.17 M ids each) fits.
  */
 export const MAX_IDS_PER_REQUEST = 1 << 23;
 

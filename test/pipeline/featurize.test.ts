@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEATURIZER, featurize, normalize, tokenize } from '../../src/guard/featurize.ts';
+import { DEFAULT_FEATURIZER, featurize, normalize, planFeatures, tokenize } from '../../src/guard/featurize.ts';
+import { ManifestSchema } from '../../src/guard/manifest.ts';
 import { feeds, runsOf } from '../../src/guard/model-input.ts';
+import { MAX_BODY_BYTES, MAX_IDS_PER_REQUEST, MAX_TEXT_CHARS } from '../../src/http/limits.ts';
 
 describe('featurize', () => {
   it('normalises full-width letters, case and invisible characters', () => {
@@ -125,5 +128,27 @@ describe('featurize', () => {
     const batch = feeds('ragged', [{ prompt: Int32Array.of(5), response: null }]);
     expect(Array.from(batch.response_ids!.data)).toEqual([0]);
     expect(Array.from(batch.response_rows!.data)).toEqual([0]);
+  });
+});
+
+describe('the feature-id budget of a request, with the shipped model', () => {
+  const { featurizer } = ManifestSchema.parse(JSON.parse(readFileSync(new URL('../../model/manifest.json', import.meta.url), 'utf8')));
+  const WORDS = ['the', 'weather', 'report', 'says', 'it', 'will', 'rain', 'tomorrow', 'afternoon', 'and'];
+  const runOn = Array.from({ length: 7000 }, (_, i) => WORDS[i % WORDS.length])
+    .join(' ')
+    .slice(0, MAX_TEXT_CHARS);
+  const prose = 'The weather report says it will rain tomorrow afternoon and the wind will pick up. '.repeat(400).slice(0, MAX_TEXT_CHARS);
+  const ids = (text: string) => planFeatures(text, null, featurizer).ids;
+
+  // as src/README.md says under 413 too_much_text
+  it('admits 19 maximal prompts without sentence ends, not 20', () => {
+    expect(ids(runOn)).toBe(436_457);
+    expect(19 * ids(runOn)).toBeLessThanOrEqual(MAX_IDS_PER_REQUEST);
+    expect(20 * ids(runOn)).toBeGreaterThan(MAX_IDS_PER_REQUEST);
+  });
+
+  it('admits the 32 maximal prompts of prose that fit in a body', () => {
+    expect(Math.floor(MAX_BODY_BYTES / (MAX_TEXT_CHARS + 3))).toBe(32);
+    expect(32 * ids(prose)).toBeLessThanOrEqual(MAX_IDS_PER_REQUEST);
   });
 });
