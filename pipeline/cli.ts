@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, Loader> = {
   distill: lazy(() => import('./commands/distill.ts')),
   export: lazy(() => import('./commands/export.ts')),
   eval: lazy(() => import('./commands/eval.ts')),
+  compare: lazy(() => import('./commands/compare.ts')),
   lodo: lazy(() => import('./commands/lodo.ts')),
   augment: lazy(() => import('./commands/augment.ts')),
   respond: lazy(() => import('./commands/respond.ts')),

@@ -20,9 +20,10 @@ function requiredArgv(args: ArgsDef): string[] {
 describe('every command', async () => {
   const leaves = await leafCommands();
 
-  it('covers all sixteen commands, the three keys subcommands and the two feedback subcommands', () => {
+  it('covers all seventeen commands, the three keys subcommands and the two feedback subcommands', () => {
     expect(leaves.map((l) => l.path.join(' ')).sort()).toEqual([
       'augment',
+      'compare',
       'data',
       'deploy',
       'distill',

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema } from '../../src/guard/manifest.ts';
@@ -151,6 +151,37 @@ describe('distill -> export -> eval through the CLI', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('data-source="tiny-harmful"');
     expect(html.match(/data-chart="pr"/g)?.length).toBeGreaterThan(0);
+  });
+
+  it('compare finds nothing moved between a model and itself, and counts the decisions a stricter threshold changes', async () => {
+    const model = join(dir, 'model');
+    const same = await cli('compare', '--model', model, '--against', model, '--data', data, '--quiet');
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/\n\d+ texts of \d+ sources: max \|Δ\| 0\.0e\+0, flagged (\d+) \/ \1, decisions that differ 0\n$/);
+    const strict = join(dir, 'model-strict');
+    await cp(model, strict, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(strict, 'manifest.json'), 'utf8'));
+    await writeFile(join(strict, 'manifest.json'), JSON.stringify({ ...manifest, threshold: 0.999 }));
+    const stricter = await cli('compare', '--model', model, '--against', strict, '--data', data, '--sources', 'tiny-harmful', '--quiet');
+    expect(stricter.code).toBe(0);
+    const [, texts, flagged, flaggedStrict, differ] =
+      /(\d+) texts of 1 sources: max \|Δ\| 0\.0e\+0, flagged (\d+) \/ (\d+), decisions that differ (\d+)/
+        .exec(stricter.stdout)!
+        .map(Number);
+    expect(texts).toBe(37);
+    expect(flagged).toBeGreaterThan(flaggedStrict!);
+    expect(differ).toBeGreaterThanOrEqual(flagged! - flaggedStrict!);
+  });
+
+  it('compare refuses two models with other labels in one line', async () => {
+    const other = join(dir, 'model-other-labels');
+    await cp(join(dir, 'model'), other, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(other, 'manifest.json'), 'utf8'));
+    await writeFile(join(other, 'manifest.json'), JSON.stringify({ ...manifest, labels: [...manifest.labels.slice(0, -1), 'other'] }));
+    const result = await cli('compare', '--model', join(dir, 'model'), '--against', other, '--data', data);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('have other labels');
   });
 });
 

@@ -23,12 +23,13 @@ const LAYERS = [
   ['rng.ts', 'progress.ts', 'errors.ts', 'sha256.ts'],
 ];
 
-/** What the pipeline may import from src/: the featurizer, labels, manifest, model input and teacher it shares with the worker, and what a CLI legitimately shares. */
+/** What the pipeline may import from src/: the featurizer, labels, manifest, model input, decision thresholds and teacher it shares with the worker, and what a CLI legitimately shares. */
 const SHARED_FROM_SRC = [
   'src/guard/featurize.ts',
   'src/guard/labels.ts',
   'src/guard/manifest.ts',
   'src/guard/model-input.ts',
+  'src/guard/policy.ts',
   'src/auth/key-record.ts',
   'src/report/charts.ts',
   'src/report/eval-metrics.ts',
