@@ -43,7 +43,8 @@ function thresholdsOf(manifest: Manifest): number[] {
 
 /**
  * Scores the texts of each source with both models and prints a line per source and the totals.
- * @throws CLIError when a model folder is missing or malformed, or the two have other labels
+ * @throws CLIError when a model folder is missing or malformed, the two have other labels, or a
+ *   named source (or the data) has no texts
  * @example await runCompareStage({ model: 'model', against: '/tmp/2.0.1', data: ['../shared/data'], limit: 1500, quiet: true })
  */
 export async function runCompareStage(options: CompareOptions): Promise<Record<string, SourceComparison>> {
@@ -61,6 +62,9 @@ export async function runCompareStage(options: CompareOptions): Promise<Record<s
     if (items.length < options.limit) items.push({ prompt: ex.prompt, response: ex.response });
     bySource.set(ex.source, items);
   }
+  const missing = (options.sources ?? []).filter((source) => !bySource.has(source));
+  if (missing.length > 0) throw new CLIError(`no texts of ${missing.join(', ')} in ${options.data.join(', ')}`);
+  if (bySource.size === 0) throw new CLIError(`no texts in ${options.data.join(', ')}`);
   const result: Record<string, SourceComparison> = {};
   for (const [source, items] of bySource) {
     const [x, y] = [await scoreA.score(items), await scoreB.score(items)];

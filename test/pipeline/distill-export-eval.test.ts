@@ -173,6 +173,23 @@ describe('distill -> export -> eval through the CLI', () => {
     expect(differ).toBeGreaterThanOrEqual(flagged! - flaggedStrict!);
   });
 
+  it('compare names a source it finds no texts of, in one line', async () => {
+    const result = await cli(
+      'compare',
+      '--model',
+      join(dir, 'model'),
+      '--against',
+      join(dir, 'model'),
+      '--data',
+      data,
+      '--sources',
+      'tiny-harmful,nosuch',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('no texts of nosuch in ');
+  });
+
   it('compare refuses two models with other labels in one line', async () => {
     const other = join(dir, 'model-other-labels');
     await cp(join(dir, 'model'), other, { recursive: true });
