@@ -13,7 +13,7 @@ import { split } from '../data/split.ts';
 import { parseColumnMap } from '../data/user-files.ts';
 import { DISTILL_DEFAULTS, DistillConfigSchema } from '../train/config.ts';
 
-type RecipeNumber = 'valFraction' | 'nearDuplicate' | 'refusalPairs' | 'compliancePairs' | 'rephrasings';
+type RecipeNumber = 'valFraction' | 'nearDuplicate' | 'refusalPairs' | 'compliancePairs' | 'rephrasings' | 'wrappedRequests';
 /** A flag checked and defaulted exactly as the distill recipe's setting of the same name, so `data` splits as `distill` does. */
 const recipeNumber = (key: RecipeNumber) => z.coerce.number().pipe(DistillConfigSchema.shape[key]).default(DISTILL_DEFAULTS[key]);
 
@@ -27,6 +27,9 @@ const Flags = z.object({
   refusalPairs: recipeNumber('refusalPairs').describe('share of harmful requests given a synthetic refusal pair'),
   compliancePairs: recipeNumber('compliancePairs').describe('share of harmful requests given a synthetic compliance pair'),
   rephrasings: recipeNumber('rephrasings').describe('share of short requests given a rephrased copy in another common form'),
+  wrappedRequests: recipeNumber('wrappedRequests').describe(
+    "share of requests given a copy wrapped in other benign requests' text, half run on",
+  ),
   seed: intFlag(0, 2 ** 31)
     .default(DISTILL_DEFAULTS.train.seed)
     .describe('seed for splits and synthetic pairs'),
@@ -45,13 +48,14 @@ export default defineFlagCommand({
       holdout: flags.holdout,
       compliancePairs: flags.compliancePairs,
       rephrasings: flags.rephrasings,
+      wrappedRequests: flags.wrappedRequests,
     });
     const splits = split(examples, { valFraction: flags.valFraction, holdout: flags.holdout, seed: flags.seed });
     for (const [name, rows] of Object.entries(splits)) await writeJsonl(join(flags.out, `${name}.jsonl`), rows);
     const counts = Object.fromEntries(Object.entries(splits).map(([k, v]) => [k, v.length]));
     await writeFile(join(flags.out, 'report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
     console.log(
-      `${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`,
+      `${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates dropped, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} synthetic refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings, ${report.wrappedRequests} wrapped requests); train ${counts.train}, val ${counts.val}, test ${counts.test} -> ${flags.out}`,
     );
   },
 });

@@ -51,6 +51,12 @@ export interface PrepareOptions {
   /** Share of short requests (harmful and benign) that also get a rephrased copy. */
   rephrasings?: number;
   /**
+   * Share of requests (harmful and benign alike) that also get a copy wrapped in other benign
+   * requests' text, half of them run on with their punctuation removed: a harmful request inside
+   * benign text is still harmful, a benign one still benign.
+   */
+  wrappedRequests?: number;
+  /**
    * Sources held out for evaluation: read right after eval-only ones (so their copy of a
    * duplicate is kept) and given no synthetic rows (so they are measured on real rows only).
    */
@@ -76,6 +82,7 @@ export interface PrepareReport {
   compliancePairs: number;
   benignSnippets: number;
   rephrasings: number;
+  wrappedRequests: number;
   perSource: Record<string, { rows: number; harmful: number; benign: number; license: string; use: string }>;
 }
 
@@ -155,6 +162,7 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     compliancePairs: 0,
     benignSnippets: 0,
     rephrasings: 0,
+    wrappedRequests: 0,
     perSource: {},
   };
   const prompts = new DuplicateIndex(options.nearDuplicate);
@@ -252,8 +260,46 @@ export async function prepare(options: PrepareOptions): Promise<{ examples: Prep
     report.rephrasings = rephrased.length;
     examples.push(...rephrased);
   }
+  if (options.wrappedRequests) {
+    const share = options.wrappedRequests;
+    const read = examples.slice(0, rows);
+    const fillers = read
+      .filter((ex) => isTrainingRequest(ex, options.holdout) && ex.label === 0 && ex.prompt.length >= 40)
+      .map((ex) => ex.prompt);
+    const wrapped = read.flatMap((ex) =>
+      isTrainingRequest(ex, options.holdout) && fillers.length > 0 && rng() < share ? [wrapping(ex, fillers, rng)] : [],
+    );
+    report.wrappedRequests = wrapped.length;
+    examples.push(...wrapped);
+  }
   report.kept = examples.length;
   return { examples, report };
+}
+
+/** A prompt-only request or benign request that training may read, of a set not held out. */
+function isTrainingRequest(ex: PreparedExample, holdout: string[] | undefined): boolean {
+  return ex.response === null && ex.use === 'train' && (ex.kind === 'request' || ex.kind === 'benign') && !holdout?.includes(ex.source);
+}
+
+/** Benign requests' text of about `chars` characters. */
+function fillerOf(fillers: string[], chars: number, rng: Rng): string {
+  let out = '';
+  while (out.length < chars) out += `${out ? ' ' : ''}${fillers[Math.floor(rng() * fillers.length)]!.trim()}`;
+  return out;
+}
+
+/** The request between other benign requests' text (50 to 2,000 characters), half the time run on. */
+function wrapping(ex: PreparedExample, fillers: string[], rng: Rng): PreparedExample {
+  const before = fillerOf(fillers, 50 + Math.floor(rng() * 1000), rng);
+  const after = rng() < 0.5 ? '' : ` ${fillerOf(fillers, Math.floor(rng() * 1000), rng)}`;
+  const text = `${before} ${ex.prompt.trim()}${after}`;
+  const runOn = rng() < 0.5;
+  return {
+    ...ex,
+    id: `${ex.id}:wrapped`,
+    prompt: runOn ? text.replace(/[.,!?;:]/g, '') : text,
+    category: `synthetic: request wrapped in benign text${runOn ? ', run on' : ''}`,
+  };
 }
 
 /** The request in another form, with its label and group, when it has a form we know and the result is new. */

@@ -30,6 +30,8 @@ export const DISTILL_DEFAULTS = {
   rephrasings: 0,
   /** Add first/last sentences of long benign requests as short benign requests. */
   benignSnippets: true,
+  /** Share of requests (both classes) that also get a copy wrapped in other benign requests' text (data/prepare.ts). */
+  wrappedRequests: 0,
   featurizer: DEFAULT_FEATURIZER,
   train: {
     seed: 13,
@@ -76,6 +78,7 @@ export const DistillConfigSchema = z.strictObject({
   compliancePairs: z.number().min(0).max(1),
   rephrasings: z.number().min(0).max(1),
   benignSnippets: z.boolean(),
+  wrappedRequests: z.number().min(0).max(1),
   featurizer: FeaturizerConfigSchema,
   train: z.strictObject({
     seed: z.number().int(),

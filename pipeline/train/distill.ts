@@ -50,12 +50,13 @@ export async function runDistill(config: DistillConfig, out: string, quiet = fal
     softScores: config.softScores,
     compliancePairs: config.compliancePairs,
     rephrasings: config.rephrasings,
+    wrappedRequests: config.wrappedRequests,
   });
   const splits = split(examples, { valFraction: config.valFraction, holdout: config.holdout, seed: config.train.seed });
   const counts = { train: splits.train.length, val: splits.val.length, test: splits.test.length };
   await writeFile(join(out, 'data-report.json'), `${JSON.stringify({ ...report, splits: counts }, null, 2)}\n`);
   say(
-    `data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings); train ${counts.train}, val ${counts.val}, test ${counts.test}`,
+    `data: ${report.read} read, ${report.kept} kept (${report.exactDuplicates} exact and ${report.nearDuplicates} near duplicates, ${report.droppedByPolicy} dropped by policy, ${report.refusalPairs} refusal and ${report.compliancePairs} compliance pairs, ${report.benignSnippets} benign snippets, ${report.rephrasings} rephrasings, ${report.wrappedRequests} wrapped requests); train ${counts.train}, val ${counts.val}, test ${counts.test}`,
   );
 
   const featurizing = createProgress('featurize', counts.train + counts.val, { quiet });

@@ -101,3 +101,48 @@ describe('csv', () => {
     ]);
   });
 });
+
+describe('data --wrapped-requests', () => {
+  it("adds copies of requests inside other benign requests' text, with their label and group, half of them run on", async () => {
+    const { dir, data } = await writeTinyData();
+    const out = join(dir, 'out');
+    const run = await cli(
+      'data',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--wrapped-requests',
+      '1',
+      '--refusal-pairs',
+      '0',
+      '--compliance-pairs',
+      '0',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\d+ wrapped requests/);
+    const rows = [...(await readLines(join(out, 'train.jsonl'))), ...(await readLines(join(out, 'val.jsonl')))];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const wrapped = rows.filter((r) => r.id.endsWith(':wrapped'));
+    const requests = rows.filter((r) => r.response === null && !r.id.includes(':'));
+    // every prompt-only request of the tiny set, harmful and benign alike
+    expect(wrapped).toHaveLength(requests.length);
+    expect(wrapped.filter((r) => r.label === 1).length).toBe(requests.filter((r) => r.label === 1).length);
+    const benign = new Set(requests.filter((r) => r.label === 0).map((r) => r.prompt.replace(/[.,!?;:]/g, '')));
+    for (const r of wrapped) {
+      const original = byId.get(r.id.replace(/:wrapped$/, ''))!;
+      expect(r.group).toBe(original.group);
+      expect(r.label).toBe(original.label);
+      const runOn = r.category.endsWith('run on');
+      expect(r.prompt).toContain(runOn ? original.prompt.replace(/[.,!?;:]/g, '') : original.prompt);
+      expect(r.prompt.length).toBeGreaterThan(original.prompt.length + 50);
+      if (runOn) expect(r.prompt).not.toMatch(/[.,!?;:]/);
+      // what surrounds it is benign requests' text
+      const around = r.prompt.replace(runOn ? original.prompt.replace(/[.,!?;:]/g, '') : original.prompt, ' ');
+      expect([...benign].some((text) => around.includes(text.slice(0, 20)))).toBe(true);
+    }
+    const runOn = wrapped.filter((r) => r.category.endsWith('run on')).length;
+    expect(runOn).toBeGreaterThan(wrapped.length / 4);
+    expect(runOn).toBeLessThan((3 * wrapped.length) / 4);
+  });
+});
