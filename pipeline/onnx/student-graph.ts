@@ -60,30 +60,40 @@ function gather(prefix: string, quantization: Quantization, contract: InputContr
   ];
 }
 
+/** `indices` ([n] int32) as ScatterND's `[n, 1]` int64 indices, named `output`. */
+function scatterIndices(indices: string, output: string): Node[] {
+  return [
+    { op: 'Cast', inputs: [indices], outputs: [`${indices}_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
+    { op: 'Unsqueeze', inputs: [`${indices}_64`, 'axis_last'], outputs: [output] },
+  ];
+}
+
+/** Zeros of `[rows, dim]`, named `output`: the rows come from `<prefix>count`, `[rows, 1]` * `[1, dim]`. */
+function rowZeros(prefix: string, output: string): Node[] {
+  return [
+    { op: 'Shape', inputs: [`${prefix}count`], outputs: [`${prefix}count_shape`] },
+    { op: 'Mul', inputs: [`${prefix}count_shape`, 'one_by_dim'], outputs: [`${prefix}bag_shape`] },
+    { op: 'ConstantOfShape', inputs: [`${prefix}bag_shape`], outputs: [output] },
+  ];
+}
+
+/** `updates` pooled onto `zeros` at `indices` by `reduction` (ScatterND). */
+function scatter(zeros: string, indices: string, updates: string, reduction: 'add' | 'max', output: string): Node {
+  return { op: 'ScatterND', inputs: [zeros, indices, updates], outputs: [output], attributes: [{ name: 'reduction', string: reduction }] };
+}
+
 /**
  * Nodes from `<side>_vectors` and `<side>_rows` to `<side>_mean` (and `<side>_max` with max pooling).
  * ScatterND moves each id's whole vector onto its row in one step; ScatterElements, which works
  * element by element, made a 500-character prompt's seven rows cost 1.7 ms in onnxruntime-web.
  */
 function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): Node[] {
-  const targets: Node[] = [
-    // each id's row index as ScatterND's [ids, 1] int64 indices
-    { op: 'Cast', inputs: [`${side}_rows`], outputs: [`${side}_rows_64`], attributes: [{ name: 'to', int: DataType.INT64 }] },
-    { op: 'Unsqueeze', inputs: [`${side}_rows_64`, 'axis_last'], outputs: [`${side}_targets`] },
-    // zeros of [rows, dim]: the rows come from the count input, [rows, 1] * [1, dim]
-    { op: 'Shape', inputs: [`${side}_count`], outputs: [`${side}_count_shape`] },
-    { op: 'Mul', inputs: [`${side}_count_shape`, 'one_by_dim'], outputs: [`${side}_bag_shape`] },
-    { op: 'ConstantOfShape', inputs: [`${side}_bag_shape`], outputs: [`${side}_zeros`] },
-  ];
-  const scatter = (reduction: string, output: string): Node => ({
-    op: 'ScatterND',
-    inputs: [`${side}_zeros`, `${side}_targets`, `${side}_vectors`],
-    outputs: [output],
-    attributes: [{ name: 'reduction', string: reduction }],
-  });
-  const mean: Node[] = [scatter('add', `${side}_sum`), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
+  const targets: Node[] = [...scatterIndices(`${side}_rows`, `${side}_targets`), ...rowZeros(`${side}_`, `${side}_zeros`)];
+  const pool = (reduction: 'add' | 'max', output: string) =>
+    scatter(`${side}_zeros`, `${side}_targets`, `${side}_vectors`, reduction, output);
+  const mean: Node[] = [pool('add', `${side}_sum`), { op: 'Div', inputs: [`${side}_sum`, `${side}_count`], outputs: [`${side}_mean`] }];
   // max onto zeros is the max floored at zero; the filler id 0 of an empty side gathers the zero row
-  const max: Node[] = [scatter('max', `${side}_max`)];
+  const max: Node[] = [pool('max', `${side}_max`)];
   return [...gathered, ...targets, ...mean, ...(withMax ? max : [])];
 }
 
@@ -98,26 +108,16 @@ function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): N
  */
 function segmentedBags(withMax: boolean): Node[] {
   const targets: Node[] = [
-    { op: 'Cast', inputs: ['segments'], outputs: ['segments_64'], attributes: [{ name: 'to', int: DataType.INT64 }] },
-    { op: 'Unsqueeze', inputs: ['segments_64', 'axis_last'], outputs: ['segment_targets'] },
+    ...scatterIndices('segments', 'segment_targets'),
     // zeros of [segments, dim]: segments are numbered from 0, so there are the highest number + 1
     { op: 'ReduceMax', inputs: ['segments_64'], outputs: ['last_segment'], attributes: [{ name: 'keepdims', int: 1 }] },
     { op: 'Add', inputs: ['last_segment', 'one'], outputs: ['segment_total'] },
     { op: 'Concat', inputs: ['segment_total', 'dim'], outputs: ['segment_shape'], attributes: [{ name: 'axis', int: 0 }] },
     { op: 'ConstantOfShape', inputs: ['segment_shape'], outputs: ['segment_zeros'] },
-    { op: 'Cast', inputs: ['part_rows'], outputs: ['part_rows_64'], attributes: [{ name: 'to', int: DataType.INT64 }] },
-    { op: 'Unsqueeze', inputs: ['part_rows_64', 'axis_last'], outputs: ['row_targets'] },
-    // zeros of [2n, dim]: the rows come from the count input, [2n, 1] * [1, dim]
-    { op: 'Shape', inputs: ['count'], outputs: ['count_shape'] },
-    { op: 'Mul', inputs: ['count_shape', 'one_by_dim'], outputs: ['bag_shape'] },
-    { op: 'ConstantOfShape', inputs: ['bag_shape'], outputs: ['row_zeros'] },
+    ...scatterIndices('part_rows', 'row_targets'),
+    // zeros of [2n, dim]
+    ...rowZeros('', 'row_zeros'),
   ];
-  const scatter = (zeros: string, targets: string, updates: string, reduction: string, output: string): Node => ({
-    op: 'ScatterND',
-    inputs: [zeros, targets, updates],
-    outputs: [output],
-    attributes: [{ name: 'reduction', string: reduction }],
-  });
   // [2n, dim] rows, prompt sides first, as [n, 2 * dim]: each window's prompt side, then its response side
   const bySide = (rows: string, output: string): Node[] => [
     { op: 'Reshape', inputs: [rows, 'two_sides'], outputs: [`${rows}_sides`] },
