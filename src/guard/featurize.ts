@@ -275,26 +275,24 @@ function textIds(plan: Plan, hash: Seeded, config: FeaturizerConfig): Int32Array
 
 type Range = readonly [from: number, to: number];
 
-/** Token windows: [0, windowTokens), [stride, stride + windowTokens), ... covering every token. */
-function windowRanges(length: number, config: FeaturizerConfig): Range[] {
-  if (length <= config.windowTokens) return [[0, length]];
+/** Windows of `size` tokens, one every `stride`, covering [from, to): the first starts at `from`. */
+function slide(from: number, to: number, size: number, stride: number): Range[] {
   const out: Range[] = [];
-  for (let start = 0; ; start += config.windowStride) {
-    out.push([start, Math.min(length, start + config.windowTokens)]);
-    if (start + config.windowTokens >= length) break;
+  for (let start = from; ; start += stride) {
+    out.push([start, Math.min(to, start + size)]);
+    if (start + size >= to) break;
   }
   return out;
 }
 
+/** Token windows: [0, windowTokens), [stride, stride + windowTokens), ... covering every token. */
+function windowRanges(length: number, config: FeaturizerConfig): Range[] {
+  return slide(0, length, config.windowTokens, config.windowStride);
+}
+
 /** Sub-windows of `size` tokens every `size / 2` covering [from, to). */
 function subWindows(from: number, to: number, size: number): Range[] {
-  const stride = Math.max(1, Math.floor(size / 2));
-  const cut: Range[] = [];
-  for (let start = from; ; start += stride) {
-    cut.push([start, Math.min(to, start + size)]);
-    if (start + size >= to) break;
-  }
-  return cut;
+  return slide(from, to, size, Math.max(1, Math.floor(size / 2)));
 }
 
 /**
