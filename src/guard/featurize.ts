@@ -64,6 +64,44 @@ const RUN_ON_SPANS = 4;
 // Only a word's first characters make n-grams: base64 blobs and URLs would flood the bag.
 const MAX_NGRAM_CHARS = 42;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+// ASCII character classes of TOKEN: word characters (letters, digits, '@', '$'), letters, and \s
+const ASCII_WORD = new Uint8Array(128);
+const ASCII_LETTER = new Uint8Array(128);
+const ASCII_SPACE = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  ASCII_LETTER[c] = /[a-z]/i.test(ch) ? 1 : 0;
+  ASCII_WORD[c] = /[a-z0-9@$]/i.test(ch) ? 1 : 0;
+  ASCII_SPACE[c] = /\s/.test(ch) ? 1 : 0;
+}
+
+/**
+ * TOKEN's matches in ASCII text, found by a scan of character codes instead of the Unicode
+ * regular expression (8 us -> 5 us for a 500-character prompt): a run of word characters with an
+ * optional "'" and letters after it, or any other character but a space on its own.
+ */
+function eachAsciiToken(text: string, add: (token: string, index: number) => void): void {
+  const length = text.length;
+  for (let i = 0; i < length;) {
+    const code = text.charCodeAt(i);
+    if (ASCII_SPACE[code]) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    if (ASCII_WORD[code]) {
+      while (end < length && ASCII_WORD[text.charCodeAt(end)]) end++;
+      if (end + 1 < length && text.charCodeAt(end) === 0x27 && ASCII_LETTER[text.charCodeAt(end + 1)]) {
+        end += 2;
+        while (end < length && ASCII_LETTER[text.charCodeAt(end)]) end++;
+      }
+    }
+    add(text.slice(i, end), i);
+    i = end;
+  }
+}
+
 /** Tokens of a text, and where its sentences start (token indices, ascending, starting with 0). */
 interface TokenizedText {
   tokens: string[];
@@ -77,17 +115,18 @@ function tokenizeWithSentences(text: string): TokenizedText {
   let lastEnd = 0;
   // the first line break at or after lastEnd (tokens hold none): one in the gap before a token ends a sentence
   let newline = normalized.indexOf('\n');
-  for (const match of normalized.matchAll(TOKEN)) {
-    const token = match[0];
+  const add = (token: string, index: number) => {
     if (newline !== -1 && newline < lastEnd) newline = normalized.indexOf('\n', lastEnd);
-    const breaksLine = newline !== -1 && newline < match.index;
+    const breaksLine = newline !== -1 && newline < index;
     const previous = tokens[tokens.length - 1];
     if (tokens.length > 0 && (breaksLine || (previous !== undefined && SENTENCE_END.has(previous)))) {
       if (sentenceStarts[sentenceStarts.length - 1] !== tokens.length) sentenceStarts.push(tokens.length);
     }
     tokens.push(token);
-    lastEnd = match.index + token.length;
-  }
+    lastEnd = index + token.length;
+  };
+  if (NON_ASCII.test(normalized)) for (const match of normalized.matchAll(TOKEN)) add(match[0], match.index);
+  else eachAsciiToken(normalized, add);
   return { tokens, sentenceStarts };
 }
 

@@ -24,6 +24,47 @@ describe('featurize', () => {
     expect(Array.from(spoofed)).toEqual(Array.from(plain));
   });
 
+  it('splits ASCII text into the tokens the Unicode expression finds', () => {
+    // tokenize scans ASCII text by character codes; it must find what the expression finds
+    const token = /[\p{L}\p{M}\p{N}@$]+(?:['’][\p{L}]+)?|[^\s\p{L}\p{M}\p{N}]/gu;
+    const alphabet = [
+      'a',
+      'B',
+      'z',
+      '0',
+      '9',
+      '@',
+      '$',
+      "'",
+      '’',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\r',
+      '\v',
+      '\f',
+      '.',
+      '!',
+      '_',
+      '-',
+      '|',
+      '(',
+      '\x01',
+      'é',
+      'ж',
+    ];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const texts = [
+      "don't rock'n'roll it's '90s o'clock x' 'y a$$ e@mail",
+      ...Array.from({ length: 3000 }, () =>
+        Array.from({ length: Math.floor(next() * 40) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''),
+      ),
+    ];
+    for (const text of texts) expect(tokenize(text)).toEqual(normalize(text).match(token) ?? []);
+  });
+
   it('hashes prompt and response words into different rows', () => {
     const [pair] = featurize('bomb', 'bomb', DEFAULT_FEATURIZER);
     const shared = Array.from(pair!.prompt).filter((id) => pair!.response!.includes(id));
