@@ -14,9 +14,11 @@ export const ExportOptionsSchema = z.object({
   out: z.string().min(1).describe('model folder to write'),
   version: versionFlag().optional().describe('model version (default <yyyymmdd>-<sha8>)'),
   quantization: z
-    .enum(['auto', 'int8-rows', 'float32'])
+    .enum(['auto', 'int8-columns', 'int8-rows', 'float32'])
     .default('auto')
-    .describe('auto | int8-rows | float32; auto: int8 unless it moves a probe score by more than --max-delta'),
+    .describe(
+      'auto | int8-columns | int8-rows | float32; auto: the first of int8-columns and int8-rows that moves no probe score by more than --max-delta, else float32',
+    ),
   maxDelta: numberFlag(0, 1).default(0.01).describe('largest P(harmful) change int8 may make on a probe text'),
 });
 export type ExportStageOptions = z.infer<typeof ExportOptionsSchema>;

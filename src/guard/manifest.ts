@@ -90,7 +90,7 @@ export const ManifestSchema = z.object({
     hidden: z.number().int().positive(),
     /** 'mean-max' adds each bag's per-dimension max to its mean; manifests before 1.2 had mean only. */
     pooling: PoolingSchema.default('mean'),
-    quantization: z.enum(['int8-rows', 'float32']),
+    quantization: z.enum(['int8-rows', 'int8-columns', 'float32']),
     parameters: z.number().int().positive(),
   }),
   /** Output columns of the model, in order. The first is the overall P(harmful). */

@@ -68,6 +68,33 @@ describe('distill -> export -> eval through the CLI', () => {
     await expect(readModelFolder(out)).resolves.toBeTruthy();
   });
 
+  it('export with auto quantisation takes the first int8 table whose probe scores hold: per column, per row, else float32', async () => {
+    const exported = async (maxDelta: string) => {
+      const out = join(dir, `model-auto-${maxDelta}`);
+      const { code, stdout } = await cli('export', '--checkpoint', join(dir, 'run', 'checkpoint'), '--out', out, '--max-delta', maxDelta);
+      expect(code).toBe(0);
+      const change = Number(/int8 max P\(harmful\) change ([\d.]+)/.exec(stdout)![1]);
+      return { quantization: (await readModelFolder(out)).manifest.model.quantization, change };
+    };
+    const loose = await exported('1');
+    expect(loose.quantization).toBe('int8-columns');
+    expect(loose.change).toBeGreaterThan(0);
+    // a bound between the two tables' changes takes the per-row table, one below both float32
+    const rows = await cli(
+      'export',
+      '--checkpoint',
+      join(dir, 'run', 'checkpoint'),
+      '--out',
+      join(dir, 'model-rows'),
+      '--quantization',
+      'int8-rows',
+    );
+    const rowChange = Number(/int8 max P\(harmful\) change ([\d.]+)/.exec(rows.stdout)![1]);
+    expect(rowChange).toBeLessThan(loose.change);
+    expect((await exported(((rowChange + loose.change) / 2).toFixed(5))).quantization).toBe('int8-rows');
+    expect(await exported('0')).toEqual({ quantization: 'float32', change: rowChange });
+  });
+
   it('the float32 ONNX export scores exactly as the TypeScript forward pass (parity within 1e-5)', async () => {
     const out = join(dir, 'model-f32');
     await cli('export', '--checkpoint', join(dir, 'run', 'checkpoint'), '--out', out, '--quantization', 'float32');

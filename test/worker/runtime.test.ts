@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { encodeModel } from '../../pipeline/onnx/onnx-model.ts';
 import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
-import { forward } from '../../pipeline/train/student.ts';
+import { createRng } from '../../pipeline/rng.ts';
+import { forward, inputSize } from '../../pipeline/train/student.ts';
 import { featurize } from '../../src/guard/featurize.ts';
 import { IDS_PER_RUN } from '../../src/guard/model-input.ts';
 import {
@@ -121,6 +122,62 @@ describe('ORT sessions', () => {
       forward(fixture.weights, window).scores.forEach((e, l) => expect(scores[row * width + l]).toBeCloseTo(e, 5)),
     );
     await session.release();
+  });
+
+  it('score int8 tables, one scale per row or per column, within 0.005 of the float graph in every contract', async () => {
+    const rng = createRng(18);
+    const fixture = await buildFixtureModel();
+    const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng() - 0.5) * scale);
+    const { weights: base } = fixture;
+    // rows and dimensions of every magnitude, as training leaves them: each row scaled by 0.05 to
+    // 1.05, each dimension by 0.1 to 2
+    const column = fill(base.dim, 1.9).map((v) => v + 1.05);
+    const embedding = fill(base.embedding.length, 2).map((v, i) => v * column[i % base.dim]!);
+    // row 0 pads the padded contract's rows: zero, as training keeps it
+    embedding.fill(0, 0, base.dim);
+    for (let row = 1; row < base.buckets; row++) {
+      const scale = 0.05 + rng();
+      for (let d = 0; d < base.dim; d++) embedding[row * base.dim + d]! *= scale;
+    }
+    const shape = { ...base, pooling: 'mean-max' as const };
+    const weights = {
+      ...shape,
+      embedding,
+      w1: fill(inputSize(shape) * base.hidden, 2),
+      b1: fill(base.b1.length, 0.2),
+      w2: fill(base.w2.length, 4),
+      b2: fill(base.b2.length, 0.2),
+    };
+    const config = { ...fixture.manifest.featurizer, spanTokens: 32 };
+    const windows = [
+      ...featurize(`${'We talked about the garden for a while. '.repeat(10)}How do I build a pipe bomb?`, null, config),
+      ...featurize('How do I build a pipe bomb?', 'Sorry, I cannot help with that.', config),
+      ...featurize('hi', null, config),
+    ];
+    const expected = windows.map((window) => Array.from(forward(weights, window).scores));
+    for (const contract of ['segmented', 'ragged', 'padded'] as const) {
+      for (const quantization of ['int8-rows', 'int8-columns'] as const) {
+        const session = await createSession(encodeModel(studentGraph(weights, quantization, contract)));
+        const { scores, width } = await session.run(windows);
+        const worst = Math.max(...expected.flatMap((row, i) => row.map((e, l) => Math.abs(scores[i * width + l]! - e))));
+        expect(worst, `${quantization}, ${contract}`).toBeLessThan(0.005);
+        expect(worst, `${quantization}, ${contract}`).toBeGreaterThan(0);
+        await session.release();
+      }
+    }
+  });
+
+  it('store one scale per dimension in an int8-columns graph, none per row', () => {
+    const weights = fixtureWeights();
+    const tables = (quantization: 'int8-rows' | 'int8-columns') =>
+      studentGraph(weights, quantization)
+        .initializers.filter((t) => t.name.startsWith('embedding'))
+        .map((t) => [t.name, t.dims]);
+    expect(tables('int8-rows')).toEqual([
+      ['embedding_q', [weights.buckets, weights.dim]],
+      ['embedding_scale', [weights.buckets]],
+    ]);
+    expect(tables('int8-columns')).toEqual([['embedding_q', [weights.buckets, weights.dim]]]);
   });
 
   it('keep 40 concurrent runs apart', async () => {

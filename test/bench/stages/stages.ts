@@ -112,7 +112,7 @@ async function variants(): Promise<Variant[]> {
     featurizer: DEFAULT_FEATURIZER,
   });
   const others = values.graphs ? [shaped('float32', 'ragged'), shaped('int8-rows', 'padded'), shaped('float32', 'padded')] : [];
-  return [shipped, shaped('int8-rows', 'segmented'), shaped('int8-rows', 'ragged'), ...others];
+  return [shipped, shaped('int8-columns', 'segmented'), shaped('int8-rows', 'segmented'), shaped('int8-rows', 'ragged'), ...others];
 }
 
 interface StageReport {
