@@ -79,18 +79,20 @@ async function choose(
   weights: StudentWeights,
   options: ExportOptions,
 ): Promise<{ quantization: Quantization; bytes: Uint8Array; int8Delta: number }> {
-  const float = encodeModel(studentGraph(weights, 'float32'));
+  // encoded only when probes compare against it or it is the answer
+  let floatBytes: Uint8Array | undefined;
+  const float = () => (floatBytes ??= encodeModel(studentGraph(weights, 'float32')));
   const candidates = options.quantization === 'auto' ? INT8 : options.quantization === 'float32' ? [] : [options.quantization];
   let int8Delta = 0;
   for (const quantization of candidates) {
     const bytes = encodeModel(studentGraph(weights, quantization));
-    int8Delta = await probeDelta(meta, weights, float, bytes, quantization, options.probes);
+    int8Delta = options.probes.length ? await probeDelta(meta, weights, float(), bytes, quantization, options.probes) : 0;
     if (options.quantization !== 'auto' || int8Delta <= options.maxDelta) return { quantization, bytes, int8Delta };
   }
-  return { quantization: 'float32', bytes: float, int8Delta };
+  return { quantization: 'float32', bytes: float(), int8Delta };
 }
 
-/** Largest P(harmful) difference between the float graph and an int8 one on the probe texts (0 without probes). */
+/** Largest P(harmful) difference between the float graph and an int8 one on the probe texts. */
 async function probeDelta(
   meta: Checkpoint,
   weights: StudentWeights,
@@ -99,7 +101,6 @@ async function probeDelta(
   quantization: Quantization,
   probes: ExportOptions['probes'],
 ): Promise<number> {
-  if (!probes.length) return 0;
   const provisional = buildManifest(meta, weights, int8, quantization, 'probe');
   const [a, b] = await Promise.all([createScorer(float, provisional), createScorer(int8, provisional)]);
   const [fa, fb] = await Promise.all([a.score(probes), b.score(probes)]);

@@ -38,14 +38,11 @@ export function quantizeRows(table: Float32Array, rows: number, dim: number) {
 }
 
 /** Per-column symmetric int8 quantisation: row[d] ~= q[d] * scale[d], |q| <= 127. */
-export function quantizeColumns(table: Float32Array, rows: number, dim: number) {
-  const scale = new Float32Array(dim).fill(1);
-  for (let d = 0; d < dim; d++) {
-    let max = 0;
-    for (let r = 0; r < rows; r++) max = Math.max(max, Math.abs(table[r * dim + d]!));
-    if (max > 0) scale[d] = max / 127;
-  }
-  const q = new Int8Array(rows * dim);
+export function quantizeColumns(table: Float32Array, dim: number) {
+  const max = new Float32Array(dim);
+  for (let i = 0; i < table.length; i++) max[i % dim] = Math.max(max[i % dim]!, Math.abs(table[i]!));
+  const scale = Float32Array.from(max, (m) => (m > 0 ? m / 127 : 1));
+  const q = new Int8Array(table.length);
   for (let i = 0; i < q.length; i++) q[i] = Math.round(table[i]! / scale[i % dim]!);
   return { q, scale };
 }
@@ -250,7 +247,7 @@ function embeddingTable(
     return { table: [{ name: 'embedding', dataType: DataType.FLOAT, dims: [buckets, dim], data: weights.embedding }], w1: weights.w1 };
   }
   if (quantization === 'int8-columns') {
-    const { q, scale } = quantizeColumns(weights.embedding, buckets, dim);
+    const { q, scale } = quantizeColumns(weights.embedding, dim);
     return {
       table: [{ name: 'embedding_q', dataType: DataType.INT8, dims: [buckets, dim], data: q }],
       w1: foldColumnScales(weights.w1, weights.hidden, scale),

@@ -20,7 +20,7 @@
  */
 import { decodedViews, reversedView } from './decode.ts';
 import type { FeaturizerConfig } from './manifest.ts';
-import { normalize } from './normalize.ts';
+import { NON_ASCII, normalize } from './normalize.ts';
 
 export type { FeaturizerConfig };
 export { normalize };
@@ -64,7 +64,6 @@ const RUN_ON_SPANS = 4;
 // Only a word's first characters make n-grams: base64 blobs and URLs would flood the bag.
 const MAX_NGRAM_CHARS = 42;
 
-const NON_ASCII = /[^\x00-\x7f]/;
 // ASCII character classes of TOKEN: word characters (letters, digits, '@', '$'), letters, and \s
 const ASCII_WORD = new Uint8Array(128);
 const ASCII_LETTER = new Uint8Array(128);

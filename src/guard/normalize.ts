@@ -62,7 +62,8 @@ for (const [from, to] of Object.entries(CONFUSABLES as Record<string, string>)) 
   else if (!derived.has(key)) derived.set(key, latin);
 }
 for (const [key, latin] of derived) if (!TO_LATIN.has(key)) TO_LATIN.set(key, latin);
-const NON_ASCII = /[^\x00-\x7f]/;
+/** Any character outside ASCII: text without one skips the Unicode steps (and the featurizer's Unicode tokenizer). */
+export const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * A word (letters and marks) with confusable letters folded to Latin, when every letter of it can be read as Latin;
