@@ -96,6 +96,14 @@ describe('the featurizer digest', () => {
       1100,
       601_364,
     ],
+    // a table whose size is no power of two: ids by `%`, not by folding bits as for every model's
+    [
+      'a table of 100,000 rows',
+      { ...DEFAULT_FEATURIZER, buckets: 100_000 },
+      '6ce4b0076dae2e9a652ef06829d354f252c9c1aad5a51c13aa1f9fdb8ddb0ea2',
+      2995,
+      1_034_657,
+    ],
     ['the test fixture settings', FIXTURE_FEATURIZER, 'c13831a6a9f54d293e1dcf4e3a4c98c497cc3c38484f3d5e30f2f73de1084d02', 1100, 570_275],
   ] as const)('makes exactly the pinned ids, as many as planned, with %s', (_name, config, sha256, rows, ids) => {
     expect(digest(config)).toEqual({ sha256, rows, ids, miscounted: 0 });
