@@ -208,7 +208,7 @@ function unleetStretch(stretch: string): string {
  * @example unleetRun('B0mb-m4king,') // 'Bomb-making,'
  * @example unleetRun('|3()|\\/||3') // 'bomb'
  */
-export function unleetRun(run: string): string {
+function unleetRun(run: string): string {
   if (!ANY_START.test(run) || EMAIL.test(run)) return run;
   let out = '';
   let stretch = '';
@@ -223,4 +223,18 @@ export function unleetRun(run: string): string {
   }
   if (stretch) out += unleetStretch(stretch);
   return out;
+}
+
+// A whitespace-free run with a character in it that can start a leet spelling: no other run has
+// any (unleetRun returns it as it is). Anchored at the run's start, so a run without one costs
+// one pass, not one per character.
+const LEET_RUN = new RegExp(`(?<!\\S)\\S*${ANY_START.source}\\S*`, 'g');
+
+/**
+ * Text with leetspeak undone in each whitespace-free run of it (see unleetRun); runs with no
+ * character that can start a leet spelling, most words of most text, are not looked at.
+ * @example unleet('how to make a b0mb') // 'how to make a bomb'
+ */
+export function unleet(text: string): string {
+  return text.replace(LEET_RUN, unleetRun);
 }

@@ -24,7 +24,7 @@
  *    letters.
  */
 import CONFUSABLES from 'unhomoglyph/data.json' with { type: 'json' };
-import { unleetRun } from './leet.ts';
+import { unleet } from './leet.ts';
 
 // Invisible characters attackers use to split words ("b\u200Bomb"): soft hyphen, joiners, bidi
 // controls, BOM, Hangul fillers, variation selectors, and the tag block (U+E0000..E007F).
@@ -106,7 +106,7 @@ export function normalize(text: string): string {
     .replace(JOINED, (run) => (HAS_LETTER.test(run) ? run.replace(/[.\-_*·•~]/g, '') : run));
   // leetspeak before lower-casing: whether "!" is a letter depends on the case after it;
   // lower-casing can leave a mark behind ("İ" -> "i" + U+0307), so marks go once more
-  const lower = rejoined.replace(/[^\s]+/g, unleetRun).toLowerCase();
+  const lower = unleet(rejoined).toLowerCase();
   if (!NON_ASCII.test(lower)) return lower;
   return lower
     .normalize('NFD')
