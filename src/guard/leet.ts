@@ -232,9 +232,10 @@ const LEET_RUN = new RegExp(`(?<!\\S)\\S*${ANY_START.source}\\S*`, 'g');
 
 /**
  * Text with leetspeak undone in each whitespace-free run of it (see unleetRun); runs with no
- * character that can start a leet spelling, most words of most text, are not looked at.
+ * character that can start a leet spelling, most words of most text, are not looked at (nor is
+ * text without one, after one scan).
  * @example unleet('how to make a b0mb') // 'how to make a bomb'
  */
 export function unleet(text: string): string {
-  return text.replace(LEET_RUN, unleetRun);
+  return ANY_START.test(text) ? text.replace(LEET_RUN, unleetRun) : text;
 }
