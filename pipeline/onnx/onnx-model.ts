@@ -4,7 +4,7 @@
  */
 import { ProtoWriter } from './protobuf.ts';
 
-export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT16: 5, INT32: 6, INT64: 7 } as const;
 type DataTypeId = (typeof DataType)[keyof typeof DataType];
 
 export interface Tensor {

@@ -5,11 +5,15 @@
  * Plain typed arrays only: turning them into onnxruntime tensors is the caller's (one ORT door);
  * the session settings and the ids a run packs are shared here too.
  *
- * Three contracts exist:
- * - `segmented` (models from 2.0.2): a text's ids are gathered once, however many rows share them.
- *   The rows of one text are views of one array (its windows, sentence spans and, for a pair, every
- *   prompt row repeated for each response row), so their bounds cut that array into segments that
- *   rows either hold whole or not at all. The graph pools each segment once (sum and max) and each
+ * Four contracts exist:
+ * - `short-segments` (models from 2.0.4): `segmented` with no segment over SHORT_SEGMENT_IDS ids
+ *   (`short_segments` in place of `segments`), so that a graph may sum a segment's int8 rows in
+ *   int16 without overflow, half the bytes of float. The new input name makes a worker from
+ *   before it refuse such a model instead of feeding it longer segments.
+ * - `segmented` (models 2.0.2 and 2.0.3): a text's ids are gathered once, however many rows share
+ *   them. The rows of one text are views of one array (its windows, sentence spans and, for a pair,
+ *   every prompt row repeated for each response row), so their bounds cut that array into segments
+ *   that rows either hold whole or not at all. The graph pools each segment once (sum and max) and each
  *   row from its segments ("parts"): a prompt's spans, which repeat its window's ids, cost a few
  *   parts instead of their ids again. Prompt and response sides share one tensor of ids (one
  *   gather, one pooling), so a run pays for each op once.
@@ -19,10 +23,11 @@
  */
 import type { FeatureWindow } from './featurize.ts';
 
-export type InputContract = 'segmented' | 'ragged' | 'padded';
+export type InputContract = 'short-segments' | 'segmented' | 'ragged' | 'padded';
 
 /** Input names of each contract, in the order `feeds()` produces them. */
 export const MODEL_INPUTS = {
+  'short-segments': ['ids', 'short_segments', 'parts', 'part_rows', 'count', 'has_response'],
   segmented: ['ids', 'segments', 'parts', 'part_rows', 'count', 'has_response'],
   ragged: ['prompt_ids', 'prompt_rows', 'prompt_count', 'response_ids', 'response_rows', 'response_count', 'has_response'],
   padded: ['prompt_ids', 'prompt_count', 'response_ids', 'response_count', 'has_response'],
@@ -37,7 +42,7 @@ export const MODEL_OUTPUT = 'scores';
  * @example contractOf(session.inputNames) // 'ragged'
  */
 export function contractOf(inputNames: readonly string[]): InputContract | null {
-  for (const contract of ['segmented', 'ragged', 'padded'] as const) {
+  for (const contract of ['short-segments', 'segmented', 'ragged', 'padded'] as const) {
     const names = MODEL_INPUTS[contract];
     if (names.length === inputNames.length && names.every((name) => inputNames.includes(name))) return contract;
   }
@@ -71,6 +76,15 @@ export interface InputTensor {
  * 0.20-0.21 ms per text; and ORT's WASM memory stays at 36.8 MiB instead of 44.1 with 32k runs.
  */
 export const IDS_PER_RUN = 1 << 13;
+
+/**
+ * Most ids a segment of the `short-segments` contract holds: the most int8 values of at most 127
+ * in magnitude whose sum an int16 holds (258 * 127 = 32,766).
+ */
+export const SHORT_SEGMENT_IDS = 258;
+
+/** Whether a contract gathers the ids that rows share once (`segmented` and `short-segments`). */
+const sharesIds = (contract: InputContract) => contract === 'segmented' || contract === 'short-segments';
 
 /** Where a view lies in the array it views: [start, end) in elements. */
 function extent(view: Int32Array): [start: number, end: number] {
@@ -121,9 +135,9 @@ class RunIds {
 
 /**
  * Splits rows into runs of at most `maxIds` ids each (a row over the bound runs alone): for
- * `segmented` the ids the run gathers (shared ids once), for `ragged` every row's ids, for
- * `padded` every row padded to the longest, the rows sorted by width first so that rows of similar
- * width pad together.
+ * `segmented` and `short-segments` the ids the run gathers (shared ids once), for `ragged` every
+ * row's ids, for `padded` every row padded to the longest, the rows sorted by width first so that
+ * rows of similar width pad together.
  * @returns the row indices of each run
  * @example runsOf('ragged', windows) // [[0, 1, 2], [3]]
  */
@@ -133,7 +147,7 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
   if (contract === 'padded') order.sort((a, b) => width(batch[a]!) - width(batch[b]!));
   const runs: number[][] = [];
   let current: number[] = [];
-  let ids = new RunIds(contract === 'segmented');
+  let ids = new RunIds(sharesIds(contract));
   let prompt = 1;
   let response = 1;
   for (const i of order) {
@@ -144,7 +158,7 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
     if (current.length > 0 && next > maxIds) {
       runs.push(current);
       current = [];
-      ids = new RunIds(contract === 'segmented');
+      ids = new RunIds(sharesIds(contract));
       prompt = 1;
       response = 1;
     }
@@ -182,9 +196,11 @@ function side(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32
  * side (none when it has no response); both sides gather from the one table. The rows viewing one
  * array are grouped; their bounds cut the array into segments, and each segment some row holds is
  * gathered once: `ids`, with the segment of each (`segments`). Each row is then its segments:
- * `parts` (a segment) and `part_rows` (its row), one pair per segment of each row.
+ * `parts` (a segment) and `part_rows` (its row), one pair per segment of each row. With
+ * `maxSegment`, longer stretches are cut into segments of at most that many ids (as
+ * `short-segments` needs; named `short_segments` then).
  */
-function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity): Record<string, InputTensor> {
   const n = batch.length;
   const views = [...batch.map((w) => w.prompt), ...batch.map((w) => w.response)];
   const groups = new Map<ArrayBufferLike, number[]>();
@@ -195,9 +211,12 @@ function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTe
     else groups.set(view.buffer, [row]);
   });
   // per group: the bounds of its rows (ascending, distinct), and which stretches between them a row holds
-  const cuts = [...groups].map(([buffer, rows]) => {
+  const grouped = [...groups].map(([buffer, rows]) => {
     const extents = rows.map((row) => extent(views[row]!));
-    const bounds = [...new Set(extents.flat())].sort((a, b) => a - b);
+    const bounds = splitLong(
+      [...new Set(extents.flat())].sort((a, b) => a - b),
+      maxSegment,
+    );
     const at = new Map(bounds.map((bound, i) => [bound, i]));
     const spans = extents.map(([start, end]): [number, number] => [at.get(start)!, at.get(end)!]);
     const held = new Uint8Array(bounds.length);
@@ -206,7 +225,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTe
   });
   let idCount = 0;
   let partCount = 0;
-  for (const { bounds, spans, held } of cuts) {
+  for (const { bounds, spans, held } of grouped) {
     for (let k = 0; k + 1 < bounds.length; k++) if (held[k]) idCount += bounds[k + 1]! - bounds[k]!;
     for (const [from, to] of spans) partCount += to - from;
   }
@@ -220,7 +239,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTe
   let id = 0;
   let segment = 0;
   let part = 0;
-  for (const { whole, rows, bounds, spans, held } of cuts) {
+  for (const { whole, rows, bounds, spans, held } of grouped) {
     // the batch-wide number of each of this group's segments
     const numbers = new Int32Array(bounds.length);
     for (let k = 0; k + 1 < bounds.length; k++) {
@@ -242,12 +261,24 @@ function segmentedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTe
   }
   return {
     ids: { type: 'int32', data: ids, dims: [ids.length] },
-    segments: { type: 'int32', data: segments, dims: [segments.length] },
+    [maxSegment === Infinity ? 'segments' : 'short_segments']: { type: 'int32', data: segments, dims: [segments.length] },
     parts: { type: 'int32', data: parts, dims: [parts.length] },
     part_rows: { type: 'int32', data: partRows, dims: [partRows.length] },
     count: { type: 'float32', data: count, dims: [2 * n, 1] },
     has_response: { type: 'float32', data: Float32Array.from(batch, (w) => (w.response ? 1 : 0)), dims: [n, 1] },
   };
+}
+
+/** Ascending `bounds` with more added where two lie more than `most` apart, so none do. */
+function splitLong(bounds: number[], most: number): number[] {
+  if (most === Infinity) return bounds;
+  const out: number[] = [];
+  for (const bound of bounds) {
+    const last = out[out.length - 1];
+    if (last !== undefined) for (let next = last + most; next < bound; next += most) out.push(next);
+    out.push(bound);
+  }
+  return out;
 }
 
 function raggedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTensor> {
@@ -303,6 +334,7 @@ function paddedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTenso
  * @example const tensors = feeds('ragged', featurize('hi', null, config))
  */
 export function feeds(contract: InputContract, batch: readonly FeatureWindow[]): Record<string, InputTensor> {
+  if (contract === 'short-segments') return segmentedFeeds(batch, SHORT_SEGMENT_IDS);
   if (contract === 'segmented') return segmentedFeeds(batch);
   return contract === 'ragged' ? raggedFeeds(batch) : paddedFeeds(batch);
 }

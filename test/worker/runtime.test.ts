@@ -4,7 +4,7 @@ import { studentGraph } from '../../pipeline/onnx/student-graph.ts';
 import { createRng } from '../../pipeline/rng.ts';
 import { forward, inputSize } from '../../pipeline/train/student.ts';
 import { featurize } from '../../src/guard/featurize.ts';
-import { IDS_PER_RUN } from '../../src/guard/model-input.ts';
+import { IDS_PER_RUN, SHORT_SEGMENT_IDS, feeds } from '../../src/guard/model-input.ts';
 import {
   ModelRuntimeError,
   PRECOMPILED_MARKER,
@@ -105,7 +105,7 @@ describe('ORT sessions', () => {
   it('score every row of texts whose rows share ids (windows, spans, pairs) as the forward pass does', async () => {
     const fixture = await buildFixtureModel();
     const session = await createSession(fixture.bytes);
-    expect(session.contract).toBe('segmented');
+    expect(session.contract).toBe('short-segments');
     // the fixture's featurizer with sentence spans, which the fixture itself leaves off
     const config = { ...fixture.manifest.featurizer, spanTokens: 32 };
     const gardening = 'We talked about the garden for a while. '.repeat(40);
@@ -155,7 +155,7 @@ describe('ORT sessions', () => {
       ...featurize('hi', null, config),
     ];
     const expected = windows.map((window) => Array.from(forward(weights, window).scores));
-    for (const contract of ['segmented', 'ragged', 'padded'] as const) {
+    for (const contract of ['short-segments', 'segmented', 'ragged', 'padded'] as const) {
       for (const quantization of ['int8-rows', 'int8-columns'] as const) {
         const session = await createSession(encodeModel(studentGraph(weights, quantization, contract)));
         const { scores, width } = await session.run(windows);
@@ -165,6 +165,25 @@ describe('ORT sessions', () => {
         await session.release();
       }
     }
+  });
+
+  it('sum segments of thousands of ids in int16 without overflow: short-segments feeds cut them to 258 ids', async () => {
+    const fixture = await buildFixtureModel();
+    // every value at the table's largest: each int8 row is 127s, the sum overflow would show first
+    const embedding = new Float32Array(fixture.weights.embedding.length).fill(0.25).fill(0, 0, fixture.weights.dim);
+    const weights = { ...fixture.weights, embedding };
+    const windows = featurize('bomb '.repeat(1000), 'powder '.repeat(600), fixture.manifest.featurizer);
+    const stretches = [...windows.map((w) => w.prompt), ...windows.map((w) => w.response!)].map((view) => view.length);
+    expect(Math.max(...stretches)).toBeGreaterThan(10 * SHORT_SEGMENT_IDS);
+    const segments = feeds('short-segments', windows).short_segments!.data;
+    const sizes = new Map<number, number>();
+    for (const segment of segments) sizes.set(segment, (sizes.get(segment) ?? 0) + 1);
+    expect(Math.max(...sizes.values())).toBe(SHORT_SEGMENT_IDS);
+
+    const session = await createSession(encodeModel(studentGraph(weights, 'int8-columns', 'short-segments')));
+    const { scores, width } = await session.run(windows);
+    windows.forEach((window, row) => forward(weights, window).scores.forEach((e, l) => expect(scores[row * width + l]).toBeCloseTo(e, 4)));
+    await session.release();
   });
 
   it('store one scale per dimension in an int8-columns graph, none per row', () => {
