@@ -11,8 +11,9 @@
  * What gets scored, each a row of feature ids ("window"); the caller keeps each label's highest:
  * - overlapping windows of `windowTokens` tokens covering the whole text (nothing is truncated);
  * - for a prompt alone, its sentences as short spans (long sentences cut into `spanTokens`-token
- *   sub-windows, run-on ones also into `runOnSpanTokens`-token ones), so a harmful request wrapped
- *   in benign text is still seen on its own;
+ *   sub-windows and also read by their first and last `edgeSpanTokens` tokens, run-on ones also
+ *   cut into `runOnSpanTokens`-token ones), so a harmful request wrapped in benign text is still
+ *   seen on its own;
  * - the same for the text with its base64 / hex / URL-encoded runs decoded (decode.ts), when it
  *   has any, and for a text written backwards read forwards (`reverseViews`).
  * The id count of all of it is known from the tokens before anything is hashed (`countIds`), so a
@@ -36,7 +37,8 @@ export const DEFAULT_FEATURIZER: FeaturizerConfig = {
   windowTokens: 256,
   windowStride: 192,
   spanTokens: 32,
-  runOnSpanTokens: 20,
+  runOnSpanTokens: 14,
+  edgeSpanTokens: [],
   decodeViews: true,
   reverseViews: true,
 };
@@ -362,10 +364,12 @@ function subWindows(from: number, to: number, size: number): Range[] {
 
 /**
  * Sentence spans: each sentence (short ones joined to the next), long sentences cut into
- * `spanTokens`-token sub-windows every `spanTokens / 2`, and run-on ones (over RUN_ON_SPANS spans'
- * tokens) also into `runOnSpanTokens`-token ones, where a request among a few hundred words
- * without sentence ends would share each span with a dozen other words. None when the text is one
- * span: its window already says everything.
+ * `spanTokens`-token sub-windows every `spanTokens / 2` and read by their first and last k tokens
+ * for each k of `edgeSpanTokens` (a request after a benign preamble without sentence ends shares a
+ * sub-window with a dozen of its words, and a few of them sink its score), and run-on ones (over
+ * RUN_ON_SPANS spans' tokens) also cut into `runOnSpanTokens`-token ones, where a request among a
+ * few hundred words without sentence ends would share each span with a dozen other words. None
+ * when the text is one span: its window already says everything.
  */
 function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
   const size = config.spanTokens;
@@ -387,7 +391,13 @@ function spanRanges(text: TokenizedText, config: FeaturizerConfig): Range[] {
   const spans = sentences.flatMap(([from, to]): Range[] => {
     if (to - from <= size) return [[from, to]];
     const runOn = config.runOnSpanTokens > 0 && to - from > RUN_ON_SPANS * size;
-    return runOn ? [...subWindows(from, to, size), ...subWindows(from, to, config.runOnSpanTokens)] : subWindows(from, to, size);
+    const edges = config.edgeSpanTokens
+      .filter((k) => k < to - from)
+      .flatMap((k): Range[] => [
+        [from, from + k],
+        [to - k, to],
+      ]);
+    return [...subWindows(from, to, size), ...(runOn ? subWindows(from, to, config.runOnSpanTokens) : []), ...edges];
   });
   const whole = windowRanges(text.tokens.length, config);
   return spans.length === 1 && whole.length === 1 && spans[0]![0] === whole[0]![0] && spans[0]![1] === whole[0]![1] ? [] : spans;

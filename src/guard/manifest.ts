@@ -40,6 +40,13 @@ export const FeaturizerConfigSchema = z.object({
    * manifests before 2.0.2: 0.
    */
   runOnSpanTokens: z.number().int().min(0).default(0),
+  /**
+   * A sentence cut into sub-windows is also scored by its first and its last this many tokens, for
+   * each length listed: a request after (or before) benign text without sentence ends shares no
+   * span with it, whatever its length. Off in the shipped models: it costs forum text false
+   * positives (see src/README.md, "What is scored"). Absent: none.
+   */
+  edgeSpanTokens: z.array(z.number().int().min(1)).max(8).default([]),
   /** Whether a text is also scored with its base64 / hex / URL-encoded runs decoded. Absent: true. */
   decodeViews: z.boolean().default(true),
   /** Whether a text written backwards is also scored read forwards. Absent in manifests before 2.0.1: false. */

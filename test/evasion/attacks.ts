@@ -166,6 +166,12 @@ export const ATTACKS: readonly Attack[] = [
     apply: (t) => `${filler(100, 0)} ${t}`,
   },
   {
+    name: 'benign suffix 100',
+    description: '~100 characters of benign prose after',
+    exact: false,
+    apply: (t) => `${t} ${filler(100, 10)}`,
+  },
+  {
     name: 'benign wrap 1000',
     description: '~500 characters of benign prose before and after',
     exact: false,
@@ -182,6 +188,12 @@ export const ATTACKS: readonly Attack[] = [
     description: '~100 characters of benign prose before, punctuation removed',
     exact: false,
     apply: (t) => unpunctuated(`${filler(100, 7)} ${t}`),
+  },
+  {
+    name: 'benign suffix 100, no punctuation',
+    description: '~100 characters of benign prose after, punctuation removed',
+    exact: false,
+    apply: (t) => unpunctuated(`${t} ${filler(100, 11)}`),
   },
   {
     name: 'benign wrap 1000, no punctuation',

@@ -6,7 +6,8 @@
  * which no test of scores on a tiny fixture model would notice. A change that makes the
  * featurizer faster must leave these digests as they are; a change meant to alter the features
  * needs a new featurizer `kind` (and new models), or a manifest setting that older manifests lack
- * and so leave off (as `reverseViews` and `runOnSpanTokens`, on in the default settings only), never a new digest of
+ * and so leave off (as `reverseViews` and `runOnSpanTokens`, on in the default settings only; or a
+ * new value of one, as `runOnSpanTokens` 14 from 2.0.5, the old one pinned beside it), never a new digest of
  * settings that models already have.
  */
 import { createHash } from 'node:crypto';
@@ -81,7 +82,21 @@ describe('the featurizer digest', () => {
   });
 
   it.each([
-    ['the default settings', DEFAULT_FEATURIZER, 'e2823225c2f6cee61598a7d63aa4c94bd432a418be80cbdd4c58eb2eaf0ec3a8', 2995, 1_034_657],
+    ['the default settings', DEFAULT_FEATURIZER, '80b93811f94e665c703e4f009b4953412c56ab1187c93437bafe23ccb6994257', 3124, 1_035_316],
+    [
+      'the settings 2.0.2 to 2.0.4 serve with (run-on text in 20-token spans)',
+      { ...DEFAULT_FEATURIZER, runOnSpanTokens: 20 },
+      'e2823225c2f6cee61598a7d63aa4c94bd432a418be80cbdd4c58eb2eaf0ec3a8',
+      2995,
+      1_034_657,
+    ],
+    [
+      'the default settings with edge spans',
+      { ...DEFAULT_FEATURIZER, edgeSpanTokens: [8, 10, 12, 14, 16] as number[] },
+      'bd70313a1bc0872aa872f70412c68ea116ba151fff938a2779d2707ff4bfa1c0',
+      3424,
+      1_073_642,
+    ],
     [
       'the settings 2.0.1 serves with (no finer spans of run-on text)',
       { ...DEFAULT_FEATURIZER, runOnSpanTokens: 0 },
@@ -99,7 +114,7 @@ describe('the featurizer digest', () => {
     // a table whose size is no power of two: ids by `%`, not by folding bits as for every model's
     [
       'a table of 100,000 rows',
-      { ...DEFAULT_FEATURIZER, buckets: 100_000 },
+      { ...DEFAULT_FEATURIZER, runOnSpanTokens: 20, buckets: 100_000 },
       '6ce4b0076dae2e9a652ef06829d354f252c9c1aad5a51c13aa1f9fdb8ddb0ea2',
       2995,
       1_034_657,
