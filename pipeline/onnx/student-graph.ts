@@ -20,7 +20,7 @@
  *   with its own scale (see exportModel's probe check).
  */
 import { inputSize, type StudentWeights } from '../train/student.ts';
-import type { InputContract } from '../../src/guard/model-input.ts';
+import { isSegmented, type InputContract } from '../../src/guard/model-input.ts';
 import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-model.ts';
 
 export type Quantization = 'int8-rows' | 'int8-columns' | 'float32';
@@ -263,9 +263,6 @@ const INPUTS = {
   ragged: RAGGED_INPUTS,
   padded: PADDED_INPUTS,
 } satisfies Record<InputContract, ValueInfo[]>;
-
-const isSegmented = (contract: InputContract): contract is 'segmented' | 'short-segments' =>
-  contract === 'segmented' || contract === 'short-segments';
 
 /** The nodes from the inputs to the pooled features of each contract. */
 function bags(contract: InputContract, quantization: Quantization, withMax: boolean): Node[] {

@@ -83,8 +83,9 @@ export const IDS_PER_RUN = 1 << 13;
  */
 export const SHORT_SEGMENT_IDS = 258;
 
-/** Whether a contract gathers the ids that rows share once (`segmented` and `short-segments`). */
-const sharesIds = (contract: InputContract) => contract === 'segmented' || contract === 'short-segments';
+/** Whether a contract gathers the ids that rows share once and pools them by segment. */
+export const isSegmented = (contract: InputContract): contract is 'segmented' | 'short-segments' =>
+  contract === 'segmented' || contract === 'short-segments';
 
 /** Where a view lies in the array it views: [start, end) in elements. */
 function extent(view: Int32Array): [start: number, end: number] {
@@ -147,7 +148,7 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
   if (contract === 'padded') order.sort((a, b) => width(batch[a]!) - width(batch[b]!));
   const runs: number[][] = [];
   let current: number[] = [];
-  let ids = new RunIds(sharesIds(contract));
+  let ids = new RunIds(isSegmented(contract));
   let prompt = 1;
   let response = 1;
   for (const i of order) {
@@ -158,7 +159,7 @@ export function runsOf(contract: InputContract, batch: readonly FeatureWindow[],
     if (current.length > 0 && next > maxIds) {
       runs.push(current);
       current = [];
-      ids = new RunIds(sharesIds(contract));
+      ids = new RunIds(isSegmented(contract));
       prompt = 1;
       response = 1;
     }
