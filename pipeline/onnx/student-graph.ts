@@ -20,7 +20,7 @@
  *   with its own scale (see exportModel's probe check).
  */
 import { inputSize, type StudentWeights } from '../train/student.ts';
-import { isSegmented, type InputContract } from '../../src/guard/model-input.ts';
+import { SEGMENTS_INPUT, isSegmented, type InputContract } from '../../src/guard/model-input.ts';
 import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-model.ts';
 
 export type Quantization = 'int8-rows' | 'int8-columns' | 'float32';
@@ -149,7 +149,7 @@ function bag(side: 'prompt' | 'response', gathered: Node[], withMax: boolean): N
  * then response: `side_means` (and `side_maxes`), what `bag`'s two sides concatenated make.
  */
 function segmentedBags(withMax: boolean, quantization: Quantization, contract: 'segmented' | 'short-segments'): Node[] {
-  const segments = contract === 'short-segments' ? 'short_segments' : 'segments';
+  const segments = SEGMENTS_INPUT[contract];
   const targets: Node[] = [
     ...scatterIndices(segments, 'segment_targets'),
     // zeros of [segments, dim]: segments are numbered from 0, so there are the highest number + 1
@@ -168,20 +168,18 @@ function segmentedBags(withMax: boolean, quantization: Quantization, contract: '
     { op: 'Reshape', inputs: [`${rows}_windows`, 'both_sides'], outputs: [output] },
   ];
   // each segment's pool, then each part's copy of its segment's, onto its row
-  const pool = (reduction: 'add' | 'max', name: string, segments: Node[]): Node[] => [
-    ...segments,
+  const pool = (reduction: 'add' | 'max', name: string): Node[] => [
+    ...segmentPools(reduction, quantization, contract),
     { op: 'Gather', inputs: [`segment_${name}`, 'parts'], outputs: [`part_${name}`] },
     scatter('row_zeros', 'row_targets', `part_${name}`, reduction, `row_${name}`),
   ];
-  const segmentSums = segmentPools('add', quantization, contract);
-  const segmentMaxes = segmentPools('max', quantization, contract);
   const mean: Node[] = [
-    ...pool('add', 'sum', segmentSums),
+    ...pool('add', 'sum'),
     { op: 'Div', inputs: ['row_sum', 'count'], outputs: ['row_mean'] },
     ...bySide('row_mean', 'side_means'),
   ];
   // max onto zeros is the max floored at zero, as in `bag`
-  const max: Node[] = [...pool('max', 'max', segmentMaxes), ...bySide('row_max', 'side_maxes')];
+  const max: Node[] = [...pool('max', 'max'), ...bySide('row_max', 'side_maxes')];
   return [...targets, ...mean, ...(withMax ? max : [])];
 }
 
@@ -254,7 +252,7 @@ const PADDED_INPUTS: ValueInfo[] = [
 ];
 
 const SHORT_SEGMENTS_INPUTS: ValueInfo[] = SEGMENTED_INPUTS.map((input) =>
-  input.name === 'segments' ? { ...input, name: 'short_segments' } : input,
+  input.name === SEGMENTS_INPUT.segmented ? { ...input, name: SEGMENTS_INPUT['short-segments'] } : input,
 );
 
 const INPUTS = {

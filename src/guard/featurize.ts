@@ -312,9 +312,8 @@ function writeOwnIds(token: string, hash: Seeded, table: Table, config: Featuriz
  * window of tokens [from, to) is then one stretch of it: from the first token's own ids (its
  * bigram reaches outside the window, so is left out) to the last token's.
  */
-function textIds(plan: Plan, hash: Seeded, config: FeaturizerConfig): Int32Array {
+function textIds(plan: Plan, hash: Seeded, table: Table, config: FeaturizerConfig): Int32Array {
   const { tokens, bigram, offsets } = plan;
-  const table = tableOf(config);
   const ids = new Int32Array(offsets[tokens.length]!);
   // a token met before copies its own ids from where they were first written
   const written = new Map<string, number>();
@@ -493,9 +492,10 @@ export function planFeatures(prompt: string, response: string | null, config: Fe
 }
 
 function rows(plans: Plan[], hash: Seeded, config: FeaturizerConfig): Int32Array[] {
-  const empty = rowOf(finish(fnv(hash.start, '<empty>')), tableOf(config));
+  const table = tableOf(config);
+  const empty = rowOf(finish(fnv(hash.start, '<empty>')), table);
   return plans.flatMap((p) => {
-    const ids = textIds(p, hash, config);
+    const ids = textIds(p, hash, table, config);
     // rows are views of the text's ids: windows and spans overlap, their ids are stored once
     return p.ranges.map((range) => {
       const [start, end] = stretch(p, range);

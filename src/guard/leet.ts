@@ -203,13 +203,14 @@ function unleetStretch(stretch: string): string {
 }
 
 /**
- * A whitespace-free run of text with leetspeak undone in each word-like stretch of it.
+ * A whitespace-free run of text with leetspeak undone in each word-like stretch of it (`unleet`
+ * hands it only runs that hold a character that can start a leet spelling).
  * Works on text before lower-casing: whether "!" spells an "i" depends on the case after it.
  * @example unleetRun('B0mb-m4king,') // 'Bomb-making,'
  * @example unleetRun('|3()|\\/||3') // 'bomb'
  */
 function unleetRun(run: string): string {
-  if (!ANY_START.test(run) || EMAIL.test(run)) return run;
+  if (EMAIL.test(run)) return run;
   let out = '';
   let stretch = '';
   for (const ch of run) {
@@ -225,9 +226,9 @@ function unleetRun(run: string): string {
   return out;
 }
 
-// A whitespace-free run with a character in it that can start a leet spelling: no other run has
-// any (unleetRun returns it as it is). Anchored at the run's start, so a run without one costs
-// one pass, not one per character.
+// A whitespace-free run with a character in it that can start a leet spelling, the only runs that
+// can hold any. Anchored at the run's start, so a run without one costs one pass, not one per
+// character.
 const LEET_RUN = new RegExp(`(?<!\\S)\\S*${ANY_START.source}\\S*`, 'g');
 
 /**

@@ -83,6 +83,9 @@ export const IDS_PER_RUN = 1 << 13;
  */
 export const SHORT_SEGMENT_IDS = 258;
 
+/** The input holding each id's segment, in the contracts that have one. */
+export const SEGMENTS_INPUT = { segmented: 'segments', 'short-segments': 'short_segments' } as const;
+
 /** Whether a contract gathers the ids that rows share once and pools them by segment. */
 export const isSegmented = (contract: InputContract): contract is 'segmented' | 'short-segments' =>
   contract === 'segmented' || contract === 'short-segments';
@@ -197,12 +200,12 @@ function side(batch: readonly FeatureWindow[], pick: (w: FeatureWindow) => Int32
  * side (none when it has no response); both sides gather from the one table. The rows viewing one
  * array are grouped; their bounds cut the array into segments, and each segment some row holds is
  * gathered once: `ids`, with the segment of each (`segments`). Each row is then its segments:
- * `parts` (a segment) and `part_rows` (its row), one pair per segment of each row. With
- * `maxSegment`, longer stretches are cut into segments of at most that many ids (as
- * `short-segments` needs; named `short_segments` then).
+ * `parts` (a segment) and `part_rows` (its row), one pair per segment of each row. In
+ * `short-segments`, longer stretches are cut into segments of SHORT_SEGMENT_IDS ids at most.
  */
-function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity): Record<string, InputTensor> {
+function segmentedFeeds(batch: readonly FeatureWindow[], contract: 'segmented' | 'short-segments'): Record<string, InputTensor> {
   const n = batch.length;
+  const maxSegment = contract === 'short-segments' ? SHORT_SEGMENT_IDS : Infinity;
   const views = [...batch.map((w) => w.prompt), ...batch.map((w) => w.response)];
   const groups = new Map<ArrayBufferLike, number[]>();
   views.forEach((view, row) => {
@@ -212,7 +215,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity):
     else groups.set(view.buffer, [row]);
   });
   // per group: the bounds of its rows (ascending, distinct), and which stretches between them a row holds
-  const grouped = [...groups].map(([buffer, rows]) => {
+  const cuts = [...groups].map(([buffer, rows]) => {
     const extents = rows.map((row) => extent(views[row]!));
     const bounds = splitLong(
       [...new Set(extents.flat())].sort((a, b) => a - b),
@@ -226,7 +229,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity):
   });
   let idCount = 0;
   let partCount = 0;
-  for (const { bounds, spans, held } of grouped) {
+  for (const { bounds, spans, held } of cuts) {
     for (let k = 0; k + 1 < bounds.length; k++) if (held[k]) idCount += bounds[k + 1]! - bounds[k]!;
     for (const [from, to] of spans) partCount += to - from;
   }
@@ -240,7 +243,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity):
   let id = 0;
   let segment = 0;
   let part = 0;
-  for (const { whole, rows, bounds, spans, held } of grouped) {
+  for (const { whole, rows, bounds, spans, held } of cuts) {
     // the batch-wide number of each of this group's segments
     const numbers = new Int32Array(bounds.length);
     for (let k = 0; k + 1 < bounds.length; k++) {
@@ -262,7 +265,7 @@ function segmentedFeeds(batch: readonly FeatureWindow[], maxSegment = Infinity):
   }
   return {
     ids: { type: 'int32', data: ids, dims: [ids.length] },
-    [maxSegment === Infinity ? 'segments' : 'short_segments']: { type: 'int32', data: segments, dims: [segments.length] },
+    [SEGMENTS_INPUT[contract]]: { type: 'int32', data: segments, dims: [segments.length] },
     parts: { type: 'int32', data: parts, dims: [parts.length] },
     part_rows: { type: 'int32', data: partRows, dims: [partRows.length] },
     count: { type: 'float32', data: count, dims: [2 * n, 1] },
@@ -335,8 +338,7 @@ function paddedFeeds(batch: readonly FeatureWindow[]): Record<string, InputTenso
  * @example const tensors = feeds('ragged', featurize('hi', null, config))
  */
 export function feeds(contract: InputContract, batch: readonly FeatureWindow[]): Record<string, InputTensor> {
-  if (contract === 'short-segments') return segmentedFeeds(batch, SHORT_SEGMENT_IDS);
-  if (contract === 'segmented') return segmentedFeeds(batch);
+  if (isSegmented(contract)) return segmentedFeeds(batch, contract);
   return contract === 'ragged' ? raggedFeeds(batch) : paddedFeeds(batch);
 }
 
