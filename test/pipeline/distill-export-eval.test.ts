@@ -69,12 +69,12 @@ describe('distill -> export -> eval through the CLI', () => {
   });
 
   it('export with auto quantisation takes the first int8 table whose probe scores hold: per column, per row, else float32', async () => {
+    const changeOf = (stdout: string) => Number(/int8 max P\(harmful\) change ([\d.]+)/.exec(stdout)![1]);
     const exported = async (maxDelta: string) => {
       const out = join(dir, `model-auto-${maxDelta}`);
       const { code, stdout } = await cli('export', '--checkpoint', join(dir, 'run', 'checkpoint'), '--out', out, '--max-delta', maxDelta);
       expect(code).toBe(0);
-      const change = Number(/int8 max P\(harmful\) change ([\d.]+)/.exec(stdout)![1]);
-      return { quantization: (await readModelFolder(out)).manifest.model.quantization, change };
+      return { quantization: (await readModelFolder(out)).manifest.model.quantization, change: changeOf(stdout) };
     };
     const loose = await exported('1');
     expect(loose.quantization).toBe('int8-columns');
@@ -89,7 +89,7 @@ describe('distill -> export -> eval through the CLI', () => {
       '--quantization',
       'int8-rows',
     );
-    const rowChange = Number(/int8 max P\(harmful\) change ([\d.]+)/.exec(rows.stdout)![1]);
+    const rowChange = changeOf(rows.stdout);
     expect(rowChange).toBeLessThan(loose.change);
     expect((await exported(((rowChange + loose.change) / 2).toFixed(5))).quantization).toBe('int8-rows');
     expect(await exported('0')).toEqual({ quantization: 'float32', change: rowChange });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../pipeline/rng.ts';
 import { DEFAULT_FEATURIZER, featurize, normalize, planFeatures, tokenize } from '../../src/guard/featurize.ts';
 import { ManifestSchema } from '../../src/guard/manifest.ts';
 import { feeds, runsOf } from '../../src/guard/model-input.ts';
@@ -54,8 +55,7 @@ describe('featurize', () => {
       'é',
       'ж',
     ];
-    let seed = 7;
-    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const next = createRng(7);
     const texts = [
       "don't rock'n'roll it's '90s o'clock x' 'y a$$ e@mail",
       ...Array.from({ length: 3000 }, () =>

@@ -16,8 +16,9 @@
  * weights: time depends on shapes only) with the default featurizer: int8 columns in the contract
  * the exporter writes (`short-segments`, from 2.0.4) and in 2.0.2/2.0.3's (`segmented`), and int8
  * rows in `segmented`; `--graphs` adds that shape as the exporter's other graphs (2.0.0/2.0.1's
- * `ragged` contract, float32 table, padded contract), to see what the graph costs. The texts of a call are featurized one by one, so rows share ids only within a text. Each model first runs for WARM_UP_MS untimed:
- * V8 runs new WASM code unoptimised until it tiers up, in workerd as here.
+ * `ragged` contract, float32 table, padded contract), to see what the graph costs. The texts of a
+ * call are featurized one by one, so rows share ids only within a text. Each model first runs for
+ * WARM_UP_MS untimed: V8 runs new WASM code unoptimised until it tiers up, in workerd as here.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
