@@ -8,25 +8,13 @@
  * as the guard's), so `npm run bench:load` can state the guard's cost as a ratio to it.
  */
 import { Hono } from 'hono';
+import manifest from '../../model/manifest.json' with { type: 'json' };
 
-/** The shipped model's reported categories, each with its threshold. */
-const CATEGORY_THRESHOLDS: Record<string, number> = {
-  hate: 0.99,
-  harassment: 0.985,
-  violence: 0.94,
-  'self-harm': 0.825,
-  sexual: 0.85,
-  illicit: 0.96,
-  'hate/threatening': 0.7,
-  'harassment/threatening': 0.7,
-  'self-harm/intent': 0.7,
-  'self-harm/instructions': 0.7,
-  'sexual/minors': 0.7,
-  'illicit/violent': 0.7,
-};
+/** The shipped model's reported categories: its OpenAI-mapped labels after the overall one. */
+const CATEGORIES = Object.keys(manifest.openaiCategories).filter((label) => label !== manifest.labels[0]);
 /** A score as the guard writes one: a float32 probability printed as a double. */
 const SCORE = 0.00004684925079345703;
-const POLICY = { threshold: 0.875, categoryThresholds: CATEGORY_THRESHOLDS, failMode: 'closed', source: 'model' };
+const POLICY = { threshold: manifest.threshold, categoryThresholds: manifest.categoryThresholds, failMode: 'closed', source: 'model' };
 
 const app = new Hono();
 
@@ -39,7 +27,7 @@ app.post('/v1/classify', async (c) => {
   const results = scores.map((score) => ({
     score,
     flagged: false,
-    categories: Object.fromEntries(Object.keys(CATEGORY_THRESHOLDS).map((label) => [label, { score, flagged: false }])),
+    categories: Object.fromEntries(CATEGORIES.map((label) => [label, { score, flagged: false }])),
     decidedBy: 'student',
   }));
   const res = c.json({ model: { version: 'noop' }, results, policy: POLICY });
